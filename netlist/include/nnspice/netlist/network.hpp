@@ -1,0 +1,78 @@
+// Networks (layer lists), integer weight codes (-7..+7, sign + 3 bits) and their files, and the
+// stable names of every node and element of a network's circuit (circuits.md §2).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "nnspice/netlist/process.hpp"
+
+namespace nnspice::netlist {
+
+/// A feed-forward network N0-N1-...-NL. Layer 0 is the input layer.
+struct NetworkSpec {
+  std::vector<int> layers;
+
+  /// Parses "196-100-50-10" (at least 2 layers, each 1..100000). Throws InputError naming the spec.
+  static NetworkSpec parse(const std::string& spec);
+  std::string str() const;
+  std::size_t n_layers() const { return layers.size(); }
+  std::size_t n_weight_layers() const { return layers.size() - 1; }
+  std::size_t n_synapses() const;
+  /// Multiply-accumulates per inference: sum_l N_l * N_{l+1}.
+  std::size_t n_ops() const { return n_synapses(); }
+  bool operator==(const NetworkSpec& o) const { return layers == o.layers; }
+};
+
+/// Integer codes of one weight layer, shape (rows = N_{l+1} post-neurons, cols = N_l pre-neurons).
+struct CodeMatrix {
+  std::size_t rows = 0, cols = 0;
+  std::vector<std::int8_t> codes;  ///< row-major
+  int at(std::size_t r, std::size_t c) const { return codes[r * cols + c]; }
+};
+using WeightCodes = std::vector<CodeMatrix>;
+
+constexpr int kMaxCode = 7;
+
+/// Uniformly random codes in -7..7, from `seed` (one independent stream per layer).
+WeightCodes random_weights(const NetworkSpec& spec, std::uint64_t seed);
+/// All synapses at `code` (e.g. +7 for characterisation routings use their own builder).
+WeightCodes constant_weights(const NetworkSpec& spec, int code);
+/// Loads one file per layer (.npy or .csv), or a directory holding weights_0.npy ... (or .csv).
+/// Checks shapes against `spec` and that every value is an integer in -7..7 (8, -8, 2.5 rejected,
+/// naming file, row, column and value).
+WeightCodes load_weights(const std::vector<std::string>& paths, const NetworkSpec& spec);
+/// Validates shapes and ranges (name = where the codes came from, for messages).
+void validate_weights(const WeightCodes& w, const NetworkSpec& spec, const std::string& name);
+/// Writes weights_<l>.npy (int32) into `dir`.
+void save_weights(const WeightCodes& w, const std::string& dir);
+
+/// Stable names used in every netlist, chip file and result (ngspice lower-cases them).
+namespace names {
+std::string neuron_sum_node(std::size_t layer, std::size_t i);   ///< x<l>_<i>: synapse outputs / input source
+std::string neuron_in_node(std::size_t layer, std::size_t i);    ///< g<l>_<i>: soma input (M0 drain/gate)
+std::string neuron_vp_node(std::size_t layer, std::size_t i);    ///< p<l>_<i>
+std::string neuron_vn_node(std::size_t layer, std::size_t i);    ///< n<l>_<i>
+std::string probe(std::size_t layer, std::size_t i);             ///< VX<l>_<i>: 0 V probe, current into the soma
+std::string input_source(std::size_t i);                         ///< IIN<i>
+std::string readout_probe(std::size_t j);                        ///< VO<j>
+std::string soma_fet(std::size_t layer, std::size_t i, int k);   ///< MN<l>_<i>_<k>, k = 0..4
+std::string synapse_fet(std::size_t layer, std::size_t post, std::size_t pre, int k);  ///< MW<l>_<post>_<pre>_<k>, k = 10..20
+std::string sink_fet(std::size_t j);                             ///< MO<j>
+inline const char* kVdd = "vdd";
+inline const char* kSupply = "VDD";
+}  // namespace names
+
+/// One transistor site of a network's circuit, in the canonical order used by chip files.
+struct TransistorSite {
+  std::string name;
+  Polarity polarity;
+  DeviceRole role;
+};
+/// All transistors of the network's chip (somas, synapses of every layer, output readout sinks),
+/// in canonical order. The chip's mismatch is independent of weights and inputs.
+std::vector<TransistorSite> enumerate_transistors(const NetworkSpec& spec);
+std::size_t count_transistors(const NetworkSpec& spec);
+
+}  // namespace nnspice::netlist

@@ -1,0 +1,73 @@
+// The process: model card, model names, supply, temperature, transistor sizes (paper Table 2),
+// Pelgrom mismatch coefficients per device class, synapse parasitics and simulator options.
+// Loaded from a process YAML (docs/process.md); the shipped default is data/process/tsmc180.yaml.
+#pragma once
+
+#include <array>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace nnspice::netlist {
+
+enum class Polarity { n, p };
+
+/// Device classes of the circuits (circuits.md §2). Sizes and mismatch coefficients are per class.
+enum class DeviceRole { soma, mirror_lsb, mirror_mid, mirror_msb, sw, sink };
+constexpr std::size_t kDeviceRoles = 6;
+/// "soma", "mirror_lsb", "mirror_mid", "mirror_msb", "switch", "sink"
+const char* role_name(DeviceRole role);
+
+struct DeviceSize {
+  double w_m = 0, l_m = 0;
+};
+
+enum class MismatchConvention {
+  per_device,      ///< sigma(dVT) = A_VT / sqrt(W L) for each device (the authors' code; default)
+  pair_difference  ///< A_VT is Pelgrom's coefficient of a pair difference: per device A_VT / sqrt(2 W L)
+};
+
+struct Process {
+  std::string name = "tsmc180-mosis-t58f";
+  std::string source;          ///< file it was loaded from ("" = built-in defaults)
+  std::string model_card;      ///< absolute path of the BSIM3v3 card
+  std::string nmos_model = "nfet", pmos_model = "pfet";
+  double vdd_V = 1.8;
+  double temp_C = 27;
+  std::array<DeviceSize, kDeviceRoles> sizes{{{2.7e-6, 0.45e-6},
+                                              {0.27e-6, 0.54e-6},
+                                              {0.54e-6, 0.54e-6},
+                                              {1.08e-6, 0.54e-6},
+                                              {0.54e-6, 0.54e-6},
+                                              {0.45e-6, 0.45e-6}}};
+  MismatchConvention convention = MismatchConvention::per_device;
+  /// Pelgrom coefficient per class in V*m (3.3 mV*um = 3.3e-9 V*m).
+  std::array<double, kDeviceRoles> a_vt_V_m{{3.3e-9, 3.3e-9, 3.3e-9, 3.3e-9, 3.3e-9, 3.3e-9}};
+  /// Per-synapse parasitic capacitances (circuits.md §2: 11 fF in all).
+  double c_vn_F = 2e-15, c_vp_F = 2e-15, c_out_F = 3.5e-15;
+  std::array<double, 3> c_bit_F{{1.5e-15, 1e-15, 1e-15}};  ///< on b_LSB, b_mid, b_MSB
+  std::vector<std::pair<std::string, std::string>> ngspice_options;
+
+  const DeviceSize& size(DeviceRole r) const { return sizes[static_cast<std::size_t>(r)]; }
+  /// sigma of the threshold shift (V) of one device of class `r`.
+  double sigma_vt_V(DeviceRole r) const;
+  /// Model name for a polarity.
+  const std::string& model(Polarity p) const { return p == Polarity::n ? nmos_model : pmos_model; }
+  /// Throws InputError when fields are out of range.
+  void validate() const;
+};
+
+/// Loads a process YAML. Relative model_card paths resolve against the YAML's folder, then the data dir.
+/// Unknown keys, wrong types, out-of-range values, a missing card or a card ngspice cannot use for
+/// mismatch (BSIM3 VERSION 3.1 selects BSIM3v1, which rejects delvto) -> InputError naming file:line.
+Process load_process(const std::string& path);
+/// The shipped default process (data/process/tsmc180.yaml).
+Process default_process();
+/// Loads `path`, or the default when empty.
+Process load_process_or_default(const std::string& path);
+
+/// Checks the model card: readable, defines the two model names, and each is a BSIM3 model with
+/// VERSION >= 3.2 (or another level that accepts delvto). Throws InputError naming the card and line.
+void check_model_card(const Process& process);
+
+}  // namespace nnspice::netlist

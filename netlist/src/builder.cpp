@@ -1,0 +1,116 @@
+#include "nnspice/netlist/builder.hpp"
+
+#include <fmt/format.h>
+
+#include <cmath>
+
+#include "nnspice/common/error.hpp"
+
+namespace nnspice::netlist {
+
+Circuit build_network(const NetworkSpec& spec, const WeightCodes& weights, const Process& pr, const std::vector<double>* delvto,
+                      const BuildOptions& opt) {
+  validate_weights(weights, spec, "weights");
+  const size_t n_fets = count_transistors(spec);
+  if (delvto && delvto->size() != n_fets)
+    throw InputError(fmt::format("chip holds {} transistor threshold shifts, network {} has {} transistors", delvto->size(), spec.str(), n_fets));
+  const size_t N0 = spec.layers[0];
+  if (!opt.input_A.empty() && opt.input_A.size() != N0)
+    throw InputError(fmt::format("{} input currents given for an input layer of {} neurons", opt.input_A.size(), N0));
+  for (size_t i = 0; i < opt.input_A.size(); ++i)
+    if (!std::isfinite(opt.input_A[i]) || opt.input_A[i] < 0 || opt.input_A[i] > 1e-3)
+      throw InputError(fmt::format("input current {} = {} A is outside 0..1e-3 A (inputs are rectified currents)", i, opt.input_A[i]));
+
+  Circuit c;
+  c.title = opt.title.empty() ? fmt::format("nnspice {}", spec.str()) : opt.title;
+  c.comments = opt.comments;
+  c.includes.push_back(pr.model_card);
+  c.temp_C = pr.temp_C;
+  c.options = pr.ngspice_options;
+  c.control = opt.control;
+  c.elements.reserve(n_fets + 4 * spec.n_synapses() + 4 * (spec.layers.size() * 100));
+
+  const std::string vdd = names::kVdd, gnd = "0";
+  size_t k = 0;
+  auto dv = [&]() { return delvto ? (*delvto)[k++] : (++k, 0.0); };
+  auto fet = [&](std::string name, std::string d, std::string g, std::string s, Polarity pol, DeviceRole role) {
+    const auto& sz = pr.size(role);
+    c.add_mosfet(std::move(name), std::move(d), std::move(g), std::move(s), pol == Polarity::n ? gnd : vdd, pr.model(pol), sz.w_m, sz.l_m, dv());
+  };
+
+  c.add_vsource(names::kSupply, vdd, gnd, pr.vdd_V);
+  for (size_t i = 0; i < N0; ++i) c.add_isource(names::input_source(i), gnd, names::neuron_sum_node(0, i), opt.input_A.empty() ? 0.0 : opt.input_A[i]);
+
+  // Somas, in canonical order (layer, neuron, M0..M4).
+  const size_t L = spec.layers.size();
+  for (size_t l = 0; l < L; ++l) {
+    const bool has_axon = l + 1 < L;
+    for (size_t i = 0; i < static_cast<size_t>(spec.layers[l]); ++i) {
+      const std::string x = names::neuron_sum_node(l, i), g = names::neuron_in_node(l, i);
+      c.add_vsource(names::probe(l, i), x, g, 0.0);
+      fet(names::soma_fet(l, i, 0), g, g, gnd, Polarity::n, DeviceRole::soma);
+      if (!has_axon) continue;
+      const std::string p = names::neuron_vp_node(l, i), n = names::neuron_vn_node(l, i);
+      fet(names::soma_fet(l, i, 1), p, g, gnd, Polarity::n, DeviceRole::soma);
+      fet(names::soma_fet(l, i, 2), p, p, vdd, Polarity::p, DeviceRole::soma);
+      fet(names::soma_fet(l, i, 3), n, p, vdd, Polarity::p, DeviceRole::soma);
+      fet(names::soma_fet(l, i, 4), n, n, gnd, Polarity::n, DeviceRole::soma);
+    }
+  }
+
+  // Synapses: layer, post j, pre i, M10..M20.
+  static const DeviceRole mirror_role[3] = {DeviceRole::mirror_lsb, DeviceRole::mirror_mid, DeviceRole::mirror_msb};
+  for (size_t l = 0; l + 1 < L; ++l) {
+    const CodeMatrix& w = weights[l];
+    for (size_t j = 0; j < w.rows; ++j) {
+      const std::string out = names::neuron_sum_node(l + 1, j);
+      for (size_t i = 0; i < w.cols; ++i) {
+        const int code = w.at(j, i);
+        const int mag = code < 0 ? -code : code;
+        const std::string sign_gate = code < 0 ? vdd : gnd;  // VDD powers the negative (nFET) branch
+        const std::string pre_n = names::neuron_vn_node(l, i), pre_p = names::neuron_vp_node(l, i);
+        const std::string base = fmt::format("w{}_{}_{}", l, j, i);
+        const std::string sn = base + "sn", sp = base + "sp";
+        const std::string b[3] = {base + "b0", base + "b1", base + "b2"};
+        for (int m = 0; m < 3; ++m) fet(names::synapse_fet(l, j, i, 10 + m), b[m], pre_n, sn, Polarity::n, mirror_role[m]);
+        for (int m = 0; m < 3; ++m) fet(names::synapse_fet(l, j, i, 13 + m), b[m], pre_p, sp, Polarity::p, mirror_role[m]);
+        fet(names::synapse_fet(l, j, i, 16), sn, sign_gate, gnd, Polarity::n, DeviceRole::sw);
+        fet(names::synapse_fet(l, j, i, 17), sp, sign_gate, vdd, Polarity::p, DeviceRole::sw);
+        for (int m = 0; m < 3; ++m)
+          fet(names::synapse_fet(l, j, i, 18 + m), b[m], (mag >> m) & 1 ? vdd : gnd, out, Polarity::n, DeviceRole::sw);
+        if (opt.parasitics)
+          for (int m = 0; m < 3; ++m)
+            if (pr.c_bit_F[m] > 0) c.add_capacitor(fmt::format("CB{}_{}_{}_{}", l, j, i, m), b[m], gnd, pr.c_bit_F[m]);
+      }
+    }
+  }
+
+  // Output readout sinks.
+  const size_t NL = spec.layers.back();
+  for (size_t j = 0; j < NL; ++j) {
+    const std::string o = fmt::format("o{}", j);
+    if (opt.readout) {
+      c.add_vsource(names::readout_probe(j), vdd, o, 0.0);
+      fet(names::sink_fet(j), o, names::neuron_in_node(L - 1, j), gnd, Polarity::n, DeviceRole::sink);
+    } else {
+      dv();
+    }
+  }
+
+  // Parasitics, lumped per neuron node: fan-out x (Vn, Vp) and fan-in x (output) per-synapse values.
+  if (opt.parasitics) {
+    for (size_t l = 0; l + 1 < L; ++l) {
+      const double fan_out = spec.layers[l + 1], fan_in = spec.layers[l];
+      for (size_t i = 0; i < static_cast<size_t>(spec.layers[l]); ++i) {
+        if (pr.c_vn_F > 0) c.add_capacitor(fmt::format("CN{}_{}", l, i), names::neuron_vn_node(l, i), gnd, fan_out * pr.c_vn_F);
+        if (pr.c_vp_F > 0) c.add_capacitor(fmt::format("CP{}_{}", l, i), names::neuron_vp_node(l, i), vdd, fan_out * pr.c_vp_F);
+      }
+      for (size_t j = 0; j < static_cast<size_t>(spec.layers[l + 1]); ++j)
+        if (pr.c_out_F > 0) c.add_capacitor(fmt::format("CX{}_{}", l + 1, j), names::neuron_sum_node(l + 1, j), gnd, fan_in * pr.c_out_F);
+    }
+  }
+  if (k != n_fets) throw std::logic_error(fmt::format("builder emitted {} transistors, expected {}", k, n_fets));
+  return c;
+}
+
+}  // namespace nnspice::netlist

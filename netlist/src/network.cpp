@@ -1,0 +1,94 @@
+#include "nnspice/netlist/network.hpp"
+
+#include <fmt/format.h>
+
+#include <charconv>
+
+#include "nnspice/common/error.hpp"
+
+namespace nnspice::netlist {
+
+NetworkSpec NetworkSpec::parse(const std::string& spec) {
+  NetworkSpec s;
+  auto fail = [&](const std::string& why) {
+    throw InputError(fmt::format("invalid layer spec '{}': {} (expected e.g. 4-7-3 or 196-100-50-10)", spec, why));
+  };
+  if (spec.empty()) fail("empty");
+  size_t start = 0;
+  while (true) {
+    const size_t dash = spec.find('-', start);
+    const std::string part = spec.substr(start, dash == std::string::npos ? std::string::npos : dash - start);
+    int v = 0;
+    auto [p, ec] = std::from_chars(part.data(), part.data() + part.size(), v);
+    if (part.empty() || ec != std::errc() || p != part.data() + part.size()) fail(fmt::format("'{}' is not a positive integer", part));
+    if (v < 1 || v > 100000) fail(fmt::format("layer size {} is outside 1..100000", v));
+    s.layers.push_back(v);
+    if (dash == std::string::npos) break;
+    start = dash + 1;
+  }
+  if (s.layers.size() < 2) fail("need at least an input and an output layer");
+  return s;
+}
+
+std::string NetworkSpec::str() const {
+  std::string s;
+  for (size_t i = 0; i < layers.size(); ++i) s += (i ? "-" : "") + std::to_string(layers[i]);
+  return s;
+}
+
+std::size_t NetworkSpec::n_synapses() const {
+  std::size_t n = 0;
+  for (size_t l = 0; l + 1 < layers.size(); ++l) n += static_cast<size_t>(layers[l]) * layers[l + 1];
+  return n;
+}
+
+namespace names {
+std::string neuron_sum_node(size_t l, size_t i) { return fmt::format("x{}_{}", l, i); }
+std::string neuron_in_node(size_t l, size_t i) { return fmt::format("g{}_{}", l, i); }
+std::string neuron_vp_node(size_t l, size_t i) { return fmt::format("p{}_{}", l, i); }
+std::string neuron_vn_node(size_t l, size_t i) { return fmt::format("n{}_{}", l, i); }
+std::string probe(size_t l, size_t i) { return fmt::format("VX{}_{}", l, i); }
+std::string input_source(size_t i) { return fmt::format("IIN{}", i); }
+std::string readout_probe(size_t j) { return fmt::format("VO{}", j); }
+std::string soma_fet(size_t l, size_t i, int k) { return fmt::format("MN{}_{}_{}", l, i, k); }
+std::string synapse_fet(size_t l, size_t post, size_t pre, int k) { return fmt::format("MW{}_{}_{}_{}", l, post, pre, k); }
+std::string sink_fet(size_t j) { return fmt::format("MO{}", j); }
+}  // namespace names
+
+namespace {
+// Synapse devices M10..M20: polarity and role (circuits.md §2).
+constexpr Polarity kSynPol[11] = {Polarity::n, Polarity::n, Polarity::n, Polarity::p, Polarity::p, Polarity::p,
+                                  Polarity::n, Polarity::p, Polarity::n, Polarity::n, Polarity::n};
+constexpr DeviceRole kSynRole[11] = {DeviceRole::mirror_lsb, DeviceRole::mirror_mid, DeviceRole::mirror_msb,
+                                     DeviceRole::mirror_lsb, DeviceRole::mirror_mid, DeviceRole::mirror_msb,
+                                     DeviceRole::sw,         DeviceRole::sw,         DeviceRole::sw,
+                                     DeviceRole::sw,         DeviceRole::sw};
+constexpr Polarity kSomaPol[5] = {Polarity::n, Polarity::n, Polarity::p, Polarity::p, Polarity::n};
+}  // namespace
+
+std::size_t count_transistors(const NetworkSpec& spec) {
+  size_t n = 0;
+  const size_t L = spec.layers.size();
+  for (size_t l = 0; l + 1 < L; ++l) n += 5 * static_cast<size_t>(spec.layers[l]);
+  n += 2 * static_cast<size_t>(spec.layers.back());  // M0 + readout sink
+  return n + 11 * spec.n_synapses();
+}
+
+std::vector<TransistorSite> enumerate_transistors(const NetworkSpec& spec) {
+  std::vector<TransistorSite> out;
+  out.reserve(count_transistors(spec));
+  const size_t L = spec.layers.size();
+  for (size_t l = 0; l < L; ++l) {
+    const int k_max = l + 1 < L ? 5 : 1;
+    for (int i = 0; i < spec.layers[l]; ++i)
+      for (int k = 0; k < k_max; ++k) out.push_back({names::soma_fet(l, i, k), kSomaPol[k], DeviceRole::soma});
+  }
+  for (size_t l = 0; l + 1 < L; ++l)
+    for (int j = 0; j < spec.layers[l + 1]; ++j)
+      for (int i = 0; i < spec.layers[l]; ++i)
+        for (int k = 0; k < 11; ++k) out.push_back({names::synapse_fet(l, j, i, 10 + k), kSynPol[k], kSynRole[k]});
+  for (int j = 0; j < spec.layers.back(); ++j) out.push_back({names::sink_fet(j), Polarity::n, DeviceRole::sink});
+  return out;
+}
+
+}  // namespace nnspice::netlist

@@ -1,0 +1,235 @@
+#include "nnspice/netlist/process.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cctype>
+#include <cmath>
+#include <filesystem>
+#include <sstream>
+
+#include "nnspice/common/error.hpp"
+#include "nnspice/common/fs_util.hpp"
+#include "nnspice/common/run_info.hpp"
+#include "nnspice/common/yaml_util.hpp"
+
+namespace nnspice::netlist {
+
+const char* role_name(DeviceRole role) {
+  static const char* names[] = {"soma", "mirror_lsb", "mirror_mid", "mirror_msb", "switch", "sink"};
+  return names[static_cast<std::size_t>(role)];
+}
+
+double Process::sigma_vt_V(DeviceRole r) const {
+  const auto& s = size(r);
+  const double a = a_vt_V_m[static_cast<std::size_t>(r)];
+  const double area = s.w_m * s.l_m;
+  return convention == MismatchConvention::per_device ? a / std::sqrt(area) : a / std::sqrt(2 * area);
+}
+
+void Process::validate() const {
+  auto bad = [&](const std::string& field, double v, const std::string& rule) {
+    throw InputError(fmt::format("{}: process.{} = {}. Violated constraint: {}", source.empty() ? "process" : source, field, v, rule));
+  };
+  if (!(vdd_V > 0 && vdd_V <= 5)) bad("vdd_V", vdd_V, "0 < vdd_V <= 5");
+  if (!(temp_C > -273.15 && temp_C < 500)) bad("temp_C", temp_C, "-273.15 < temp_C < 500");
+  for (std::size_t i = 0; i < kDeviceRoles; ++i) {
+    const auto r = static_cast<DeviceRole>(i);
+    if (!(sizes[i].w_m > 0 && sizes[i].w_m < 1e-3)) bad(fmt::format("sizes.{}.w_um", role_name(r)), sizes[i].w_m * 1e6, "0 < w_um < 1000");
+    if (!(sizes[i].l_m > 0 && sizes[i].l_m < 1e-3)) bad(fmt::format("sizes.{}.l_um", role_name(r)), sizes[i].l_m * 1e6, "0 < l_um < 1000");
+    if (!(a_vt_V_m[i] >= 0 && a_vt_V_m[i] < 1e-7)) bad(fmt::format("mismatch.a_vt_mV_um({})", role_name(r)), a_vt_V_m[i] * 1e6 / 1e-3 * 1e-3, "0 <= a_vt_mV_um < 100");
+  }
+  for (double c : {c_vn_F, c_vp_F, c_out_F, c_bit_F[0], c_bit_F[1], c_bit_F[2]})
+    if (!(c >= 0 && c < 1e-9)) bad("parasitics", c * 1e15, "0 <= capacitance_fF < 1e6");
+}
+
+namespace {
+
+std::string lower(std::string s) {
+  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return s;
+}
+
+struct CardModel {
+  std::string name;
+  int line = 0;
+  std::string level, version;
+  int version_line = 0;
+};
+
+// A small reader of .model statements (with + continuation lines) that extracts LEVEL and VERSION.
+std::vector<CardModel> scan_card(const std::string& text) {
+  std::vector<CardModel> models;
+  std::istringstream in(text);
+  std::string raw;
+  int lineno = 0;
+  CardModel* cur = nullptr;
+  while (std::getline(in, raw)) {
+    ++lineno;
+    std::string l = lower(raw);
+    const auto first = l.find_first_not_of(" \t");
+    if (first == std::string::npos || l[first] == '*') continue;
+    if (l.compare(first, 6, ".model") == 0) {
+      std::istringstream ss(l.substr(first + 6));
+      CardModel m;
+      ss >> m.name;
+      m.line = lineno;
+      models.push_back(m);
+      cur = &models.back();
+    } else if (l[first] != '+') {
+      cur = nullptr;
+      continue;
+    }
+    if (!cur) continue;
+    // key = value pairs, spaces around '=' allowed
+    for (char& c : l)
+      if (c == '(' || c == ')' || c == ',') c = ' ';
+    std::string s;
+    for (size_t i = 0; i < l.size(); ++i) {
+      if (l[i] == '=') {
+        while (!s.empty() && s.back() == ' ') s.pop_back();
+        s += '=';
+        ++i;
+        while (i < l.size() && l[i] == ' ') ++i;
+        --i;
+      } else {
+        s += l[i];
+      }
+    }
+    std::istringstream ts(s);
+    std::string tok;
+    while (ts >> tok) {
+      const auto eq = tok.find('=');
+      if (eq == std::string::npos) continue;
+      const std::string k = tok.substr(0, eq), v = tok.substr(eq + 1);
+      if (k == "level") cur->level = v;
+      if (k == "version") {
+        cur->version = v;
+        cur->version_line = lineno;
+      }
+    }
+  }
+  return models;
+}
+
+}  // namespace
+
+void check_model_card(const Process& p) {
+  if (p.model_card.empty()) throw InputError(fmt::format("{}: process.model_card is not set", p.source.empty() ? "process" : p.source));
+  if (!file_exists(p.model_card))
+    throw InputError(fmt::format("{}: model card '{}' not found", p.source.empty() ? "process" : p.source, p.model_card));
+  const std::string text = read_file(p.model_card);
+  const auto models = scan_card(text);
+  for (const std::string* want : {&p.nmos_model, &p.pmos_model}) {
+    const auto it = std::find_if(models.begin(), models.end(), [&](const CardModel& m) { return m.name == lower(*want); });
+    if (it == models.end())
+      throw InputError(fmt::format("model card {} defines no model named '{}' (process {}); it defines: {}", p.model_card, *want,
+                                   p.source.empty() ? "default" : p.source, [&] {
+                                     std::string s;
+                                     for (auto& m : models) s += (s.empty() ? "" : ", ") + m.name;
+                                     return s.empty() ? std::string("none") : s;
+                                   }()));
+    const bool bsim3 = it->level == "49" || it->level == "8" || it->level == "53";
+    if (bsim3) {
+      double v = 3.3;
+      if (!it->version.empty()) {
+        try {
+          v = std::stod(it->version);
+        } catch (...) {
+          v = 0;
+        }
+      }
+      if (v < 3.2) {
+        SourceLocation at{p.model_card, it->version_line ? it->version_line : it->line, 0,
+                          read_line_of_file(p.model_card, it->version_line ? it->version_line : it->line)};
+        throw InputError(at, fmt::format("model '{}' has BSIM3 VERSION = {}: ngspice maps it to BSIM3v1, which rejects the "
+                                         "delvto mismatch parameter. Set VERSION = 3.3.0 (and RSH = 0) in the card.",
+                                         it->name, it->version.empty() ? "(unset)" : it->version));
+      }
+    }
+  }
+}
+
+Process load_process(const std::string& path) {
+  const YAML::Node root = load_yaml_file(path);
+  YamlMap m(root, path, "process");
+  m.check_keys({"name", "model_card", "nmos_model", "pmos_model", "vdd_V", "temp_C", "sizes", "mismatch", "parasitics", "ngspice_options"});
+  Process p;
+  p.source = path;
+  p.name = m.get_string("name", std::filesystem::path(path).stem().string());
+  const std::string card = m.get_string("model_card");
+  std::filesystem::path cp(card);
+  if (cp.is_relative()) {
+    const auto beside = std::filesystem::path(path).parent_path() / cp;
+    cp = file_exists(beside.string()) ? beside : std::filesystem::path(resolve_data_path(card));
+  }
+  std::error_code ec;
+  auto abs = std::filesystem::absolute(cp, ec);
+  p.model_card = (ec ? cp : abs).lexically_normal().string();
+  if (!file_exists(p.model_card)) throw InputError(m.where("model_card"), fmt::format("model card '{}' not found (resolved to {})", card, p.model_card));
+  p.nmos_model = m.get_string("nmos_model", p.nmos_model);
+  p.pmos_model = m.get_string("pmos_model", p.pmos_model);
+  p.vdd_V = m.get_double("vdd_V", p.vdd_V);
+  p.temp_C = m.get_double("temp_C", p.temp_C);
+
+  std::vector<std::string> role_keys;
+  for (std::size_t i = 0; i < kDeviceRoles; ++i) role_keys.push_back(role_name(static_cast<DeviceRole>(i)));
+
+  const YamlMap sizes = m.get_map("sizes");
+  sizes.check_keys(role_keys);
+  for (std::size_t i = 0; i < kDeviceRoles; ++i) {
+    if (!sizes.has(role_keys[i])) continue;
+    const YamlMap s = sizes.get_map(role_keys[i]);
+    s.check_keys({"w_um", "l_um"});
+    p.sizes[i].w_m = s.get_double("w_um", p.sizes[i].w_m * 1e6) * 1e-6;
+    p.sizes[i].l_m = s.get_double("l_um", p.sizes[i].l_m * 1e6) * 1e-6;
+  }
+
+  const YamlMap mm = m.get_map("mismatch");
+  mm.check_keys({"convention", "a_vt_mV_um", "classes"});
+  const std::string conv = mm.get_string("convention", "per_device");
+  if (conv == "per_device") p.convention = MismatchConvention::per_device;
+  else if (conv == "pair_difference") p.convention = MismatchConvention::pair_difference;
+  else mm.fail("convention", "expected per_device or pair_difference");
+  const double a_default = mm.get_double("a_vt_mV_um", 3.3);
+  if (!(a_default >= 0 && a_default < 100)) mm.fail("a_vt_mV_um", "expected 0 <= a_vt_mV_um < 100");
+  p.a_vt_V_m.fill(a_default * 1e-9);
+  const YamlMap classes = mm.get_map("classes");
+  classes.check_keys(role_keys);
+  for (std::size_t i = 0; i < kDeviceRoles; ++i) {
+    if (!classes.has(role_keys[i])) continue;
+    const double a = classes.get_double(role_keys[i]);
+    if (!(a >= 0 && a < 100)) classes.fail(role_keys[i], "expected 0 <= a_vt_mV_um < 100");
+    p.a_vt_V_m[i] = a * 1e-9;
+  }
+
+  const YamlMap par = m.get_map("parasitics");
+  par.check_keys({"vn_fF", "vp_fF", "out_fF", "bit_fF"});
+  p.c_vn_F = par.get_double("vn_fF", 2) * 1e-15;
+  p.c_vp_F = par.get_double("vp_fF", 2) * 1e-15;
+  p.c_out_F = par.get_double("out_fF", 3.5) * 1e-15;
+  if (par.has("bit_fF")) {
+    const YAML::Node b = par.node()["bit_fF"];
+    if (!b.IsSequence() || b.size() != 3) par.fail("bit_fF", "expected a list of 3 capacitances [LSB, mid, MSB] in fF");
+    for (int i = 0; i < 3; ++i) {
+      double v;
+      if (!YAML::convert<double>::decode(b[i], v)) par.fail("bit_fF", "expected numbers");
+      p.c_bit_F[i] = v * 1e-15;
+    }
+  }
+
+  const YamlMap opts = m.get_map("ngspice_options");
+  for (auto it = opts.node().begin(); it != opts.node().end(); ++it) {
+    if (!it->second.IsScalar()) opts.fail(it->first.Scalar(), "expected a scalar value");
+    p.ngspice_options.emplace_back(it->first.Scalar(), it->second.Scalar());
+  }
+  p.validate();
+  check_model_card(p);
+  return p;
+}
+
+Process default_process() { return load_process(data_dir() + "/process/tsmc180.yaml"); }
+
+Process load_process_or_default(const std::string& path) { return path.empty() ? default_process() : load_process(path); }
+
+}  // namespace nnspice::netlist

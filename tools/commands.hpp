@@ -1,0 +1,22 @@
+// The subcommands of `nnspice`. Each cmd_<name>.cpp defines one `int cmd_<name>(int argc, char** argv)`
+// (argv[0] = "nnspice <name>") and is listed once in commands.cpp.
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace nnspice::tools {
+
+struct Command {
+  const char* name;
+  const char* summary;
+  int (*run)(int argc, char** argv);
+};
+
+const std::vector<Command>& commands();
+
+int cmd_netlist(int argc, char** argv);
+int cmd_simulate(int argc, char** argv);
+int cmd_demo(int argc, char** argv);
+
+}  // namespace nnspice::tools

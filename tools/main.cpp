@@ -1,0 +1,56 @@
+// nnspice: the command-line front end. Dispatches to subcommands; maps exceptions to exit codes
+// (0 ok, 1 numerical/internal failure, 2 bad input, 3 simulator failure).
+#include <fmt/format.h>
+
+#include <cstring>
+#include <exception>
+#include <string>
+
+#include "commands.hpp"
+#include "nnspice/common/error.hpp"
+#include "nnspice/common/run_info.hpp"
+
+using nnspice::ExitCode;
+
+namespace {
+
+void usage() {
+  fmt::print("nnspice {} — precise neural networks on imprecise analog hardware\n\n", nnspice::nnspice_version());
+  fmt::print("Usage: nnspice <command> [options]   (nnspice <command> --help for its options)\n\nCommands:\n");
+  for (const auto& c : nnspice::tools::commands()) fmt::print("  {:<14}{}\n", c.name, c.summary);
+  fmt::print("\nExit codes: 0 ok, 1 numerical or internal failure, 2 bad input, 3 simulator failure.\n");
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  nnspice::set_command_line(argc, argv);
+  if (argc < 2 || !std::strcmp(argv[1], "--help") || !std::strcmp(argv[1], "-h") || !std::strcmp(argv[1], "help")) {
+    usage();
+    return argc < 2 ? static_cast<int>(ExitCode::bad_input) : 0;
+  }
+  if (!std::strcmp(argv[1], "--version")) {
+    fmt::print("nnspice {}\n", nnspice::nnspice_version());
+    return 0;
+  }
+  for (const auto& c : nnspice::tools::commands()) {
+    if (std::strcmp(argv[1], c.name) != 0) continue;
+    std::string prog = std::string("nnspice ") + c.name;
+    argv[1] = prog.data();
+    try {
+      return c.run(argc - 1, argv + 1);
+    } catch (const nnspice::InputError& e) {
+      fmt::print(stderr, "nnspice {}: error: {}\n", c.name, e.what());
+      return static_cast<int>(ExitCode::bad_input);
+    } catch (const nnspice::NumericalError& e) {
+      fmt::print(stderr, "nnspice {}: numerical failure: {}\n", c.name, e.what());
+      return static_cast<int>(ExitCode::failure);
+    } catch (const std::exception& e) {
+      fmt::print(stderr, "nnspice {}: error: {}\n", c.name, e.what());
+      return static_cast<int>(ExitCode::failure);
+    }
+  }
+  fmt::print(stderr, "nnspice: unknown command '{}'\n", argv[1]);
+  usage();
+  return static_cast<int>(ExitCode::bad_input);
+}
