@@ -82,6 +82,7 @@ std::vector<CardModel> scan_card(const std::string& text) {
     }
     if (!cur) continue;
     // key = value pairs, spaces around '=' allowed
+    if (l[first] == '+') l[first] = ' ';
     for (char& c : l)
       if (c == '(' || c == ')' || c == ',') c = ' ';
     std::string s;

@@ -1,0 +1,89 @@
+#include <gtest/gtest.h>
+
+#include <map>
+#include <set>
+
+#include "nnspice/common/error.hpp"
+#include "nnspice/mismatch/chip.hpp"
+#include "nnspice/netlist/builder.hpp"
+#include "nnspice/netlist/writer.hpp"
+
+using namespace nnspice;
+using namespace nnspice::netlist;
+
+static Process test_process() {
+  Process p;
+  p.model_card = "/nonexistent/card.lib";  // the builder does not read the card
+  return p;
+}
+
+TEST(Builder, TransistorOrderMatchesChipEnumeration) {
+  const auto s = NetworkSpec::parse("3-4-2");
+  const auto c = build_network(s, random_weights(s, 1), test_process(), nullptr, {});
+  std::vector<std::string> fets;
+  for (auto& e : c.elements)
+    if (e.kind == ElementKind::mosfet) fets.push_back(e.name);
+  const auto sites = enumerate_transistors(s);
+  ASSERT_EQ(fets.size(), sites.size());
+  for (size_t i = 0; i < fets.size(); ++i) EXPECT_EQ(fets[i], sites[i].name) << i;
+}
+
+TEST(Builder, SynapseBitsAndSignFollowTheCode) {
+  const auto s = NetworkSpec::parse("1-1");
+  for (int code = -7; code <= 7; ++code) {
+    WeightCodes w = constant_weights(s, code);
+    const auto c = build_network(s, w, test_process(), nullptr, {});
+    std::map<std::string, const Element*> by;
+    for (auto& e : c.elements) by[e.name] = &e;
+    const int mag = std::abs(code);
+    EXPECT_EQ(by["MW0_0_0_16"]->nodes[1], code < 0 ? "vdd" : "0") << code;  // sign: VDD = negative branch on
+    EXPECT_EQ(by["MW0_0_0_17"]->nodes[1], code < 0 ? "vdd" : "0") << code;
+    EXPECT_EQ(by["MW0_0_0_18"]->nodes[1], (mag & 1) ? "vdd" : "0") << code;  // LSB
+    EXPECT_EQ(by["MW0_0_0_19"]->nodes[1], (mag & 2) ? "vdd" : "0") << code;
+    EXPECT_EQ(by["MW0_0_0_20"]->nodes[1], (mag & 4) ? "vdd" : "0") << code;  // MSB
+    EXPECT_EQ(by["MW0_0_0_20"]->nodes[2], "x1_0");                            // output onto the post-neuron's sum node
+    EXPECT_EQ(by["MW0_0_0_12"]->w_m, 1.08e-6);                                 // MSB mirror
+    EXPECT_EQ(by["MW0_0_0_10"]->w_m, 0.27e-6);                                 // LSB mirror
+  }
+}
+
+TEST(Builder, ParasiticsSumToElevenFemtofaradsPerSynapse) {
+  const auto s = NetworkSpec::parse("3-4-2");
+  BuildOptions o;
+  o.parasitics = true;
+  const auto c = build_network(s, random_weights(s, 1), test_process(), nullptr, o);
+  double total = 0;
+  for (auto& e : c.elements)
+    if (e.kind == ElementKind::capacitor) total += e.value;
+  EXPECT_NEAR(total, 11e-15 * s.n_synapses(), 1e-21);
+}
+
+TEST(Builder, BadInputsAreInputErrors) {
+  const auto s = NetworkSpec::parse("2-2-1");
+  const auto w = random_weights(s, 1);
+  BuildOptions o;
+  o.input_A = {1e-8};
+  EXPECT_THROW(build_network(s, w, test_process(), nullptr, o), InputError);
+  o.input_A = {1e-8, -1e-9};
+  EXPECT_THROW(build_network(s, w, test_process(), nullptr, o), InputError);
+  std::vector<double> dv(5, 0.0);
+  EXPECT_THROW(build_network(s, w, test_process(), &dv, {}), InputError);
+  EXPECT_THROW(build_network(NetworkSpec::parse("2-3-1"), w, test_process(), nullptr, {}), InputError);
+}
+
+TEST(Writer, ReaderRoundTripIsExact) {
+  const auto s = NetworkSpec::parse("4-7-3");
+  Process p = test_process();
+  const auto chip = mismatch::draw_chip(s, p, 11);
+  BuildOptions o;
+  o.parasitics = true;
+  o.input_A = {1e-8, 2.5e-8, 0, 3.25e-7};
+  const auto c = build_network(s, random_weights(s, 2), p, &chip.delvto_V, o);
+  const std::string text = write_ngspice(c);
+  const auto back = read_ngspice(text, "rt.cir");
+  EXPECT_EQ(write_ngspice(back), text);
+  ASSERT_EQ(back.elements.size(), c.elements.size());
+  for (size_t i = 0; i < c.elements.size(); ++i) EXPECT_EQ(back.elements[i].delvto_V, c.elements[i].delvto_V);
+  EXPECT_THROW(read_ngspice("t\nM1 a b c\n", "bad.cir"), InputError);
+  EXPECT_THROW(read_ngspice("t\nR1 a b 1k\n", "suffix.cir"), InputError);  // scale suffixes are never written
+}
