@@ -8,6 +8,43 @@
 
 namespace nnspice::netlist {
 
+void add_soma(Circuit& c, const Process& pr, std::size_t l, std::size_t i, bool axon, const std::string& g, const std::string& p,
+              const std::string& n, const double* dv) {
+  const std::string vdd = names::kVdd, gnd = "0";
+  const auto& sz = pr.size(DeviceRole::soma);
+  auto fet = [&](int k, const std::string& d, const std::string& gate, const std::string& s, Polarity pol) {
+    c.add_mosfet(names::soma_fet(l, i, k), d, gate, s, pol == Polarity::n ? gnd : vdd, pr.model(pol), sz.w_m, sz.l_m, dv ? dv[k] : 0.0);
+  };
+  fet(0, g, g, gnd, Polarity::n);  // input diode: its gate voltage is the activation
+  if (!axon) return;
+  fet(1, p, g, gnd, Polarity::n);  // mirrors the input current into M2
+  fet(2, p, p, vdd, Polarity::p);  // pFET diode: Vp
+  fet(3, n, p, vdd, Polarity::p);  // copies into M4
+  fet(4, n, n, gnd, Polarity::n);  // nFET diode: Vn
+}
+
+void add_synapse(Circuit& c, const Process& pr, std::size_t l, std::size_t j, std::size_t i, int code, const std::string& pre_n,
+                 const std::string& pre_p, const std::string& out, const std::string& base, bool bit_caps, const double* dv) {
+  static const DeviceRole mirror_role[3] = {DeviceRole::mirror_lsb, DeviceRole::mirror_mid, DeviceRole::mirror_msb};
+  const std::string vdd = names::kVdd, gnd = "0";
+  const int mag = code < 0 ? -code : code;
+  const std::string sign_gate = code < 0 ? vdd : gnd;  // VDD powers the negative (nFET) branch
+  const std::string sn = base + "sn", sp = base + "sp";
+  const std::string b[3] = {base + "b0", base + "b1", base + "b2"};
+  auto fet = [&](int k, const std::string& d, const std::string& g, const std::string& s, Polarity pol, DeviceRole role) {
+    const auto& sz = pr.size(role);
+    c.add_mosfet(names::synapse_fet(l, j, i, k), d, g, s, pol == Polarity::n ? gnd : vdd, pr.model(pol), sz.w_m, sz.l_m, dv ? dv[k - 10] : 0.0);
+  };
+  for (int m = 0; m < 3; ++m) fet(10 + m, b[m], pre_n, sn, Polarity::n, mirror_role[m]);
+  for (int m = 0; m < 3; ++m) fet(13 + m, b[m], pre_p, sp, Polarity::p, mirror_role[m]);
+  fet(16, sn, sign_gate, gnd, Polarity::n, DeviceRole::sw);
+  fet(17, sp, sign_gate, vdd, Polarity::p, DeviceRole::sw);
+  for (int m = 0; m < 3; ++m) fet(18 + m, b[m], (mag >> m) & 1 ? vdd : gnd, out, Polarity::n, DeviceRole::sw);
+  if (bit_caps)
+    for (int m = 0; m < 3; ++m)
+      if (pr.c_bit_F[m] > 0) c.add_capacitor(fmt::format("CB{}_{}_{}_{}", l, j, i, m), b[m], gnd, pr.c_bit_F[m]);
+}
+
 Circuit build_network(const NetworkSpec& spec, const WeightCodes& weights, const Process& pr, const std::vector<double>* delvto,
                       const BuildOptions& opt) {
   validate_weights(weights, spec, "weights");
@@ -31,58 +68,28 @@ Circuit build_network(const NetworkSpec& spec, const WeightCodes& weights, const
   c.elements.reserve(n_fets + 4 * spec.n_synapses() + 4 * (spec.layers.size() * 100));
 
   const std::string vdd = names::kVdd, gnd = "0";
-  size_t k = 0;
-  auto dv = [&]() { return delvto ? (*delvto)[k++] : (++k, 0.0); };
-  auto fet = [&](std::string name, std::string d, std::string g, std::string s, Polarity pol, DeviceRole role) {
-    const auto& sz = pr.size(role);
-    c.add_mosfet(std::move(name), std::move(d), std::move(g), std::move(s), pol == Polarity::n ? gnd : vdd, pr.model(pol), sz.w_m, sz.l_m, dv());
-  };
+  const double* dv = delvto ? delvto->data() : nullptr;
+  auto at = [&](std::size_t idx) { return dv ? dv + idx : nullptr; };
 
   c.add_vsource(names::kSupply, vdd, gnd, pr.vdd_V);
   for (size_t i = 0; i < N0; ++i) c.add_isource(names::input_source(i), gnd, names::neuron_sum_node(0, i), opt.input_A.empty() ? 0.0 : opt.input_A[i]);
 
-  // Somas, in canonical order (layer, neuron, M0..M4).
+  // Somas, in canonical order (layer, neuron, M0..M4), each behind its 0 V probe.
   const size_t L = spec.layers.size();
-  for (size_t l = 0; l < L; ++l) {
-    const bool has_axon = l + 1 < L;
+  for (size_t l = 0; l < L; ++l)
     for (size_t i = 0; i < static_cast<size_t>(spec.layers[l]); ++i) {
       const std::string x = names::neuron_sum_node(l, i), g = names::neuron_in_node(l, i);
       c.add_vsource(names::probe(l, i), x, g, 0.0);
-      fet(names::soma_fet(l, i, 0), g, g, gnd, Polarity::n, DeviceRole::soma);
-      if (!has_axon) continue;
-      const std::string p = names::neuron_vp_node(l, i), n = names::neuron_vn_node(l, i);
-      fet(names::soma_fet(l, i, 1), p, g, gnd, Polarity::n, DeviceRole::soma);
-      fet(names::soma_fet(l, i, 2), p, p, vdd, Polarity::p, DeviceRole::soma);
-      fet(names::soma_fet(l, i, 3), n, p, vdd, Polarity::p, DeviceRole::soma);
-      fet(names::soma_fet(l, i, 4), n, n, gnd, Polarity::n, DeviceRole::soma);
+      add_soma(c, pr, l, i, l + 1 < L, g, names::neuron_vp_node(l, i), names::neuron_vn_node(l, i), at(soma_fet_index(spec, l, i, 0)));
     }
-  }
 
   // Synapses: layer, post j, pre i, M10..M20.
-  static const DeviceRole mirror_role[3] = {DeviceRole::mirror_lsb, DeviceRole::mirror_mid, DeviceRole::mirror_msb};
   for (size_t l = 0; l + 1 < L; ++l) {
     const CodeMatrix& w = weights[l];
-    for (size_t j = 0; j < w.rows; ++j) {
-      const std::string out = names::neuron_sum_node(l + 1, j);
-      for (size_t i = 0; i < w.cols; ++i) {
-        const int code = w.at(j, i);
-        const int mag = code < 0 ? -code : code;
-        const std::string sign_gate = code < 0 ? vdd : gnd;  // VDD powers the negative (nFET) branch
-        const std::string pre_n = names::neuron_vn_node(l, i), pre_p = names::neuron_vp_node(l, i);
-        const std::string base = fmt::format("w{}_{}_{}", l, j, i);
-        const std::string sn = base + "sn", sp = base + "sp";
-        const std::string b[3] = {base + "b0", base + "b1", base + "b2"};
-        for (int m = 0; m < 3; ++m) fet(names::synapse_fet(l, j, i, 10 + m), b[m], pre_n, sn, Polarity::n, mirror_role[m]);
-        for (int m = 0; m < 3; ++m) fet(names::synapse_fet(l, j, i, 13 + m), b[m], pre_p, sp, Polarity::p, mirror_role[m]);
-        fet(names::synapse_fet(l, j, i, 16), sn, sign_gate, gnd, Polarity::n, DeviceRole::sw);
-        fet(names::synapse_fet(l, j, i, 17), sp, sign_gate, vdd, Polarity::p, DeviceRole::sw);
-        for (int m = 0; m < 3; ++m)
-          fet(names::synapse_fet(l, j, i, 18 + m), b[m], (mag >> m) & 1 ? vdd : gnd, out, Polarity::n, DeviceRole::sw);
-        if (opt.parasitics)
-          for (int m = 0; m < 3; ++m)
-            if (pr.c_bit_F[m] > 0) c.add_capacitor(fmt::format("CB{}_{}_{}_{}", l, j, i, m), b[m], gnd, pr.c_bit_F[m]);
-      }
-    }
+    for (size_t j = 0; j < w.rows; ++j)
+      for (size_t i = 0; i < w.cols; ++i)
+        add_synapse(c, pr, l, j, i, w.at(j, i), names::neuron_vn_node(l, i), names::neuron_vp_node(l, i), names::neuron_sum_node(l + 1, j),
+                    fmt::format("w{}_{}_{}", l, j, i), opt.parasitics, at(synapse_fet_index(spec, l, j, i, 10)));
   }
 
   // Output readout sinks.
@@ -91,9 +98,9 @@ Circuit build_network(const NetworkSpec& spec, const WeightCodes& weights, const
     const std::string o = fmt::format("o{}", j);
     if (opt.readout) {
       c.add_vsource(names::readout_probe(j), vdd, o, 0.0);
-      fet(names::sink_fet(j), o, names::neuron_in_node(L - 1, j), gnd, Polarity::n, DeviceRole::sink);
-    } else {
-      dv();
+      const auto& sz = pr.size(DeviceRole::sink);
+      c.add_mosfet(names::sink_fet(j), o, names::neuron_in_node(L - 1, j), gnd, gnd, pr.nmos_model, sz.w_m, sz.l_m,
+                   dv ? dv[sink_fet_index(spec, j)] : 0.0);
     }
   }
 
@@ -109,7 +116,6 @@ Circuit build_network(const NetworkSpec& spec, const WeightCodes& weights, const
         if (pr.c_out_F > 0) c.add_capacitor(fmt::format("CX{}_{}", l + 1, j), names::neuron_sum_node(l + 1, j), gnd, fan_in * pr.c_out_F);
     }
   }
-  if (k != n_fets) throw std::logic_error(fmt::format("builder emitted {} transistors, expected {}", k, n_fets));
   return c;
 }
 

@@ -74,6 +74,27 @@ std::size_t count_transistors(const NetworkSpec& spec) {
   return n + 11 * spec.n_synapses();
 }
 
+std::size_t soma_fet_index(const NetworkSpec& spec, std::size_t layer, std::size_t i, int k) {
+  const size_t L = spec.layers.size();
+  size_t off = 0;
+  for (size_t l = 0; l < layer; ++l) off += (l + 1 < L ? 5 : 1) * static_cast<size_t>(spec.layers[l]);
+  return off + (layer + 1 < L ? 5 : 1) * i + static_cast<size_t>(k);
+}
+
+static std::size_t soma_fet_total(const NetworkSpec& spec) {
+  size_t n = 0;
+  for (size_t l = 0; l < spec.layers.size(); ++l) n += (l + 1 < spec.layers.size() ? 5 : 1) * static_cast<size_t>(spec.layers[l]);
+  return n;
+}
+
+std::size_t synapse_fet_index(const NetworkSpec& spec, std::size_t layer, std::size_t post, std::size_t pre, int k) {
+  size_t off = soma_fet_total(spec);
+  for (size_t l = 0; l < layer; ++l) off += 11 * static_cast<size_t>(spec.layers[l]) * spec.layers[l + 1];
+  return off + 11 * (post * spec.layers[layer] + pre) + static_cast<size_t>(k - 10);
+}
+
+std::size_t sink_fet_index(const NetworkSpec& spec, std::size_t j) { return soma_fet_total(spec) + 11 * spec.n_synapses() + j; }
+
 std::vector<TransistorSite> enumerate_transistors(const NetworkSpec& spec) {
   std::vector<TransistorSite> out;
   out.reserve(count_transistors(spec));

@@ -85,3 +85,16 @@ TEST(Weights, FilesRoundTripAndBadCodesRejected) {
   m = message_of([&] { load_weights({dir + "/missing.npy", dir + "/w1.csv"}, s); });
   EXPECT_NE(m.find("missing.npy"), std::string::npos) << m;
 }
+
+TEST(NetworkSpec, FetIndicesMatchCanonicalOrder) {
+  const auto s = NetworkSpec::parse("3-4-2-2");
+  const auto sites = enumerate_transistors(s);
+  for (size_t l = 0; l < s.layers.size(); ++l)
+    for (int i = 0; i < s.layers[l]; ++i)
+      for (int k = 0; k < (l + 1 < s.layers.size() ? 5 : 1); ++k) EXPECT_EQ(sites[soma_fet_index(s, l, i, k)].name, names::soma_fet(l, i, k));
+  for (size_t l = 0; l + 1 < s.layers.size(); ++l)
+    for (int j = 0; j < s.layers[l + 1]; ++j)
+      for (int i = 0; i < s.layers[l]; ++i)
+        for (int k = 10; k <= 20; ++k) EXPECT_EQ(sites[synapse_fet_index(s, l, j, i, k)].name, names::synapse_fet(l, j, i, k));
+  EXPECT_EQ(sites[sink_fet_index(s, 1)].name, names::sink_fet(1));
+}

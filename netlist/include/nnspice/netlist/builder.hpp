@@ -22,6 +22,16 @@ struct BuildOptions {
   std::vector<std::string> comments;
 };
 
+/// Adds the soma of neuron (layer, i): M0 (and M1-M4 when `axon`) between nodes in/vp/vn.
+/// `delvto_V` points at the neuron's first threshold shift in chip order (null = none).
+void add_soma(Circuit& c, const Process& process, std::size_t layer, std::size_t i, bool axon, const std::string& in,
+              const std::string& vp, const std::string& vn, const double* delvto_V);
+/// Adds synapse (layer, post, pre) with weight `code`: M10-M20 from the pre-neuron's Vn/Vp onto node `out`.
+/// Internal nodes are prefixed `node_prefix`; `bit_caps` adds the b_k parasitics. `delvto_V` points at M10's shift.
+void add_synapse(Circuit& c, const Process& process, std::size_t layer, std::size_t post, std::size_t pre, int code,
+                 const std::string& pre_vn, const std::string& pre_vp, const std::string& out, const std::string& node_prefix,
+                 bool bit_caps, const double* delvto_V);
+
 /// Builds the circuit. `delvto_V`, when non-null, holds one threshold shift per transistor in the
 /// canonical order of enumerate_transistors(spec) (a chip); null = no mismatch.
 /// Throws InputError on shape/range problems (weights, inputs, delvto count).

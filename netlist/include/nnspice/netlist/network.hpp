@@ -74,5 +74,11 @@ struct TransistorSite {
 /// in canonical order. The chip's mismatch is independent of weights and inputs.
 std::vector<TransistorSite> enumerate_transistors(const NetworkSpec& spec);
 std::size_t count_transistors(const NetworkSpec& spec);
+/// Index in canonical (chip) order of soma transistor M<k> of neuron (layer, i), k = 0..4 (0 only on the output layer).
+std::size_t soma_fet_index(const NetworkSpec& spec, std::size_t layer, std::size_t i, int k);
+/// Index in canonical order of synapse transistor M<k> (k = 10..20) of synapse (layer, post, pre).
+std::size_t synapse_fet_index(const NetworkSpec& spec, std::size_t layer, std::size_t post, std::size_t pre, int k);
+/// Index of readout sink j.
+std::size_t sink_fet_index(const NetworkSpec& spec, std::size_t j);
 
 }  // namespace nnspice::netlist
