@@ -5,6 +5,7 @@ namespace nnspice::tools {
 const std::vector<Command>& commands() {
   static const std::vector<Command> table = {
       {"demo", "the main job until `run` lands: 4-7-3 chip -> netlist -> DC operating point -> output currents", cmd_demo},
+      {"dnpu", "DNPU surrogates: eval, info, convert, spice element, seed experiments", cmd_dnpu},
       {"netlist", "write the SPICE netlist of a mismatched chip (+ its chip file)", cmd_netlist},
       {"simulate", "operating point or transient of a netlist in-process; probe currents as NPY/CSV", cmd_simulate},
   };
