@@ -1,6 +1,7 @@
 // run_parallel (label `sim`): job order, crashed/throwing/hung jobs reported as that job's error while the
 // others succeed, identical results for 1 and 3 workers, no zombies.
 #include <gtest/gtest.h>
+#include <ngspice/sharedspice.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -172,6 +173,38 @@ TEST(Parallel, HungJobTimesOut) {
   EXPECT_FALSE(outcomes[2].ok);
   EXPECT_EQ(outcomes[2].error, "timed out after 0.5 s");
   for (std::size_t j : {0U, 1U, 3U}) EXPECT_TRUE(outcomes[j].ok) << outcomes[j].error;
+  expect_no_children();
+}
+
+TEST(Parallel, WorkerWhoseNgspiceExitedIsReplaced) {
+  // A job that makes libngspice quit (ControlledExit) fails; the worker retires and a fresh process runs the rest.
+  ParallelOptions opt;
+  opt.workers = 1;
+  const auto outcomes = run_parallel(
+      4,
+      [](Session& s, std::size_t job) -> JobData {
+        if (job == 1) {
+          char quit[] = "quit";
+          ngSpice_Command(quit);
+        }
+        return divider_job(s, job);
+      },
+      opt);
+  EXPECT_FALSE(outcomes[1].ok);
+  EXPECT_NE(outcomes[1].error.find("libngspice has exited"), std::string::npos) << outcomes[1].error;
+  for (std::size_t j : {0U, 2U, 3U}) ASSERT_TRUE(outcomes[j].ok) << outcomes[j].error;
+  EXPECT_NE(outcomes[0].data.at("pid"), outcomes[2].data.at("pid")) << "a new worker took over";
+  EXPECT_EQ(outcomes[2].data.at("pid"), outcomes[3].data.at("pid"));
+  expect_no_children();
+}
+
+TEST(Parallel, ExceptionFromACallbackPropagatesAndReapsWorkers) {
+  ParallelOptions opt;
+  opt.workers = 3;
+  opt.on_result = [](std::size_t job, const JobOutcome&) {
+    if (job == 2) throw std::runtime_error("checkpoint failed");
+  };
+  EXPECT_THROW(run_parallel(8, divider_job, opt), std::runtime_error);
   expect_no_children();
 }
 

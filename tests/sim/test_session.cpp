@@ -75,6 +75,22 @@ TEST(Session, DividerOpMatchesAnalytic) {
   EXPECT_THROW(r.vectors.at("v(nonexistent)"), SimError);
 }
 
+TEST(Session, SubcircuitNamesAndBranchCurrents) {
+  Session s;
+  s.load_text(
+      "subckt names\n"
+      "V1 in 0 1\n"
+      "X1 in out half\n"
+      "R9 out 0 1e3\n"
+      ".subckt half a b\n"
+      "R1 a mid 1e3\n"
+      "Vm mid b 0\n"
+      ".ends\n");
+  const OpResult r = s.op();
+  EXPECT_TRUE(near(r.vectors.at("v(x1.mid)")[0], 0.5, 1e-9, 1e-12));
+  EXPECT_TRUE(near(r.vectors.at("v.x1.vm#branch")[0], 0.5e-3, 1e-9, 1e-15));  // ngspice's name for X1's Vm
+}
+
 TEST(Session, RcTransientMatchesExponential) {
   SessionOptions opt;
   opt.options = {{"reltol", "1e-6"}};
