@@ -81,6 +81,10 @@ class Session {
   TranResult tran(double t_step_s, double t_stop_s, double t_max_s = 0, bool uic = false);
   /// DC sweep of one independent source.
   DcResult dc(const std::string& source, double start, double stop, double step);
+  /// Nested DC sweep: `source` (inner, fastest) inside `source2` (outer). Vectors hold
+  /// n_inner * n_outer points, inner index fastest.
+  DcResult dc(const std::string& source, double start, double stop, double step, const std::string& source2, double start2,
+              double stop2, double step2);
   /// Changes the DC value of an independent source or a device parameter of the loaded circuit.
   void alter(const std::string& element, double value);
   void alter(const std::string& element, const std::string& param, double value);

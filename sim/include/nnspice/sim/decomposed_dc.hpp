@@ -1,0 +1,77 @@
+// The decomposed DC engine (docs/dc_engine.md): the full-netlist ngspice operating point of a network
+// chip, computed from the circuits' structure. MOS gates draw no DC current, so a soma's node voltages
+// depend only on its own input current, and a synapse's output current only on its pre-neuron's input
+// node voltage V_pre and its post-neuron's input node voltage V_post. ngspice (model card, this chip's
+// threshold shifts) tabulates, once per chip and weight code:
+//   - every soma: I_in(V) on a fine grid (M0's I-V, the soma input current at input node voltage V);
+//   - every synapse: I_syn(V_pre, V_post) on a 2-D grid, by nested DC sweeps of chunks of synapses whose
+//     pre-somas are driven by voltage sources and whose outputs are held at V_post by 0 V probes.
+// An operating point is then Kirchhoff's current law per neuron, layer by layer: find V with
+// I_in,j(V) = sum_i I_syn,ji(V_i, V) (monotone, bracketed root), I_j = I_in,j(V). Units: V, A.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "nnspice/sim/network_dc.hpp"
+
+namespace nnspice::sim {
+
+struct DecomposedOptions {
+  double v_min_V = -0.10;        ///< lowest node voltage tabulated
+  double v_max_V = 0.74;         ///< highest (input currents up to ~10 uA with the default card)
+  double soma_step_V = 0.005;    ///< soma I(V) grid step
+  double pre_step_V = 0.03;      ///< synapse table step in V_pre
+  double post_step_V = 0.025;    ///< synapse table step in V_post (the nFET sinks collapse below ~0.1 V)
+  std::size_t synapses_per_job = 1500;  ///< synapses per ngspice sweep job (memory and parallelism)
+  ParallelOptions parallel;      ///< worker processes for the table sweeps
+  std::string cache_dir;         ///< if set: finished table jobs are stored here and reused (resume)
+  bool progress = true;          ///< progress with ETA on stderr while tabulating
+};
+
+/// Statistics of the tables built so far.
+struct DecomposedStats {
+  std::size_t sweep_jobs = 0;          ///< ngspice DC sweep jobs run (not counting cache hits)
+  std::size_t cached_jobs = 0;         ///< jobs loaded from the cache
+  std::size_t sweep_points = 0;        ///< operating points solved by ngspice inside the sweeps
+  long newton_iterations = 0;          ///< Newton iterations of those sweeps
+  std::size_t synapse_tables = 0;      ///< (synapse, code) tables held
+  double tabulate_s = 0;               ///< wall time spent tabulating
+  double solve_s = 0;                  ///< wall time spent in Kirchhoff solves
+  std::size_t solves = 0;              ///< operating points solved from tables
+};
+
+class DecomposedSolver final : public NetworkDcSolver {
+ public:
+  DecomposedSolver(const NetworkChip& chip, DecomposedOptions options);
+  ~DecomposedSolver() override;
+  std::string method() const override { return "decomposed"; }
+  std::vector<DcOutcome> solve(const netlist::WeightCodes& weights, const std::vector<std::vector<double>>& inputs) override;
+
+  /// Makes sure tables exist for every synapse at the codes in `weights` (solve() calls this).
+  void tabulate(const netlist::WeightCodes& weights);
+  /// Tabulates every synapse of every layer at each of `codes` (e.g. {0, 7, -7} for characterisation).
+  void tabulate_codes(const std::vector<int>& codes);
+  /// Output current of synapse (layer, post, pre) at `code` for pre/post input-node voltages (A); tables must exist.
+  double synapse_current(std::size_t layer, std::size_t post, std::size_t pre, int code, double v_pre_V, double v_post_V) const;
+  /// Soma input current of neuron (layer, i) at input-node voltage v (A).
+  double soma_current(std::size_t layer, std::size_t i, double v_V) const;
+  /// Input-node voltage at which neuron (layer, i) draws current i_A.
+  double soma_voltage(std::size_t layer, std::size_t i, double i_A) const;
+  const DecomposedStats& stats() const { return stats_; }
+  const DecomposedOptions& options() const { return options_; }
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+  NetworkChip chip_;
+  DecomposedOptions options_;
+  DecomposedStats stats_;
+};
+
+std::unique_ptr<NetworkDcSolver> make_decomposed_solver(const NetworkChip& chip, const DecomposedOptions& options);
+
+}  // namespace nnspice::sim

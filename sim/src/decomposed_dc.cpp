@@ -1,0 +1,432 @@
+#include "nnspice/sim/decomposed_dc.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstring>
+#include <map>
+#include <set>
+
+#include "nnspice/common/error.hpp"
+#include "nnspice/common/fs_util.hpp"
+#include "nnspice/common/npy.hpp"
+#include "nnspice/common/progress.hpp"
+#include "nnspice/common/rng.hpp"
+#include "nnspice/netlist/builder.hpp"
+#include "nnspice/netlist/writer.hpp"
+
+namespace nnspice::sim {
+namespace {
+
+constexpr double kI0 = 1e-15;         // soma tables hold asinh(I / kI0): smooth through 0, ~log I above
+constexpr double kIrefFloor = 1e-11;  // synapse tables hold I_syn / sqrt(I_soma^2 + floor^2); floor ~ the
+                                      // gmin leakage level, so h stays O(1) and smooth where the pre-neuron is off
+
+struct Grid {
+  double v0 = 0, dv = 1;
+  std::size_t n = 0;
+  double v(std::size_t k) const { return v0 + dv * static_cast<double>(k); }
+  double last() const { return v(n - 1); }
+};
+
+Grid make_grid(double lo, double hi, double step) {
+  Grid g;
+  g.v0 = lo;
+  g.dv = step;
+  g.n = static_cast<std::size_t>(std::llround((hi - lo) / step)) + 1;
+  return g;
+}
+
+// Catmull-Rom (cubic Hermite with finite-difference tangents) stencil on a uniform grid;
+// indices are clamped at the ends. Exact for quadratics inside the grid, C1 everywhere.
+struct Stencil {
+  std::size_t idx[4];
+  double w[4];
+};
+
+Stencil stencil(const Grid& g, double x) {
+  double t = (x - g.v0) / g.dv;
+  t = std::clamp(t, 0.0, static_cast<double>(g.n - 1));
+  std::size_t k = std::min(static_cast<std::size_t>(t), g.n - 2);
+  const double u = t - static_cast<double>(k);
+  Stencil s;
+  const std::ptrdiff_t n = static_cast<std::ptrdiff_t>(g.n);
+  for (int m = 0; m < 4; ++m) s.idx[m] = static_cast<std::size_t>(std::clamp<std::ptrdiff_t>(static_cast<std::ptrdiff_t>(k) - 1 + m, 0, n - 1));
+  const double u2 = u * u, u3 = u2 * u;
+  s.w[0] = 0.5 * (-u3 + 2 * u2 - u);
+  s.w[1] = 0.5 * (3 * u3 - 5 * u2 + 2);
+  s.w[2] = 0.5 * (-3 * u3 + 4 * u2 + u);
+  s.w[3] = 0.5 * (u3 - u2);
+  return s;
+}
+
+template <typename T>
+double apply(const Stencil& s, const T* y, std::size_t stride = 1) {
+  return s.w[0] * y[s.idx[0] * stride] + s.w[1] * y[s.idx[1] * stride] + s.w[2] * y[s.idx[2] * stride] + s.w[3] * y[s.idx[3] * stride];
+}
+
+std::uint64_t synapse_key(std::size_t l, std::size_t j, std::size_t i, int code) {
+  return (static_cast<std::uint64_t>(l) << 56) | (static_cast<std::uint64_t>(j) << 36) | (static_cast<std::uint64_t>(i) << 16) |
+         static_cast<std::uint64_t>(code + 8);
+}
+
+struct SynRef {
+  std::size_t j, i;
+  int code;
+};
+
+struct Chunk {
+  std::size_t layer;
+  std::vector<SynRef> syn;
+};
+
+}  // namespace
+
+struct DecomposedSolver::Impl {
+  Grid soma, pre, post;
+  std::vector<std::vector<std::vector<double>>> soma_y;  // [layer][neuron][k] = asinh(I/kI0)
+  std::unordered_map<std::uint64_t, std::vector<float>> syn;  // h = I_syn / Iref(V_pre), [k_post * n_pre + k_pre]
+  std::uint64_t chip_hash = 0;
+};
+
+DecomposedSolver::DecomposedSolver(const NetworkChip& chip, DecomposedOptions options)
+    : impl_(std::make_unique<Impl>()), chip_(chip), options_(std::move(options)) {
+  auto& o = options_;
+  if (!(o.v_max_V > o.v_min_V && o.soma_step_V > 0 && o.pre_step_V > 0 && o.post_step_V > 0 && o.synapses_per_job > 0))
+    throw InputError(fmt::format("decomposed DC options: need v_max_V ({}) > v_min_V ({}) and positive steps", o.v_max_V, o.v_min_V));
+  if (chip_.chip.delvto_V.size() != netlist::count_transistors(chip_.spec))
+    throw InputError(fmt::format("chip holds {} threshold shifts, network {} has {} transistors", chip_.chip.delvto_V.size(), chip_.spec.str(),
+                                 netlist::count_transistors(chip_.spec)));
+  impl_->soma = make_grid(o.v_min_V, o.v_max_V, o.soma_step_V);
+  impl_->pre = make_grid(o.v_min_V, o.v_max_V, o.pre_step_V);
+  impl_->post = make_grid(o.v_min_V, o.v_max_V, o.post_step_V);
+  if (impl_->soma.n < 4 || impl_->pre.n < 4 || impl_->post.n < 4) throw InputError("decomposed DC options: each grid needs at least 4 points");
+  std::string bytes(reinterpret_cast<const char*>(chip_.chip.delvto_V.data()), chip_.chip.delvto_V.size() * sizeof(double));
+  impl_->chip_hash = fnv1a64(bytes + chip_.spec.str() + chip_.process.model_card + fmt::format("{}", chip_.process.vdd_V));
+}
+
+DecomposedSolver::~DecomposedSolver() = default;
+
+namespace {
+
+netlist::Circuit base_circuit(const netlist::Process& pr, const std::string& title) {
+  netlist::Circuit c;
+  c.title = title;
+  c.includes.push_back(pr.model_card);
+  c.temp_C = pr.temp_C;
+  c.options = pr.ngspice_options;
+  c.control.clear();
+  c.add_vsource(netlist::names::kSupply, netlist::names::kVdd, "0", pr.vdd_V);
+  return c;
+}
+
+}  // namespace
+
+void DecomposedSolver::tabulate(const netlist::WeightCodes& weights) {
+  netlist::validate_weights(weights, chip_.spec, "weights");
+  std::vector<Chunk> todo;
+  (void)todo;
+  std::map<std::size_t, std::vector<SynRef>> need;
+  for (std::size_t l = 0; l < weights.size(); ++l)
+    for (std::size_t j = 0; j < weights[l].rows; ++j)
+      for (std::size_t i = 0; i < weights[l].cols; ++i) {
+        const int c = weights[l].at(j, i);
+        if (!impl_->syn.count(synapse_key(l, j, i, c))) need[l].push_back({j, i, c});
+      }
+  const auto t0 = std::chrono::steady_clock::now();
+  const auto& pr = chip_.process;
+  const auto& spec = chip_.spec;
+  const double* dv = chip_.chip.delvto_V.data();
+  const Grid sg = impl_->soma, pg = impl_->pre, qg = impl_->post;
+
+  // 1. Soma tables (once): every neuron's input current vs its input node voltage.
+  if (impl_->soma_y.empty()) {
+    netlist::Circuit c = base_circuit(pr, "nnspice decomposed: soma tables");
+    c.add_vsource("VSWG", "mg", "0", sg.v0);
+    for (std::size_t l = 0; l < spec.layers.size(); ++l)
+      for (std::size_t i = 0; i < static_cast<std::size_t>(spec.layers[l]); ++i) {
+        const std::string g = fmt::format("g{}_{}", l, i);
+        c.add_vsource(fmt::format("VQ{}_{}", l, i), "mg", g, 0.0);
+        netlist::add_soma(c, pr, l, i, l + 1 < spec.layers.size(), g, fmt::format("p{}_{}", l, i), fmt::format("n{}_{}", l, i),
+                          dv + netlist::soma_fet_index(spec, l, i, 0));
+      }
+    const auto lines = netlist::ngspice_lines(c);
+    auto job = [&](Session& s, std::size_t) -> JobData {
+      s.load(lines);
+      const auto r = s.dc("VSWG", sg.v0, sg.last() + 1e-3 * sg.dv, sg.dv);
+      JobData d;
+      auto& flat = d["i"];
+      for (std::size_t l = 0; l < spec.layers.size(); ++l)
+        for (std::size_t i = 0; i < static_cast<std::size_t>(spec.layers[l]); ++i) {
+          const auto& v = r.vectors.current(fmt::format("VQ{}_{}", l, i));
+          if (v.size() != sg.n) throw SimError(fmt::format("soma sweep returned {} points, expected {}", v.size(), sg.n));
+          flat.insert(flat.end(), v.begin(), v.end());
+        }
+      d["iters"] = {static_cast<double>(r.stats.newton_iterations)};
+      return d;
+    };
+    ParallelOptions po = options_.parallel;
+    po.on_progress = nullptr;
+    po.on_result = nullptr;
+    const auto res = run_parallel(1, job, po);
+    if (!res[0].ok) throw SimError("soma tabulation failed: " + res[0].error);
+    const auto& flat = res[0].data.at("i");
+    std::size_t off = 0;
+    impl_->soma_y.resize(spec.layers.size());
+    for (std::size_t l = 0; l < spec.layers.size(); ++l) {
+      impl_->soma_y[l].resize(spec.layers[l]);
+      for (auto& y : impl_->soma_y[l]) {
+        y.resize(sg.n);
+        for (std::size_t k = 0; k < sg.n; ++k) y[k] = std::asinh(flat[off + k] / kI0);
+        off += sg.n;
+      }
+    }
+    stats_.sweep_jobs += 1;
+    stats_.sweep_points += sg.n;
+    stats_.newton_iterations += static_cast<long>(res[0].data.at("iters")[0]);
+  }
+
+  // 2. Synapse tables for the missing (synapse, code) pairs, in chunks.
+  std::vector<Chunk> chunks;
+  for (auto& [l, list] : need)
+    for (std::size_t b = 0; b < list.size(); b += options_.synapses_per_job)
+      chunks.push_back({l, std::vector<SynRef>(list.begin() + b, list.begin() + std::min(list.size(), b + options_.synapses_per_job))});
+  if (chunks.empty()) return;
+
+  auto chunk_file = [&](const Chunk& ch) {
+    std::string key = fmt::format("{:x}|{}|{}|{}|{}|{}|{}", impl_->chip_hash, ch.layer, pg.v0, pg.dv, pg.n, qg.dv, qg.n);
+    for (auto& s : ch.syn) key += fmt::format(",{}:{}:{}", s.j, s.i, s.code);
+    return fmt::format("{}/syn_l{}_{:016x}.npy", options_.cache_dir, ch.layer, fnv1a64(key));
+  };
+  const std::size_t npts = pg.n * qg.n;
+  auto store = [&](const Chunk& ch, const std::vector<double>& f) {
+    for (std::size_t s = 0; s < ch.syn.size(); ++s) {
+      const auto& sr = ch.syn[s];
+      const auto& iy = impl_->soma_y[ch.layer][sr.i];
+      std::vector<float> h(npts);
+      for (std::size_t kq = 0; kq < qg.n; ++kq)
+        for (std::size_t kp = 0; kp < pg.n; ++kp) {
+          const double iref = std::hypot(kI0 * std::sinh(apply(stencil(sg, pg.v(kp)), iy.data())), kIrefFloor);
+          h[kq * pg.n + kp] = static_cast<float>(f[s * npts + kq * pg.n + kp] / iref);
+        }
+      impl_->syn[synapse_key(ch.layer, sr.j, sr.i, sr.code)] = std::move(h);
+    }
+  };
+
+  std::vector<std::size_t> run_list;
+  if (!options_.cache_dir.empty()) make_dirs(options_.cache_dir);
+  for (std::size_t k = 0; k < chunks.size(); ++k) {
+    if (!options_.cache_dir.empty() && file_exists(chunk_file(chunks[k]))) {
+      try {
+        const NpyArray a = read_npy(chunk_file(chunks[k]));
+        if (a.data.size() == chunks[k].syn.size() * npts) {
+          store(chunks[k], a.data);
+          ++stats_.cached_jobs;
+          continue;
+        }
+      } catch (const InputError&) {
+        // a damaged cache file is recomputed
+      }
+    }
+    run_list.push_back(k);
+  }
+
+  auto job = [&](Session& s, std::size_t k) -> JobData {
+    const Chunk& ch = chunks[k];
+    netlist::Circuit c = base_circuit(pr, fmt::format("nnspice decomposed: synapse tables, layer {}", ch.layer));
+    c.add_vsource("VSWG", "mg", "0", pg.v0);
+    c.add_vsource("VSWP", "mp", "0", qg.v0);
+    std::set<std::size_t> pres;
+    for (auto& sr : ch.syn) pres.insert(sr.i);
+    for (std::size_t i : pres)  // pre-somas share the swept input node: only their Vp/Vn matter here
+      netlist::add_soma(c, pr, ch.layer, i, true, "mg", fmt::format("p{}", i), fmt::format("n{}", i),
+                        dv + netlist::soma_fet_index(spec, ch.layer, i, 0));
+    for (std::size_t s = 0; s < ch.syn.size(); ++s) {
+      const auto& sr = ch.syn[s];
+      netlist::add_synapse(c, pr, ch.layer, sr.j, sr.i, sr.code, fmt::format("n{}", sr.i), fmt::format("p{}", sr.i), fmt::format("o{}", s),
+                           fmt::format("s{}_", s), false, dv + netlist::synapse_fet_index(spec, ch.layer, sr.j, sr.i, 10));
+      c.add_vsource(fmt::format("VQ{}", s), fmt::format("o{}", s), "mp", 0.0);
+    }
+    s.load(netlist::ngspice_lines(c));
+    const auto r = s.dc("VSWG", pg.v0, pg.last() + 1e-3 * pg.dv, pg.dv, "VSWP", qg.v0, qg.last() + 1e-3 * qg.dv, qg.dv);
+    JobData d;
+    auto& flat = d["f"];
+    flat.reserve(ch.syn.size() * npts);
+    for (std::size_t q = 0; q < ch.syn.size(); ++q) {
+      const auto& v = r.vectors.current(fmt::format("VQ{}", q));
+      if (v.size() != npts) throw SimError(fmt::format("synapse sweep returned {} points, expected {} x {}", v.size(), pg.n, qg.n));
+      flat.insert(flat.end(), v.begin(), v.end());
+    }
+    d["iters"] = {static_cast<double>(r.stats.newton_iterations)};
+    return d;
+  };
+
+  Progress progress("tabulate synapses", run_list.size(), options_.progress && !run_list.empty());
+  std::size_t done = 0;
+  std::string first_error;
+  ParallelOptions po = options_.parallel;
+  po.on_progress = nullptr;
+  po.on_result = [&](std::size_t k, const JobOutcome& r) {
+    progress.update(++done);
+    if (!r.ok) {
+      if (first_error.empty()) first_error = r.error;
+      return;
+    }
+    if (!options_.cache_dir.empty()) write_npy(chunk_file(chunks[k]), r.data.at("f"), {r.data.at("f").size()});
+  };
+  const auto res = run_parallel(run_list, job, po);
+  progress.finish();
+  for (std::size_t m = 0; m < res.size(); ++m) {
+    if (!res[m].ok) throw SimError(fmt::format("synapse tabulation (layer {}, {} synapses) failed: {}", chunks[run_list[m]].layer,
+                                               chunks[run_list[m]].syn.size(), res[m].error));
+    store(chunks[run_list[m]], res[m].data.at("f"));
+    stats_.sweep_jobs += 1;
+    stats_.sweep_points += npts;
+    stats_.newton_iterations += static_cast<long>(res[m].data.at("iters")[0]);
+  }
+  stats_.synapse_tables = impl_->syn.size();
+  stats_.tabulate_s += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+void DecomposedSolver::tabulate_codes(const std::vector<int>& codes) {
+  for (int code : codes) tabulate(netlist::constant_weights(chip_.spec, code));
+}
+
+double DecomposedSolver::soma_current(std::size_t l, std::size_t i, double v) const {
+  return kI0 * std::sinh(apply(stencil(impl_->soma, v), impl_->soma_y.at(l).at(i).data()));
+}
+
+double DecomposedSolver::soma_voltage(std::size_t l, std::size_t i, double i_A) const {
+  const auto& y = impl_->soma_y.at(l).at(i);
+  const Grid& g = impl_->soma;
+  const double target = std::asinh(i_A / kI0);
+  double lo = g.v0, hi = g.last();
+  if (apply(stencil(g, hi), y.data()) < target)
+    throw NumericalError(fmt::format("neuron {} of layer {}: current {:.4g} A exceeds the tabulated range (node voltage > {} V)", i, l, i_A, hi));
+  if (apply(stencil(g, lo), y.data()) >= target) return lo;
+  for (int it = 0; it < 80 && hi - lo > 1e-12; ++it) {
+    const double mid = 0.5 * (lo + hi);
+    (apply(stencil(g, mid), y.data()) < target ? lo : hi) = mid;
+  }
+  return 0.5 * (lo + hi);
+}
+
+double DecomposedSolver::synapse_current(std::size_t l, std::size_t j, std::size_t i, int code, double v_pre, double v_post) const {
+  const auto it = impl_->syn.find(synapse_key(l, j, i, code));
+  if (it == impl_->syn.end()) throw std::logic_error(fmt::format("no table for synapse ({}, {}, {}) at code {}", l, j, i, code));
+  const Grid &pg = impl_->pre, &qg = impl_->post;
+  const Stencil sp = stencil(pg, v_pre), sq = stencil(qg, v_post);
+  double h = 0;
+  for (int m = 0; m < 4; ++m) h += sq.w[m] * apply(sp, it->second.data() + sq.idx[m] * pg.n);
+  return h * std::hypot(soma_current(l, i, v_pre), kIrefFloor);
+}
+
+std::vector<DcOutcome> DecomposedSolver::solve(const netlist::WeightCodes& weights, const std::vector<std::vector<double>>& inputs) {
+  const auto& spec = chip_.spec;
+  for (const auto& in : inputs)
+    if (in.size() != static_cast<std::size_t>(spec.layers[0]))
+      throw InputError(fmt::format("{} input currents for an input layer of {} neurons", in.size(), spec.layers[0]));
+  tabulate(weights);
+  const auto t0 = std::chrono::steady_clock::now();
+  const Grid &pg = impl_->pre, &qg = impl_->post;
+  const std::size_t L = spec.layers.size();
+  // Table pointers per synapse for these weights.
+  std::vector<std::vector<const float*>> tab(L - 1);
+  for (std::size_t l = 0; l + 1 < L; ++l) {
+    tab[l].resize(weights[l].rows * weights[l].cols);
+    for (std::size_t j = 0; j < weights[l].rows; ++j)
+      for (std::size_t i = 0; i < weights[l].cols; ++i) tab[l][j * weights[l].cols + i] = impl_->syn.at(synapse_key(l, j, i, weights[l].at(j, i))).data();
+  }
+  std::vector<DcOutcome> out(inputs.size());
+  std::vector<double> S(qg.n), hrow(qg.n);
+  for (std::size_t k = 0; k < inputs.size(); ++k) {
+    DcOutcome& o = out[k];
+    try {
+      std::vector<std::vector<double>> V(L), I(L);
+      V[0].resize(spec.layers[0]);
+      I[0] = inputs[k];
+      for (std::size_t i = 0; i < I[0].size(); ++i) {
+        if (!(I[0][i] >= 0)) throw InputError(fmt::format("input current {} = {} A is negative", i, I[0][i]));
+        V[0][i] = soma_voltage(0, i, I[0][i]);
+      }
+      for (std::size_t l = 0; l + 1 < L; ++l) {
+        const std::size_t Npre = spec.layers[l], Npost = spec.layers[l + 1];
+        // Pre-neuron stencils and reference currents (shared by all posts).
+        std::vector<Stencil> st(Npre);
+        std::vector<double> iref(Npre);
+        for (std::size_t i = 0; i < Npre; ++i) {
+          if (V[l][i] > pg.last())
+            throw NumericalError(fmt::format("neuron {} of layer {} is outside the tabulated range (node voltage {:.3f} V > {} V)", i, l, V[l][i], pg.last()));
+          st[i] = stencil(pg, V[l][i]);
+          iref[i] = std::hypot(soma_current(l, i, V[l][i]), kIrefFloor);
+        }
+        V[l + 1].resize(Npost);
+        I[l + 1].resize(Npost);
+        for (std::size_t j = 0; j < Npost; ++j) {
+          // Total synaptic current into post j on the V_post grid.
+          std::fill(S.begin(), S.end(), 0.0);
+          for (std::size_t i = 0; i < Npre; ++i) {
+            const float* h = tab[l][j * Npre + i];
+            const Stencil& s = st[i];
+            const double a = iref[i];
+            for (std::size_t q = 0; q < qg.n; ++q) {
+              const float* row = h + q * pg.n;
+              S[q] += a * (s.w[0] * row[s.idx[0]] + s.w[1] * row[s.idx[1]] + s.w[2] * row[s.idx[2]] + s.w[3] * row[s.idx[3]]);
+            }
+          }
+          auto F = [&](double v) { return soma_current(l + 1, j, v) - apply(stencil(qg, v), S.data()); };
+          double lo = qg.v0, hi = qg.last();
+          double flo = F(lo), fhi = F(hi);
+          double root;
+          if (flo >= 0) {
+            root = lo;  // net input at or below the lowest tabulated voltage: the neuron is off
+          } else if (fhi < 0) {
+            throw NumericalError(fmt::format("neuron {} of layer {}: input current beyond the tabulated range (node voltage > {} V)", j, l + 1, hi));
+          } else {
+            // Regula falsi (Illinois) with bisection safeguard; F is increasing in v.
+            double a = lo, b = hi, fa = flo, fb = fhi;
+            int side = 0;
+            root = 0.5 * (a + b);
+            for (int it = 0; it < 200 && b - a > 1e-10; ++it) {
+              double c = (a * fb - b * fa) / (fb - fa);
+              if (!(c > a && c < b)) c = 0.5 * (a + b);
+              const double fc = F(c);
+              root = c;
+              if (fc == 0) break;
+              if (fc < 0) {
+                a = c;
+                fa = fc;
+                if (side == -1) fb *= 0.5;
+                side = -1;
+              } else {
+                b = c;
+                fb = fc;
+                if (side == 1) fa *= 0.5;
+                side = 1;
+              }
+              root = 0.5 * (a + b);
+            }
+          }
+          V[l + 1][j] = root;
+          I[l + 1][j] = soma_current(l + 1, j, root);
+        }
+      }
+      o.currents = std::move(I);
+      o.ok = true;
+    } catch (const NumericalError& e) {
+      o.ok = false;
+      o.error = e.what();
+    }
+  }
+  stats_.solves += inputs.size();
+  stats_.solve_s += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  return out;
+}
+
+std::unique_ptr<NetworkDcSolver> make_decomposed_solver(const NetworkChip& chip, const DecomposedOptions& options) {
+  return std::make_unique<DecomposedSolver>(chip, options);
+}
+
+}  // namespace nnspice::sim
