@@ -18,6 +18,7 @@ const std::vector<Command>& commands();
 int cmd_netlist(int argc, char** argv);
 int cmd_simulate(int argc, char** argv);
 int cmd_demo(int argc, char** argv);
+int cmd_characterize(int argc, char** argv);
 int cmd_dnpu(int argc, char** argv);
 
 }  // namespace nnspice::tools

@@ -1,0 +1,123 @@
+// The characterisation of a chip (circuits.md §4, docs/characterize.md): the paper's random one-to-one
+// routings -> one through-origin slope per neuron of every layer with outgoing synapses, normalised to
+// mean 1 per layer; the negative-weight gain per neuron from positive+negative pairs; optionally every
+// synapse's own gain at ±7 from exhaustive routings (also the ground truth the routing estimate is
+// judged against). Operating points go through OpRunner (any sim::NetworkDcSolver). Currents in A.
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "nnspice/measure/fit.hpp"
+#include "nnspice/measure/op_log.hpp"
+#include "nnspice/measure/routing.hpp"
+
+namespace nnspice::measure {
+
+struct CharacterizeOptions {
+  std::size_t routings = 10;                          ///< R random routings (the calibration uses these)
+  std::vector<double> levels_A{2e-9, 20.5e-9, 39e-9, 57.5e-9, 76e-9};  ///< equal input currents swept per routing
+  std::size_t negative_routings = 4;                  ///< per weight layer (rounded up to even)
+  std::vector<double> negative_levels_A{10e-9, 20e-9, 40e-9};  ///< input level of the low (negative) sources
+  NegativeDesign negative;
+  /// Fraction of I_post(positive only) the post-neuron must keep with the negative on for the point to be
+  /// used (below it the post may be rectified and the subtraction no longer linear).
+  double negative_min_fraction = 0.05;
+  bool synapses = false;       ///< per-synapse gains (exhaustive routings); calibration slopes from all synapses
+  bool ground_truth = false;   ///< also measure every synapse and compare the routing estimates with it
+  std::vector<std::size_t> ground_truth_routings{5, 10, 20, 40};  ///< prefixes R compared in ground-truth mode
+  std::uint64_t seed = 1;      ///< seed of the routing draws (not the chip)
+  double y_min_A = 0;          ///< slope fit uses points with y > y_min_A
+
+  /// Throws InputError naming the field, value and violated constraint.
+  void validate(const netlist::NetworkSpec& spec) const;
+};
+
+/// Per-neuron slope estimates of the layers with outgoing synapses (l = 0 … L-1).
+struct SlopeEstimate {
+  std::vector<std::vector<double>> raw;             ///< [l][i]: output / input current of a +7 synapse
+  std::vector<std::vector<std::size_t>> n_points;   ///< [l][i]
+  std::vector<double> rel_rms;                      ///< [l]: pooled rms(y − a x)/rms(y) of the fits
+};
+
+/// The fit of the paper's procedure over routings[0..n_routings) and their operating points ops[r][k].
+SlopeEstimate estimate_slopes(const netlist::NetworkSpec& spec, const std::vector<Routing>& routings,
+                              const std::vector<std::vector<OpRecord>>& ops, std::size_t n_routings, double y_min_A = 0);
+
+/// Per-synapse slopes from exhaustive routings: [l] row-major (N_{l+1}, N_l), NaN where unmeasured.
+std::vector<std::vector<double>> synapse_slopes(const netlist::NetworkSpec& spec, const std::vector<Routing>& routings,
+                                                const std::vector<std::vector<OpRecord>>& ops, double y_min_A = 0);
+
+/// One negative measurement: u = slope_raw[q]·x_q (what q delivers through a +7 synapse), d = I_post(pos
+/// only) − I_post(pos + neg); the gain is d/u.
+struct NegativePoint {
+  std::size_t layer = 0, post = 0, pre = 0;
+  double u_A = 0, d_A = 0;
+};
+/// Collects the usable points of negative routings (ops_pos/ops_both[g][k] = operating points of routings[g]
+/// without / with the negative synapses); `rejected` counts points whose post fell below the floor.
+std::vector<NegativePoint> negative_points(const netlist::NetworkSpec& spec, const std::vector<NegativeRouting>& routings,
+                                           const std::vector<std::vector<OpRecord>>& ops_pos,
+                                           const std::vector<std::vector<OpRecord>>& ops_both,
+                                           const std::vector<std::vector<double>>& slopes_raw, double min_fraction,
+                                           std::size_t& rejected);
+/// Per-neuron gain g = Σ u d / Σ u² over the points of pre-neuron i of `layer` (NaN without points).
+std::vector<double> negative_gain_per_neuron(const std::vector<NegativePoint>& points, std::size_t layer, std::size_t n_pre,
+                                             std::vector<std::size_t>* n_points = nullptr);
+
+struct Characterization {
+  netlist::NetworkSpec spec;
+  CharacterizeOptions options;
+  std::string slopes_source;                      ///< "routings" (the paper) or "synapses" (--synapses)
+
+  // The paper's procedure (empty with --synapses alone).
+  std::vector<Routing> routings;                  ///< all routings simulated (ground truth: max R of the prefixes)
+  std::vector<std::vector<OpRecord>> routing_ops; ///< [r][k] at levels_A[k]
+  SlopeEstimate routing_estimate;                 ///< from the first options.routings routings
+
+  // The calibration.
+  std::vector<std::vector<double>> slopes_raw, slopes;  ///< [l][i], slopes normalised to mean 1 per layer
+  std::vector<std::vector<double>> negative_gain;        ///< [l][i]
+  std::vector<std::vector<std::size_t>> negative_n_points;
+  std::vector<double> negative_gain_layer;               ///< [l]: one least-squares gain over the layer's points
+  std::vector<std::size_t> negative_fallbacks;           ///< [l]: neurons without a point, given the layer's gain
+  std::size_t negative_rejected = 0;
+
+  // Random negative routings (the default estimate).
+  std::vector<std::vector<NegativeRouting>> negative_routings;                 ///< [l][g]
+  std::vector<std::vector<std::vector<OpRecord>>> negative_pos, negative_both; ///< [l][g][k]
+
+  // Exhaustive measurements (--synapses, --ground-truth).
+  bool have_synapses = false;
+  std::vector<Routing> cyclic;
+  std::vector<std::vector<OpRecord>> cyclic_ops;                 ///< [m][k] at levels_A[k]
+  std::vector<std::vector<double>> synapse_slope;                ///< [l] (N_{l+1}, N_l) raw
+  std::vector<std::vector<double>> true_slopes;                  ///< [l][i] mean over the neuron's synapses
+  std::vector<std::vector<double>> synapse_gain_pos, synapse_gain_neg;  ///< [l] (N_{l+1}, N_l), relative to true_slopes
+  std::vector<std::vector<double>> true_negative_gain;           ///< [l][i] mean of synapse_gain_neg over posts
+  std::vector<std::vector<NegativeRouting>> negative_all;        ///< [l][m]
+  std::vector<std::vector<std::vector<OpRecord>>> negative_all_pos, negative_all_both;
+
+  nlohmann::json ground_truth;  ///< comparisons (ground-truth mode), else null
+  RunnerStats runner;
+  std::string method;
+  std::size_t failed_ops = 0;
+};
+
+/// Runs the whole characterisation. Throws NumericalError when a neuron's slope cannot be fitted (no
+/// usable point: more routings or fewer failures needed); failed operating points are counted, not thrown.
+Characterization characterize(const netlist::NetworkSpec& spec, OpRunner& runner, const CharacterizeOptions& options);
+
+/// Compares a routing estimate with the exhaustive truth, per layer: r, max and rms relative error, the
+/// statistically expected relative error of each neuron (sampling of its synapses), the fraction of
+/// neurons within 2 expected errors.
+nlohmann::json compare_with_truth(const netlist::NetworkSpec& spec, const std::vector<Routing>& routings,
+                                  const std::vector<std::vector<OpRecord>>& ops, std::size_t n_routings,
+                                  const std::vector<std::vector<double>>& synapse_slope,
+                                  const std::vector<std::vector<double>>& true_slopes, double y_min_A);
+
+}  // namespace nnspice::measure

@@ -1,0 +1,425 @@
+#include "nnspice/measure/characterize.hpp"
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include <algorithm>
+#include <cmath>
+
+#include "nnspice/common/error.hpp"
+
+namespace nnspice::measure {
+namespace {
+
+using Matrix = std::vector<double>;  // row-major
+
+const double kNaN = std::nan("");
+
+void check_levels(const std::vector<double>& levels, const char* field) {
+  if (levels.empty()) throw InputError(fmt::format("CharacterizeOptions::{} is empty. Violated constraint: at least one level", field));
+  for (double x : levels)
+    if (!(x > 0 && x <= 1e-5))
+      throw InputError(fmt::format("CharacterizeOptions::{} contains {} A. Violated constraint: 0 < level <= 1e-5 A (our input "
+                                   "current sources cannot drive negative currents)", field, x));
+}
+
+std::vector<std::vector<double>> equal_inputs(const netlist::NetworkSpec& spec, const std::vector<double>& levels) {
+  std::vector<std::vector<double>> in;
+  for (double x : levels) in.emplace_back(spec.layers[0], x);
+  return in;
+}
+
+bool usable(const OpRecord& r, std::size_t n_layers) { return r.ok && r.currents.size() == n_layers; }
+
+}  // namespace
+
+void CharacterizeOptions::validate(const netlist::NetworkSpec& spec) const {
+  const std::size_t L = spec.n_weight_layers();
+  if (routings < 1 || routings > 100000)
+    throw InputError(fmt::format("--routings = {}. Violated constraint: 1 <= routings <= 100000", routings));
+  for (std::size_t l = 0; l < L; ++l)
+    if (routings * spec.layers[l + 1] < static_cast<std::size_t>(spec.layers[l]))
+      throw InputError(fmt::format("--routings = {}: too few for layer {} ({} neurons, {} post-neurons per routing); every neuron needs "
+                                   "a point. Violated constraint: routings >= {}",
+                                   routings, l, spec.layers[l], spec.layers[l + 1],
+                                   (spec.layers[l] + spec.layers[l + 1] - 1) / spec.layers[l + 1]));
+  check_levels(levels_A, "levels_A (--levels)");
+  check_levels(negative_levels_A, "negative_levels_A (--negative-levels)");
+  if (negative_routings < 2 || negative_routings > 100000)
+    throw InputError(fmt::format("--negative-routings = {}. Violated constraint: 2 <= negative_routings <= 100000", negative_routings));
+  if (!(negative.high_ratio >= 1.5 && negative.high_ratio <= 100))
+    throw InputError(fmt::format("--negative-ratio = {}. Violated constraint: 1.5 <= ratio <= 100", negative.high_ratio));
+  if (negative.high_fanin < 2 || negative.high_fanin > 100)
+    throw InputError(fmt::format("--negative-fanin = {}. Violated constraint: 2 <= fanin <= 100", negative.high_fanin));
+  for (double x : negative_levels_A)
+    if (x * negative.high_ratio > 1e-5)
+      throw InputError(fmt::format("--negative-levels: {} A times --negative-ratio {} exceeds 1e-5 A", x, negative.high_ratio));
+  if (!(negative_min_fraction >= 0 && negative_min_fraction < 1))
+    throw InputError(fmt::format("negative_min_fraction = {}. Violated constraint: 0 <= fraction < 1", negative_min_fraction));
+  for (std::size_t l = 0; l < L; ++l)
+    if (spec.layers[l] < 2)
+      throw InputError(fmt::format("network {}: layer {} has 1 neuron; the negative gain needs >= 2 neurons per layer with outgoing "
+                                   "synapses", spec.str(), l));
+  if (ground_truth) {
+    if (ground_truth_routings.empty()) throw InputError("--ground-truth-routings is empty");
+    for (auto r : ground_truth_routings)
+      if (r < 1 || r > 100000) throw InputError(fmt::format("--ground-truth-routings contains {}. Violated constraint: 1..100000", r));
+  }
+  if (!(y_min_A >= 0)) throw InputError(fmt::format("y_min_A = {}. Violated constraint: >= 0", y_min_A));
+}
+
+SlopeEstimate estimate_slopes(const netlist::NetworkSpec& spec, const std::vector<Routing>& routings,
+                              const std::vector<std::vector<OpRecord>>& ops, std::size_t n_routings, double y_min_A) {
+  const std::size_t L = spec.n_weight_layers();
+  n_routings = std::min({n_routings, routings.size(), ops.size()});
+  std::vector<std::vector<std::vector<double>>> xs(L), ys(L);
+  for (std::size_t l = 0; l < L; ++l) xs[l].resize(spec.layers[l]), ys[l].resize(spec.layers[l]);
+  for (std::size_t r = 0; r < n_routings; ++r)
+    for (const auto& op : ops[r]) {
+      if (!usable(op, spec.layers.size())) continue;
+      for (std::size_t l = 0; l < L; ++l)
+        for (std::size_t j = 0; j < routings[r].pre[l].size(); ++j) {
+          const int i = routings[r].pre[l][j];
+          xs[l][i].push_back(op.currents[l][i]);
+          ys[l][i].push_back(op.currents[l + 1][j]);
+        }
+    }
+  SlopeEstimate e;
+  e.raw.resize(L);
+  e.n_points.resize(L);
+  e.rel_rms.assign(L, kNaN);
+  for (std::size_t l = 0; l < L; ++l) {
+    double rss = 0, syy = 0;
+    for (int i = 0; i < spec.layers[l]; ++i) {
+      const SlopeFit f = fit_through_origin(xs[l][i], ys[l][i], y_min_A);
+      e.raw[l].push_back(f.slope);
+      e.n_points[l].push_back(f.n_points);
+      for (std::size_t k = 0; k < xs[l][i].size(); ++k) {
+        const double x = xs[l][i][k], y = ys[l][i][k];
+        if (!(x > 0) || !(y > y_min_A) || !std::isfinite(f.slope)) continue;
+        rss += (y - f.slope * x) * (y - f.slope * x);
+        syy += y * y;
+      }
+    }
+    if (syy > 0) e.rel_rms[l] = std::sqrt(rss / syy);
+  }
+  return e;
+}
+
+std::vector<std::vector<double>> synapse_slopes(const netlist::NetworkSpec& spec, const std::vector<Routing>& routings,
+                                                const std::vector<std::vector<OpRecord>>& ops, double y_min_A) {
+  const std::size_t L = spec.n_weight_layers();
+  std::vector<std::vector<std::vector<double>>> xs(L), ys(L);
+  for (std::size_t l = 0; l < L; ++l) {
+    xs[l].resize(static_cast<std::size_t>(spec.layers[l]) * spec.layers[l + 1]);
+    ys[l].resize(xs[l].size());
+  }
+  for (std::size_t m = 0; m < std::min(routings.size(), ops.size()); ++m)
+    for (const auto& op : ops[m]) {
+      if (!usable(op, spec.layers.size())) continue;
+      for (std::size_t l = 0; l < L; ++l)
+        for (std::size_t j = 0; j < routings[m].pre[l].size(); ++j) {
+          const int i = routings[m].pre[l][j];
+          const std::size_t s = j * spec.layers[l] + i;
+          xs[l][s].push_back(op.currents[l][i]);
+          ys[l][s].push_back(op.currents[l + 1][j]);
+        }
+    }
+  std::vector<std::vector<double>> out(L);
+  for (std::size_t l = 0; l < L; ++l)
+    for (std::size_t s = 0; s < xs[l].size(); ++s) out[l].push_back(fit_through_origin(xs[l][s], ys[l][s], y_min_A).slope);
+  return out;
+}
+
+std::vector<NegativePoint> negative_points(const netlist::NetworkSpec& spec, const std::vector<NegativeRouting>& routings,
+                                           const std::vector<std::vector<OpRecord>>& ops_pos,
+                                           const std::vector<std::vector<OpRecord>>& ops_both,
+                                           const std::vector<std::vector<double>>& slopes_raw, double min_fraction,
+                                           std::size_t& rejected) {
+  std::vector<NegativePoint> pts;
+  for (std::size_t g = 0; g < routings.size(); ++g) {
+    const auto& r = routings[g];
+    const std::size_t l = r.layer;
+    for (std::size_t k = 0; k < std::min(ops_pos.at(g).size(), ops_both.at(g).size()); ++k) {
+      const OpRecord &pos = ops_pos[g][k], &both = ops_both[g][k];
+      if (!usable(pos, spec.layers.size()) || !usable(both, spec.layers.size())) continue;
+      for (std::size_t j = 0; j < r.neg.size(); ++j) {
+        const int q = r.neg[j];
+        const double x = both.currents[l][q];
+        const double ip = pos.currents[l + 1][j], ib = both.currents[l + 1][j];
+        const double a = slopes_raw.at(l).at(q);
+        if (!(ip > 0) || !(x > 0) || !std::isfinite(a) || ib < min_fraction * ip) {
+          ++rejected;
+          continue;
+        }
+        pts.push_back({l, j, static_cast<std::size_t>(q), a * x, ip - ib});
+      }
+    }
+  }
+  return pts;
+}
+
+std::vector<double> negative_gain_per_neuron(const std::vector<NegativePoint>& points, std::size_t layer, std::size_t n_pre,
+                                             std::vector<std::size_t>* n_points) {
+  std::vector<double> sud(n_pre, 0), suu(n_pre, 0);
+  std::vector<std::size_t> n(n_pre, 0);
+  for (const auto& p : points) {
+    if (p.layer != layer || p.pre >= n_pre) continue;
+    sud[p.pre] += p.u_A * p.d_A;
+    suu[p.pre] += p.u_A * p.u_A;
+    ++n[p.pre];
+  }
+  std::vector<double> g(n_pre, kNaN);
+  for (std::size_t i = 0; i < n_pre; ++i)
+    if (suu[i] > 0) g[i] = sud[i] / suu[i];
+  if (n_points) *n_points = n;
+  return g;
+}
+
+nlohmann::json compare_with_truth(const netlist::NetworkSpec& spec, const std::vector<Routing>& routings,
+                                  const std::vector<std::vector<OpRecord>>& ops, std::size_t n_routings,
+                                  const std::vector<std::vector<double>>& synapse_slope,
+                                  const std::vector<std::vector<double>>& true_slopes, double y_min_A) {
+  const std::size_t L = spec.n_weight_layers();
+  const SlopeEstimate est = estimate_slopes(spec, routings, ops, n_routings, y_min_A);
+  n_routings = std::min({n_routings, routings.size(), ops.size()});
+  nlohmann::json layers = nlohmann::json::array();
+  for (std::size_t l = 0; l < L; ++l) {
+    const std::size_t N = spec.layers[l], P = spec.layers[l + 1];
+    // Weight of each synapse in the pooled fit: Σ x² of its points.
+    std::vector<double> w(N * P, 0);
+    for (std::size_t r = 0; r < n_routings; ++r)
+      for (const auto& op : ops[r]) {
+        if (!usable(op, spec.layers.size())) continue;
+        for (std::size_t j = 0; j < P; ++j) {
+          const int i = routings[r].pre[l][j];
+          const double x = op.currents[l][i], y = op.currents[l + 1][j];
+          if (x > 0 && y > y_min_A) w[j * N + i] += x * x;
+        }
+      }
+    std::vector<double> rel_err(N, kNaN), expected(N, kNaN), est_norm, true_norm;
+    std::size_t missing = 0, within = 0, judged = 0;
+    for (std::size_t i = 0; i < N; ++i) {
+      const double a = true_slopes[l][i], e = est.raw[l][i];
+      if (!std::isfinite(e)) {
+        ++missing;
+        continue;
+      }
+      rel_err[i] = e / a - 1;
+      double wsum = 0, w2 = 0;
+      std::vector<double> col;
+      for (std::size_t j = 0; j < P; ++j) {
+        wsum += w[j * N + i];
+        col.push_back(synapse_slope[l][j * N + i]);
+      }
+      for (std::size_t j = 0; j < P; ++j) w2 += (w[j * N + i] / wsum) * (w[j * N + i] / wsum);
+      const Stats s = stats(col);
+      // Sampling error of a weighted mean of a finite population of P synapses (sample sd s).
+      expected[i] = (s.sd / a) * std::sqrt(std::max(0.0, w2 - 1.0 / P));
+      ++judged;
+      if (std::abs(rel_err[i]) <= 2 * expected[i] + 1e-3) ++within;
+    }
+    double max_abs = 0, ss = 0;
+    std::size_t n = 0;
+    for (double x : rel_err)
+      if (std::isfinite(x)) max_abs = std::max(max_abs, std::abs(x)), ss += x * x, ++n;
+    const Stats es = stats(expected);
+    std::vector<double> tn = true_slopes[l], en = est.raw[l];
+    double max_norm = 0;
+    try {
+      tn = normalise_mean_one(tn);
+      en = normalise_mean_one(en);
+      for (std::size_t i = 0; i < N; ++i)
+        if (std::isfinite(en[i])) max_norm = std::max(max_norm, std::abs(en[i] / tn[i] - 1));
+    } catch (const NumericalError&) {
+      max_norm = kNaN;
+    }
+    layers.push_back({{"layer", l},
+                      {"r", pearson(est.raw[l], true_slopes[l])},
+                      {"max_rel_err", n ? max_abs : kNaN},
+                      {"rms_rel_err", n ? std::sqrt(ss / n) : kNaN},
+                      {"max_rel_err_normalised", max_norm},
+                      {"expected_rel_err_mean", es.n ? es.mean : kNaN},
+                      {"within_2_expected", judged ? static_cast<double>(within) / judged : kNaN},
+                      {"neurons_without_points", missing}});
+  }
+  return {{"routings", n_routings}, {"layers", layers}};
+}
+
+Characterization characterize(const netlist::NetworkSpec& spec, OpRunner& runner, const CharacterizeOptions& o) {
+  o.validate(spec);
+  Characterization c;
+  c.spec = spec;
+  c.options = o;
+  c.method = runner.method();
+  const std::size_t L = spec.n_weight_layers();
+  const std::size_t K = o.levels_A.size();
+  const bool routing_phase = !o.synapses || o.ground_truth;
+  const bool exhaustive = o.synapses || o.ground_truth;
+  auto count_failed = [&](const std::vector<std::vector<OpRecord>>& ops) {
+    for (const auto& b : ops)
+      for (const auto& r : b) c.failed_ops += r.ok ? 0 : 1;
+  };
+
+  // 1. The paper's procedure: random balanced routings x equal input levels.
+  if (routing_phase) {
+    std::size_t r_run = o.routings;
+    if (o.ground_truth)
+      for (auto r : o.ground_truth_routings) r_run = std::max(r_run, r);
+    c.routings = balanced_routings(spec, r_run, o.seed);
+    std::vector<OpBatch> batches;
+    for (const auto& r : c.routings) batches.push_back({routing_weights(spec, r), equal_inputs(spec, o.levels_A)});
+    c.routing_ops = runner.run(batches, "routings");
+    count_failed(c.routing_ops);
+    c.routing_estimate = estimate_slopes(spec, c.routings, c.routing_ops, o.routings, o.y_min_A);
+  }
+
+  // 2. Every synapse on its own (cyclic routings).
+  if (exhaustive) {
+    c.have_synapses = true;
+    c.cyclic = cyclic_routings(spec);
+    std::vector<OpBatch> batches;
+    for (const auto& r : c.cyclic) batches.push_back({routing_weights(spec, r), equal_inputs(spec, o.levels_A)});
+    c.cyclic_ops = runner.run(batches, "synapses +7");
+    count_failed(c.cyclic_ops);
+    c.synapse_slope = synapse_slopes(spec, c.cyclic, c.cyclic_ops, o.y_min_A);
+    c.true_slopes.resize(L);
+    c.synapse_gain_pos.resize(L);
+    for (std::size_t l = 0; l < L; ++l) {
+      const std::size_t N = spec.layers[l], P = spec.layers[l + 1];
+      for (std::size_t i = 0; i < N; ++i) {
+        std::vector<double> col;
+        for (std::size_t j = 0; j < P; ++j) col.push_back(c.synapse_slope[l][j * N + i]);
+        const Stats s = stats(col);
+        c.true_slopes[l].push_back(s.n ? s.mean : kNaN);
+      }
+      for (std::size_t s = 0; s < N * P; ++s) c.synapse_gain_pos[l].push_back(c.synapse_slope[l][s] / c.true_slopes[l][s % N]);
+    }
+  }
+
+  // The calibration slopes.
+  c.slopes_source = routing_phase && !(o.synapses && !o.ground_truth) ? "routings" : "synapses";
+  c.slopes_raw = c.slopes_source == "routings" ? c.routing_estimate.raw : c.true_slopes;
+  for (std::size_t l = 0; l < L; ++l) {
+    std::vector<std::string> bad;
+    for (std::size_t i = 0; i < c.slopes_raw[l].size(); ++i)
+      if (!(c.slopes_raw[l][i] > 0)) bad.push_back(fmt::format("{}", i));
+    if (!bad.empty())
+      throw NumericalError(fmt::format("layer {}: no usable operating point for neuron(s) {} (slope {}); {} of the operating points "
+                                       "failed — use more --routings or check the failures", l, fmt::join(bad, ", "),
+                                       c.slopes_raw[l][std::stoul(bad[0])], c.failed_ops));
+    c.slopes.push_back(normalise_mean_one(c.slopes_raw[l]));
+  }
+
+  // 3. Negative gain: positive+negative vs positive only.
+  auto run_negative = [&](const std::vector<std::vector<NegativeRouting>>& routs, std::vector<std::vector<std::vector<OpRecord>>>& pos,
+                          std::vector<std::vector<std::vector<OpRecord>>>& both, const std::string& label) {
+    std::vector<OpBatch> batches;
+    for (std::size_t l = 0; l < L; ++l)
+      for (const auto& r : routs[l])
+        for (int with_neg = 0; with_neg < 2; ++with_neg) {
+          OpBatch b;
+          b.weights = negative_weights(spec, r, with_neg == 1);
+          for (double x : o.negative_levels_A) b.inputs.push_back(negative_inputs(spec, r, x, o.negative));
+          batches.push_back(std::move(b));
+        }
+    const auto res = runner.run(batches, label);
+    count_failed(res);
+    pos.assign(L, {});
+    both.assign(L, {});
+    std::size_t b = 0;
+    for (std::size_t l = 0; l < L; ++l)
+      for (std::size_t g = 0; g < routs[l].size(); ++g) {
+        pos[l].push_back(res[b++]);
+        both[l].push_back(res[b++]);
+      }
+  };
+  std::vector<std::vector<double>> random_gain(L);
+  if (routing_phase) {
+    c.negative_routings.resize(L);
+    for (std::size_t l = 0; l < L; ++l)
+      c.negative_routings[l] = random_negative_routings(spec, l, o.negative_routings, o.seed, o.negative);
+    run_negative(c.negative_routings, c.negative_pos, c.negative_both, "negative gain");
+  }
+  if (exhaustive) {
+    c.negative_all.resize(L);
+    for (std::size_t l = 0; l < L; ++l) c.negative_all[l] = exhaustive_negative_routings(spec, l, o.seed, o.negative);
+    run_negative(c.negative_all, c.negative_all_pos, c.negative_all_both, "synapses -7");
+    c.synapse_gain_neg.resize(L);
+    c.true_negative_gain.resize(L);
+    for (std::size_t l = 0; l < L; ++l) {
+      const std::size_t N = spec.layers[l], P = spec.layers[l + 1];
+      std::size_t rejected = 0;
+      const auto pts = negative_points(spec, c.negative_all[l], c.negative_all_pos[l], c.negative_all_both[l], c.true_slopes,
+                                       o.negative_min_fraction, rejected);
+      std::vector<double> sud(N * P, 0), suu(N * P, 0);
+      for (const auto& p : pts) {
+        sud[p.post * N + p.pre] += p.u_A * p.d_A;
+        suu[p.post * N + p.pre] += p.u_A * p.u_A;
+      }
+      for (std::size_t s = 0; s < N * P; ++s) c.synapse_gain_neg[l].push_back(suu[s] > 0 ? sud[s] / suu[s] : kNaN);
+      for (std::size_t i = 0; i < N; ++i) {
+        std::vector<double> col;
+        for (std::size_t j = 0; j < P; ++j) col.push_back(c.synapse_gain_neg[l][j * N + i]);
+        const Stats s = stats(col);
+        c.true_negative_gain[l].push_back(s.n ? s.mean : kNaN);
+      }
+      if (!o.ground_truth || !routing_phase) c.negative_rejected += rejected;
+    }
+  }
+
+  // The calibration's negative gains.
+  c.negative_gain.resize(L);
+  c.negative_n_points.resize(L);
+  c.negative_gain_layer.assign(L, kNaN);
+  c.negative_fallbacks.assign(L, 0);
+  for (std::size_t l = 0; l < L; ++l) {
+    std::vector<NegativePoint> pts;
+    if (c.slopes_source == "routings") {
+      pts = negative_points(spec, c.negative_routings[l], c.negative_pos[l], c.negative_both[l], c.slopes_raw,
+                            o.negative_min_fraction, c.negative_rejected);
+      c.negative_gain[l] = negative_gain_per_neuron(pts, l, spec.layers[l], &c.negative_n_points[l]);
+    } else {
+      std::size_t ignored = 0;
+      pts = negative_points(spec, c.negative_all[l], c.negative_all_pos[l], c.negative_all_both[l], c.slopes_raw,
+                            o.negative_min_fraction, ignored);
+      c.negative_gain[l] = c.true_negative_gain[l];
+      negative_gain_per_neuron(pts, l, spec.layers[l], &c.negative_n_points[l]);
+    }
+    double sud = 0, suu = 0;
+    for (const auto& p : pts) sud += p.u_A * p.d_A, suu += p.u_A * p.u_A;
+    if (suu > 0) c.negative_gain_layer[l] = sud / suu;
+    if (!(c.negative_gain_layer[l] > 0))
+      throw NumericalError(fmt::format("layer {}: no usable negative-gain point ({} rejected because the post-neuron fell below {} of "
+                                       "its positive-only current); raise --negative-ratio / --negative-fanin", l, c.negative_rejected,
+                                       o.negative_min_fraction));
+    for (auto& g : c.negative_gain[l])
+      if (!(g > 0)) g = c.negative_gain_layer[l], ++c.negative_fallbacks[l];
+  }
+
+  // 4. Ground truth: routing estimates from prefixes of the routings vs every synapse measured.
+  if (o.ground_truth) {
+    nlohmann::json cmp = nlohmann::json::array();
+    std::vector<std::size_t> rs = o.ground_truth_routings;
+    std::sort(rs.begin(), rs.end());
+    rs.erase(std::unique(rs.begin(), rs.end()), rs.end());
+    for (auto r : rs) cmp.push_back(compare_with_truth(spec, c.routings, c.routing_ops, r, c.synapse_slope, c.true_slopes, o.y_min_A));
+    nlohmann::json neg = nlohmann::json::array();
+    for (std::size_t l = 0; l < L; ++l) {
+      double max_rel = 0;
+      for (std::size_t i = 0; i < c.negative_gain[l].size(); ++i)
+        max_rel = std::max(max_rel, std::abs(c.negative_gain[l][i] / c.true_negative_gain[l][i] - 1));
+      neg.push_back({{"layer", l},
+                     {"r", pearson(c.negative_gain[l], c.true_negative_gain[l])},
+                     {"max_rel_err", max_rel},
+                     {"true_mean", stats(c.true_negative_gain[l]).mean},
+                     {"estimate_mean", stats(c.negative_gain[l]).mean}});
+    }
+    c.ground_truth = {{"slopes", cmp}, {"negative_gain", neg}};
+  }
+  c.runner = runner.stats();
+  (void)K;
+  return c;
+}
+
+}  // namespace nnspice::measure

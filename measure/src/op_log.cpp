@@ -1,0 +1,271 @@
+#include "nnspice/measure/op_log.hpp"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <stdexcept>
+
+#include "nnspice/common/error.hpp"
+#include "nnspice/common/fs_util.hpp"
+#include "nnspice/common/progress.hpp"
+#include "nnspice/common/rng.hpp"
+
+namespace nnspice::measure {
+namespace {
+
+/// Parses one log line; false when it is malformed (e.g. cut short by a kill).
+bool parse_line(const std::string& line, std::uint64_t& key, OpRecord& rec) {
+  nlohmann::json j;
+  try {
+    j = nlohmann::json::parse(line);
+  } catch (const nlohmann::json::exception&) {
+    return false;
+  }
+  if (!j.is_object() || !j.contains("k") || !j["k"].is_string() || !j.contains("c") || !j["c"].is_array() || !j.contains("n") ||
+      !j["n"].is_number_integer())
+    return false;
+  const std::string k = j["k"].get<std::string>();
+  if (k.size() != 16) return false;
+  try {
+    key = std::stoull(k, nullptr, 16);
+  } catch (const std::exception&) {
+    return false;
+  }
+  rec = OpRecord{};
+  rec.ok = true;
+  rec.from_log = true;
+  rec.newton_iterations = j["n"].get<long>();
+  for (const auto& layer : j["c"]) {
+    if (!layer.is_array()) return false;
+    std::vector<double> v;
+    for (const auto& x : layer) {
+      if (!x.is_number()) return false;
+      v.push_back(x.get<double>());
+    }
+    rec.currents.push_back(std::move(v));
+  }
+  return true;
+}
+
+std::string format_line(std::uint64_t key, const OpRecord& rec) {
+  nlohmann::json j;
+  j["k"] = fmt::format("{:016x}", key);
+  j["c"] = rec.currents;
+  j["n"] = rec.newton_iterations;
+  return j.dump() + "\n";
+}
+
+}  // namespace
+
+OpLog::OpLog(std::string path, bool resume) : path_(std::move(path)) {
+  std::string kept;
+  if (resume && file_exists(path_)) {
+    const std::string text = read_file(path_);
+    std::size_t start = 0;
+    while (start < text.size()) {
+      const std::size_t nl = text.find('\n', start);
+      if (nl == std::string::npos) {  // unterminated last line: written by a killed process
+        ++ignored_lines_;
+        break;
+      }
+      const std::string line = text.substr(start, nl - start);
+      start = nl + 1;
+      if (line.empty()) continue;
+      std::uint64_t key = 0;
+      OpRecord rec;
+      if (!parse_line(line, key, rec)) {
+        ++ignored_lines_;
+        continue;
+      }
+      if (records_.emplace(key, std::move(rec)).second) kept += line + "\n";
+    }
+  }
+  // Rewrite the log with only its valid lines (atomically), then append to it.
+  write_file_atomic(path_, kept);
+  fd_ = ::open(path_.c_str(), O_WRONLY | O_APPEND | O_CLOEXEC);
+  if (fd_ < 0) throw InputError(fmt::format("cannot open checkpoint {} for appending: {}", path_, std::strerror(errno)));
+}
+
+OpLog::~OpLog() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+const OpRecord* OpLog::find(std::uint64_t key) const {
+  auto it = records_.find(key);
+  return it == records_.end() ? nullptr : &it->second;
+}
+
+void OpLog::append(std::uint64_t key, const OpRecord& record) {
+  if (!record.ok || records_.count(key)) return;
+  const std::string line = format_line(key, record);
+  // One write() per line: a SIGKILL leaves at most an unterminated last line, which reading ignores.
+  std::size_t off = 0;
+  while (off < line.size()) {
+    const ssize_t n = ::write(fd_, line.data() + off, line.size() - off);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      throw std::runtime_error(fmt::format("cannot append to checkpoint {}: {}", path_, std::strerror(errno)));
+    }
+    off += static_cast<std::size_t>(n);
+  }
+  OpRecord copy = record;
+  copy.from_log = true;
+  records_.emplace(key, std::move(copy));
+}
+
+std::unique_ptr<sim::NetworkDcSolver> make_solver(const std::string& method, const sim::NetworkChip& chip,
+                                                  const sim::ParallelOptions& options) {
+  if (method == "full") return sim::make_full_netlist_solver(chip, options);
+  if (method == "decomposed")
+    throw InputError("--method decomposed: the decomposed solver (sim::make_decomposed_solver) is not available in this build yet; "
+                     "use --method full");
+  throw InputError(fmt::format("--method = '{}': expected 'full' or 'decomposed'", method));
+}
+
+// ----- runner ---------------------------------------------------------------------------------------------
+
+/// Records operating points as the solver's worker jobs finish (ParallelOptions::on_result), so a kill loses
+/// at most the points still running. It decodes the full-netlist solver's job data ("layer<l>", "iters");
+/// points it cannot decode are recorded after solve() returns instead.
+struct OpRunner::Hook {
+  OpLog* log = nullptr;
+  bool decode = false;
+  std::size_t n_layers = 0;
+  std::vector<std::uint64_t> keys;  ///< per job index of the solve() call in flight
+  std::vector<char> recorded;
+  Progress* progress = nullptr;
+  std::size_t done = 0;
+
+  void on_result(std::size_t job, const sim::JobOutcome& o) {
+    if (job >= keys.size() || recorded[job]) return;
+    if (progress) progress->update(++done);
+    recorded[job] = 2;  // counted for progress
+    if (!log || !decode || !o.ok) return;
+    OpRecord rec;
+    rec.ok = true;
+    for (std::size_t l = 0; l < n_layers; ++l) {
+      auto it = o.data.find(fmt::format("layer{}", l));
+      if (it == o.data.end()) return;
+      rec.currents.push_back(it->second);
+    }
+    auto it = o.data.find("iters");
+    if (it == o.data.end() || it->second.size() != 1) return;
+    rec.newton_iterations = static_cast<long>(it->second[0]);
+    log->append(keys[job], rec);
+    recorded[job] = 1;
+  }
+};
+
+OpRunner::OpRunner(const sim::NetworkChip& chip, const RunnerOptions& options) : n_layers_(chip.spec.layers.size()), options_(options) {
+  if (options.workers < 1 || options.workers > 64)
+    throw InputError(fmt::format("--workers = {}: expected 1..64", options.workers));
+  // Everything an operating point depends on besides weights and inputs.
+  const auto& p = chip.process;
+  context_ = fmt::format("nnspice-op/1|{}|{}|{}|{}|{}|{}|{:a}|{:a}|", options.method, chip.spec.str(), p.name, p.model_card, p.nmos_model,
+                         p.pmos_model, p.vdd_V, p.temp_C);
+  for (const auto& s : p.sizes) context_ += fmt::format("{:a},{:a};", s.w_m, s.l_m);
+  for (const auto& [k, v] : p.ngspice_options) context_ += k + "=" + v + ";";
+  std::string dv(reinterpret_cast<const char*>(chip.chip.delvto_V.data()), chip.chip.delvto_V.size() * sizeof(double));
+  context_ += fmt::format("|delvto:{:016x}:{}", fnv1a64(dv), chip.chip.delvto_V.size());
+
+  hook_ = std::make_shared<Hook>();
+  hook_->n_layers = n_layers_;
+  hook_->decode = options.method == "full";
+  if (!options.log_path.empty()) {
+    log_ = std::make_unique<OpLog>(options.log_path, options.resume);
+    hook_->log = log_.get();
+  }
+  sim::ParallelOptions popt;
+  popt.workers = options.workers;
+  std::weak_ptr<Hook> weak = hook_;
+  popt.on_result = [weak](std::size_t job, const sim::JobOutcome& o) {
+    if (auto h = weak.lock()) h->on_result(job, o);
+  };
+  solver_ = make_solver(options.method, chip, popt);
+}
+
+OpRunner::~OpRunner() = default;
+
+std::string OpRunner::method() const { return solver_->method(); }
+
+std::uint64_t OpRunner::key(const netlist::WeightCodes& weights, const std::vector<double>& inputs) const {
+  std::string s = context_;
+  for (const auto& m : weights) {
+    s += fmt::format("|{}x{}:", m.rows, m.cols);
+    s.append(reinterpret_cast<const char*>(m.codes.data()), m.codes.size());
+  }
+  s += "|in:";
+  s.append(reinterpret_cast<const char*>(inputs.data()), inputs.size() * sizeof(double));
+  return fnv1a64(s);
+}
+
+std::vector<std::vector<OpRecord>> OpRunner::run(const std::vector<OpBatch>& batches, const std::string& label) {
+  const auto t0 = std::chrono::steady_clock::now();
+  std::vector<std::vector<OpRecord>> out(batches.size());
+  std::vector<std::vector<std::uint64_t>> keys(batches.size());
+  std::size_t total = 0, cached = 0;
+  for (std::size_t b = 0; b < batches.size(); ++b) {
+    out[b].resize(batches[b].inputs.size());
+    for (const auto& in : batches[b].inputs) {
+      keys[b].push_back(key(batches[b].weights, in));
+      if (log_ && log_->find(keys[b].back())) ++cached;
+      ++total;
+    }
+  }
+  Progress progress(label, total, options_.progress);
+  progress.start_from(cached);
+  hook_->progress = &progress;
+  hook_->done = cached;
+  for (std::size_t b = 0; b < batches.size(); ++b) {
+    std::vector<std::size_t> missing;
+    for (std::size_t k = 0; k < batches[b].inputs.size(); ++k) {
+      if (const OpRecord* r = log_ ? log_->find(keys[b][k]) : nullptr) {
+        out[b][k] = *r;
+        out[b][k].from_log = true;
+        ++stats_.ops_from_log;
+      } else {
+        missing.push_back(k);
+      }
+    }
+    if (missing.empty()) continue;
+    std::vector<std::vector<double>> inputs;
+    hook_->keys.clear();
+    for (std::size_t k : missing) {
+      inputs.push_back(batches[b].inputs[k]);
+      hook_->keys.push_back(keys[b][k]);
+    }
+    hook_->recorded.assign(missing.size(), 0);
+    const auto res = solver_->solve(batches[b].weights, inputs);
+    if (res.size() != missing.size())
+      throw std::runtime_error(fmt::format("solver {} returned {} operating points for {} inputs", solver_->method(), res.size(), missing.size()));
+    for (std::size_t m = 0; m < missing.size(); ++m) {
+      OpRecord& rec = out[b][missing[m]];
+      rec.ok = res[m].ok;
+      rec.error = res[m].error;
+      rec.currents = res[m].currents;
+      rec.newton_iterations = res[m].newton_iterations;
+      if (rec.ok && rec.currents.size() != n_layers_)
+        throw std::runtime_error(fmt::format("solver {} returned currents of {} layers, expected {}", solver_->method(), rec.currents.size(), n_layers_));
+      ++stats_.ops_simulated;
+      stats_.newton_iterations += rec.newton_iterations;
+      if (!rec.ok) ++stats_.ops_failed;
+      if (log_ && rec.ok && hook_->recorded[m] != 1) log_->append(hook_->keys[m], rec);
+      if (!hook_->recorded[m]) progress.update(++hook_->done);
+    }
+    hook_->keys.clear();
+    hook_->recorded.clear();
+  }
+  hook_->progress = nullptr;
+  progress.finish();
+  stats_.ops_total += total;
+  stats_.wall_s += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  return out;
+}
+
+}  // namespace nnspice::measure

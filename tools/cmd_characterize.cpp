@@ -1,0 +1,217 @@
+// nnspice characterize: measure a chip (circuits.md §4, docs/characterize.md): random one-to-one routings
+// at code +7 over a sweep of equal input currents -> per-neuron slopes (normalised per layer), the
+// negative-weight gain per neuron, optionally every synapse's gain (--synapses) and the ground-truth
+// comparison (--ground-truth). Checkpointed: --resume continues a killed run.
+#include <fmt/format.h>
+
+#include <chrono>
+#include <cmath>
+
+#include "cli_util.hpp"
+#include "commands.hpp"
+#include "net_inputs.hpp"
+#include "nnspice/common/error.hpp"
+#include "nnspice/common/fs_util.hpp"
+#include "nnspice/common/run_info.hpp"
+#include "nnspice/measure/characterize.hpp"
+#include "nnspice/measure/outputs.hpp"
+#include "nnspice/mismatch/chip.hpp"
+#include "nnspice/sim/session.hpp"
+
+namespace nnspice::tools {
+namespace {
+
+/// "LO:HI:N" (N levels, linear) or a comma list of currents in A.
+std::vector<double> parse_levels(const std::string& text, const std::string& option) {
+  const auto c1 = text.find(':');
+  if (c1 == std::string::npos) return parse_current_list(text, option);
+  const auto c2 = text.find(':', c1 + 1);
+  if (c2 == std::string::npos)
+    throw InputError(fmt::format("--{} = '{}': expected LO:HI:N (e.g. 2e-9:76e-9:5) or a comma list of currents in A", option, text));
+  const auto lo = parse_current_list(text.substr(0, c1), option);
+  const auto hi = parse_current_list(text.substr(c1 + 1, c2 - c1 - 1), option);
+  const std::string ns = text.substr(c2 + 1);
+  int n = 0;
+  try {
+    std::size_t pos = 0;
+    n = std::stoi(ns, &pos);
+    if (pos != ns.size()) n = 0;
+  } catch (const std::exception&) {
+    n = 0;
+  }
+  if (lo.size() != 1 || hi.size() != 1 || n < 1 || n > 1000)
+    throw InputError(fmt::format("--{} = '{}': expected LO:HI:N with N in 1..1000", option, text));
+  if (!(hi[0] >= lo[0])) throw InputError(fmt::format("--{} = '{}': HI must be >= LO", option, text));
+  std::vector<double> v;
+  for (int k = 0; k < n; ++k) v.push_back(n == 1 ? lo[0] : lo[0] + (hi[0] - lo[0]) * k / (n - 1));
+  return v;
+}
+
+std::vector<std::size_t> parse_counts(const std::string& text, const std::string& option) {
+  std::vector<std::size_t> v;
+  std::size_t start = 0;
+  while (true) {
+    const auto comma = text.find(',', start);
+    const std::string part = text.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+    std::size_t pos = 0;
+    long long x = -1;
+    try {
+      x = std::stoll(part, &pos);
+    } catch (const std::exception&) {
+      pos = 0;
+    }
+    if (part.empty() || pos != part.size() || x < 1)
+      throw InputError(fmt::format("--{}: '{}' is not a positive integer (expected e.g. 5,10,20,40)", option, part));
+    v.push_back(static_cast<std::size_t>(x));
+    if (comma == std::string::npos) break;
+    start = comma + 1;
+  }
+  return v;
+}
+
+}  // namespace
+
+int cmd_characterize(int argc, char** argv) {
+  po::options_description o("Options");
+  o.add_options()
+    ("layers,l", po::value<std::string>()->required(), "layer sizes, e.g. 4-7-3")
+    ("process,p", po::value<std::string>()->default_value(""), "process YAML (default: the shipped tsmc180.yaml)")
+    ("seed,s", po::value<std::uint64_t>()->default_value(1), "chip seed: the mismatch draw (ignored with --chip)")
+    ("chip", po::value<std::string>(), "chip file (chip.csv, e.g. from `nnspice netlist`) to characterise instead of drawing from --seed")
+    ("no-mismatch", po::bool_switch(), "ideal chip: all threshold shifts 0")
+    ("out,o", po::value<std::string>()->required(), "output directory")
+    ("method", po::value<std::string>()->default_value("full"), "DC solver: full (whole netlist through ngspice) | decomposed")
+    ("workers,j", po::value<int>()->default_value(2), "simulator worker processes")
+    ("routings,R", po::value<std::size_t>()->default_value(10), "random one-to-one routings at code +7 (the paper's procedure)")
+    ("levels", po::value<std::string>()->default_value("2e-9:76e-9:5"), "equal input currents per routing: LO:HI:N or a comma list (A)")
+    ("negative-routings", po::value<std::size_t>()->default_value(4), "positive+negative routings per weight layer (even)")
+    ("negative-levels", po::value<std::string>()->default_value("1e-8,2e-8,4e-8"), "input current of the negative sources (A)")
+    ("negative-ratio", po::value<double>()->default_value(4.0), "input current of positive / negative sources (input layer)")
+    ("negative-fanin", po::value<int>()->default_value(4), "+7 inputs of a positive source in a hidden layer (a negative source gets 1)")
+    ("synapses", po::bool_switch(), "per-synapse calibration: every synapse at +7 and -7 (synapse_gain_pos/neg_<l>.npy); slopes from all synapses")
+    ("ground-truth", po::bool_switch(), "measure every synapse too and compare the routing estimates with it (r, max relative error)")
+    ("ground-truth-routings", po::value<std::string>()->default_value("5,10,20,40"), "routing counts compared in --ground-truth mode")
+    ("routing-seed", po::value<std::uint64_t>()->default_value(1), "seed of the random routings (not the chip)")
+    ("resume", po::bool_switch(), "continue a run in --out: finished operating points are taken from its ops.jsonl")
+    ("overwrite", po::bool_switch(), "discard a checkpoint (ops.jsonl) already in --out")
+    ("no-progress", po::bool_switch(), "no progress line on stderr");
+  po::variables_map vm;
+  if (!parse_options(argc, argv, o, vm, "nnspice characterize --layers 4-7-3 [--seed 7 | --chip chip.csv] --out DIR [options]",
+                     "Measures a chip like the paper: random one-to-one routings at weight code +7, all inputs equal and swept,\n"
+                     "one DC operating point per (routing, level); per neuron a through-origin fit of its routed post-neuron's\n"
+                     "input current against its own, normalised to mean 1 per layer; the negative-weight gain per neuron from\n"
+                     "positive+negative vs positive-only connections. Writes calibration.json (the trainer's format),\n"
+                     "slopes_<l>.npy, negative_gain_<l>.npy, raw currents, summary.json, run.json and slopes.png.\n"
+                     "Operating points are checkpointed in DIR/ops.jsonl; --resume continues a killed run."))
+    return 0;
+
+  const auto spec = netlist::NetworkSpec::parse(vm["layers"].as<std::string>());
+  const auto process = netlist::load_process_or_default(vm["process"].as<std::string>());
+  mismatch::Chip chip;
+  std::string chip_name;
+  if (vm.count("chip")) {
+    if (vm["no-mismatch"].as<bool>()) throw InputError("--chip and --no-mismatch exclude each other");
+    chip_name = vm["chip"].as<std::string>();
+    chip = mismatch::load_chip(chip_name, &spec);
+  } else if (vm["no-mismatch"].as<bool>()) {
+    chip = mismatch::ideal_chip(spec);
+    chip_name = "ideal (no mismatch)";
+  } else {
+    chip = mismatch::draw_chip(spec, process, vm["seed"].as<std::uint64_t>());
+    chip_name = fmt::format("drawn from seed {} ({})", chip.seed, process.name);
+  }
+
+  measure::CharacterizeOptions opt;
+  opt.routings = vm["routings"].as<std::size_t>();
+  opt.levels_A = parse_levels(vm["levels"].as<std::string>(), "levels");
+  opt.negative_routings = vm["negative-routings"].as<std::size_t>();
+  opt.negative_levels_A = parse_levels(vm["negative-levels"].as<std::string>(), "negative-levels");
+  opt.negative.high_ratio = vm["negative-ratio"].as<double>();
+  opt.negative.high_fanin = vm["negative-fanin"].as<int>();
+  opt.synapses = vm["synapses"].as<bool>();
+  opt.ground_truth = vm["ground-truth"].as<bool>();
+  opt.ground_truth_routings = parse_counts(vm["ground-truth-routings"].as<std::string>(), "ground-truth-routings");
+  opt.seed = vm["routing-seed"].as<std::uint64_t>();
+  opt.validate(spec);
+
+  const std::string out = vm["out"].as<std::string>();
+  const bool resume = vm["resume"].as<bool>();
+  if (resume && vm["overwrite"].as<bool>()) throw InputError("--resume and --overwrite exclude each other");
+  make_dirs(out);
+  const std::string log_path = out + "/ops.jsonl";
+  if (!resume && !vm["overwrite"].as<bool>() && file_exists(log_path) && !read_file(log_path).empty())
+    throw InputError(fmt::format("--out {}: holds the checkpoint of an earlier characterisation ({}); pass --resume to continue it or "
+                                 "--overwrite to start again", out, log_path));
+  if (resume && !file_exists(log_path))
+    fmt::print(stderr, "note: --resume: no checkpoint {} yet; starting from the beginning\n", log_path);
+
+  const std::string method = vm["method"].as<std::string>();
+  const nlohmann::json config = {{"layers", spec.layers},
+                                 {"process", process.name},
+                                 {"model_card", process.model_card},
+                                 {"chip", chip_name},
+                                 {"chip_seed", chip.seed},
+                                 {"method", method},
+                                 {"workers", vm["workers"].as<int>()},
+                                 {"routings", opt.routings},
+                                 {"levels_A", opt.levels_A},
+                                 {"negative_routings", opt.negative_routings},
+                                 {"negative_levels_A", opt.negative_levels_A},
+                                 {"negative_ratio", opt.negative.high_ratio},
+                                 {"negative_fanin", opt.negative.high_fanin},
+                                 {"synapses", opt.synapses},
+                                 {"ground_truth", opt.ground_truth},
+                                 {"ground_truth_routings", opt.ground_truth_routings},
+                                 {"routing_seed", opt.seed},
+                                 {"resume", resume}};
+  const nlohmann::json record = {{"seed", chip.seed}, {"config", config}, {"versions", {{"ngspice", sim::Session::ngspice_version()}}}};
+  write_run_json(out, record);
+
+  measure::RunnerOptions ro;
+  ro.method = method;
+  ro.workers = vm["workers"].as<int>();
+  ro.log_path = log_path;
+  ro.resume = resume;
+  ro.progress = !vm["no-progress"].as<bool>();
+  const auto t0 = std::chrono::steady_clock::now();
+  measure::OpRunner runner(sim::NetworkChip{spec, process, chip}, ro);
+  const auto c = measure::characterize(spec, runner, opt);
+  const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+
+  measure::write_characterization(out, c, chip_name, chip.seed);
+  auto summary = measure::summary_json(c);
+  summary["chip"] = chip_name;
+  summary["chip_seed"] = chip.seed;
+  summary["process"] = process.name;
+  summary["wall_s"] = wall;
+  summary["workers"] = ro.workers;
+  write_json(out + "/summary.json", summary);
+  measure::plot_slopes(out, c);
+  write_run_json(out, record);
+
+  fmt::print("characterised {} ({}) with {}: {} operating points ({} simulated, {} from checkpoint, {} failed), {} Newton iterations, {:.1f} s\n",
+             spec.str(), chip_name, c.method, c.runner.ops_total, c.runner.ops_simulated, c.runner.ops_from_log, c.failed_ops,
+             c.runner.newton_iterations, wall);
+  for (std::size_t l = 0; l < spec.n_weight_layers(); ++l) {
+    const auto s = measure::stats(c.slopes_raw[l]);
+    const auto sn = measure::stats(c.slopes[l]);
+    const auto g = measure::stats(c.negative_gain[l]);
+    fmt::print("  layer {} ({:>3} neurons): raw slope mean {:.4f}, normalised sd {:.4f} [{:.3f}, {:.3f}]; negative gain mean {:.3f} sd {:.3f}\n",
+               l, spec.layers[l], s.mean, sn.sd, sn.min, sn.max, g.mean, g.sd);
+  }
+  if (!c.ground_truth.is_null())
+    for (const auto& cmp : c.ground_truth["slopes"])
+      for (const auto& e : cmp["layers"])
+        fmt::print("  ground truth, R = {:>3}, layer {}: r = {:.4f}, max rel err = {:.4f} (expected ~{:.4f})\n", cmp["routings"].get<std::size_t>(),
+                   e["layer"].get<std::size_t>(), e["r"].is_number() ? e["r"].get<double>() : std::nan(""),
+                   e["max_rel_err"].is_number() ? e["max_rel_err"].get<double>() : std::nan(""),
+                   e["expected_rel_err_mean"].is_number() ? e["expected_rel_err_mean"].get<double>() : std::nan(""));
+  fmt::print("-> {}/calibration.json, summary.json, slopes.png\n", out);
+  if (c.failed_ops) {
+    fmt::print(stderr, "nnspice characterize: {} operating point(s) failed (left out of the fits); rerun with --resume to retry them\n", c.failed_ops);
+    return static_cast<int>(ExitCode::sim_failure);
+  }
+  return 0;
+}
+
+}  // namespace nnspice::tools
