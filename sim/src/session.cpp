@@ -530,37 +530,48 @@ TranResult Session::tran(double t_step_s, double t_stop_s, double t_max_s, bool 
   return TranResult{std::move(run.vectors), run.stats};
 }
 
-DcResult Session::dc(const std::string& source, double start, double stop, double step) {
+namespace {
+
+void check_sweep(const std::string& source, double start, double stop, double step) {
   if (!std::isfinite(start) || !std::isfinite(stop) || !std::isfinite(step) || step == 0 ||
       (stop - start) * step < 0) {
     throw SimError(fmt::format("invalid DC sweep of {}: start = {}, stop = {}, step = {} (step must be non-zero "
                                "and point from start to stop)",
                                source, start, stop, step));
   }
-  // ngspice looks the source up case-sensitively in lower case.
-  const std::string cmd = fmt::format("dc {} {} {} {}", detail::to_lower(source), format_number(start),
-                                      format_number(stop), format_number(step));
-  auto run = impl_->run_analysis(cmd, "dc", fmt::format("DC sweep of {} failed", source));
-  long points = 0;
-  for (const auto& [name, values] : run.vectors.data) {
-    if (name.size() > 6 && name.compare(name.size() - 6, 6, "-sweep") == 0) points = static_cast<long>(values.size());
+}
+
+// ngspice looks the source up case-sensitively in lower case.
+std::string sweep_args(const std::string& source, double start, double stop, double step) {
+  return fmt::format("{} {} {} {}", detail::to_lower(source), format_number(start), format_number(stop),
+                     format_number(step));
+}
+
+long sweep_points(const Vectors& v) {
+  for (const auto& [name, values] : v.data) {
+    if (name.size() > 6 && name.compare(name.size() - 6, 6, "-sweep") == 0) return static_cast<long>(values.size());
   }
-  if (points == 0 && !run.vectors.data.empty()) points = static_cast<long>(run.vectors.data.begin()->second.size());
-  run.stats.time_points = points;
+  return v.data.empty() ? 0 : static_cast<long>(v.data.begin()->second.size());
+}
+
+}  // namespace
+
+DcResult Session::dc(const std::string& source, double start, double stop, double step) {
+  check_sweep(source, start, stop, step);
+  auto run = impl_->run_analysis("dc " + sweep_args(source, start, stop, step), "dc",
+                                 fmt::format("DC sweep of {} failed", source));
+  run.stats.time_points = sweep_points(run.vectors);
   return DcResult{std::move(run.vectors), run.stats};
 }
 
-DcResult Session::dc(const std::string& source, double start, double stop, double step, const std::string& source2, double start2,
-                     double stop2, double step2) {
-  for (auto [a, b, st] : {std::tuple{start, stop, step}, std::tuple{start2, stop2, step2}})
-    if (!std::isfinite(a) || !std::isfinite(b) || !std::isfinite(st) || st == 0 || (b - a) * st < 0)
-      throw SimError(fmt::format("invalid nested DC sweep of {} / {}: start, stop, step = {}, {}, {} / {}, {}, {}", source, source2, start,
-                                 stop, step, start2, stop2, step2));
-  const std::string cmd = fmt::format("dc {} {} {} {} {} {} {} {}", detail::to_lower(source), format_number(start), format_number(stop),
-                                      format_number(step), detail::to_lower(source2), format_number(start2), format_number(stop2),
-                                      format_number(step2));
-  auto run = impl_->run_analysis(cmd, "dc", fmt::format("DC sweep of {} and {} failed", source, source2));
-  run.stats.time_points = run.vectors.data.empty() ? 0 : static_cast<long>(run.vectors.data.begin()->second.size());
+DcResult Session::dc(const std::string& source, double start, double stop, double step, const std::string& source2,
+                     double start2, double stop2, double step2) {
+  check_sweep(source, start, stop, step);
+  check_sweep(source2, start2, stop2, step2);
+  auto run = impl_->run_analysis(
+      "dc " + sweep_args(source, start, stop, step) + " " + sweep_args(source2, start2, stop2, step2), "dc",
+      fmt::format("DC sweep of {} and {} failed", source, source2));
+  run.stats.time_points = sweep_points(run.vectors);
   return DcResult{std::move(run.vectors), run.stats};
 }
 

@@ -150,6 +150,24 @@ TEST(Session, DcSweepMatchesAnalytic) {
   }
 }
 
+TEST(Session, NestedDcSweepInnerSourceFastest) {
+  Session s;
+  // out = (V1 + V2) / 2.
+  s.load_text("two sources\nV1 a 0 0\nV2 b 0 0\nR1 a out 1e3\nR2 out b 1e3\n");
+  const DcResult r = s.dc("V1", 0, 1, 0.5, "V2", 0, 2, 1);
+  const auto& out = r.vectors.at("v(out)");
+  const auto& inner = r.vectors.at("v-sweep");
+  ASSERT_EQ(out.size(), 9U);
+  EXPECT_EQ(r.stats.time_points, 9);
+  for (std::size_t k = 0; k < 9; ++k) {
+    const double v1 = 0.5 * static_cast<double>(k % 3);
+    const double v2 = 1.0 * static_cast<double>(k / 3);
+    EXPECT_TRUE(near(inner[k], v1, 1e-12, 1e-12)) << k;
+    EXPECT_TRUE(near(out[k], (v1 + v2) / 2, 1e-9, 1e-12)) << k;
+  }
+  EXPECT_THROW(s.dc("V1", 0, 1, 0.5, "Vnothere", 0, 1, 1), SimError);
+}
+
 TEST(Session, AlterChangesTheOperatingPoint) {
   Session s;
   s.load_text(kDivider);
