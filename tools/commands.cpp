@@ -4,13 +4,16 @@ namespace nnspice::tools {
 
 const std::vector<Command>& commands() {
   static const std::vector<Command> table = {
+      {"calibration", "write a calibration.json without a chip: random slopes (paper-like spread) or homogeneous", cmd_calibration},
 #ifdef NNSPICE_HAVE_MEASURE
       {"characterize", "measure a chip: per-neuron slopes and negative gains (routings at +7) -> calibration.json", cmd_characterize},
 #endif
       {"demo", "the main job until `run` lands: 4-7-3 chip -> netlist -> DC operating point -> output currents", cmd_demo},
       {"dnpu", "DNPU surrogates: eval, info, convert, spice element, seed experiments", cmd_dnpu},
+      {"infer", "evaluate trained weight codes on a chip's behavioural model: accuracy, confusion matrix, outputs", cmd_infer},
       {"netlist", "write the SPICE netlist of a mismatched chip (+ its chip file)", cmd_netlist},
       {"simulate", "operating point or transient of a netlist in-process; probe currents as NPY/CSV", cmd_simulate},
+      {"train", "train 3-bit + sign weights for a chip's measured slopes (MNIST, FSDD, Iris) -> weights_<l>.npy", cmd_train},
   };
   return table;
 }

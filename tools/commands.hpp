@@ -17,6 +17,9 @@ const std::vector<Command>& commands();
 
 int cmd_netlist(int argc, char** argv);
 int cmd_simulate(int argc, char** argv);
+int cmd_train(int argc, char** argv);
+int cmd_infer(int argc, char** argv);
+int cmd_calibration(int argc, char** argv);
 int cmd_demo(int argc, char** argv);
 int cmd_characterize(int argc, char** argv);
 int cmd_dnpu(int argc, char** argv);

@@ -1,0 +1,197 @@
+// Data loaders: IDX errors (truncated, wrong magic, count mismatch), pixel rules, WAV errors, MFCC,
+// Iris CSV, stratified splits.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <numbers>
+
+#include "nnspice/common/error.hpp"
+#include "nnspice/train/audio.hpp"
+#include "nnspice/train/dataset.hpp"
+#include "nnspice/train/mnist.hpp"
+
+using namespace nnspice::train;
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string scratch(const std::string& name) {
+  const fs::path d = fs::temp_directory_path() / ("nnspice_test_train_" + std::to_string(::getpid()));
+  fs::create_directories(d);
+  return (d / name).string();
+}
+
+void write_bytes(const std::string& path, const std::string& b) { std::ofstream(path, std::ios::binary) << b; }
+
+std::string be32(std::uint32_t v) {
+  return {static_cast<char>(v >> 24), static_cast<char>(v >> 16), static_cast<char>(v >> 8), static_cast<char>(v)};
+}
+
+std::string idx_images(std::uint32_t n, std::uint32_t r, std::uint32_t c, std::size_t payload) {
+  return std::string("\0\0\x08\x03", 4) + be32(n) + be32(r) + be32(c) + std::string(payload, '\x10');
+}
+std::string idx_labels(std::uint32_t n, std::size_t payload) {
+  return std::string("\0\0\x08\x01", 4) + be32(n) + std::string(payload, '\x01');
+}
+
+template <typename F>
+std::string error_of(F f) {
+  try {
+    f();
+  } catch (const nnspice::InputError& e) {
+    return e.what();
+  }
+  return "(no error)";
+}
+
+}  // namespace
+
+TEST(Idx, ReadsAValidFile) {
+  const std::string p = scratch("ok-images");
+  write_bytes(p, idx_images(3, 2, 4, 24));
+  const IdxArray a = read_idx(p, 3);
+  EXPECT_EQ(a.dims, (std::vector<std::uint32_t>{3, 2, 4}));
+  EXPECT_EQ(a.data.size(), 24u);
+}
+
+TEST(Idx, TruncatedFileNamesFileAndSizes) {
+  const std::string p = scratch("trunc-images");
+  write_bytes(p, idx_images(3, 2, 4, 20));
+  const std::string m = error_of([&] { read_idx(p, 3); });
+  EXPECT_NE(m.find(p), std::string::npos) << m;
+  EXPECT_NE(m.find("truncated"), std::string::npos) << m;
+  EXPECT_NE(m.find("24"), std::string::npos) << m;
+  write_bytes(p, std::string("\0\0\x08\x03\0\0", 6));
+  EXPECT_NE(error_of([&] { read_idx(p, 3); }).find("truncated IDX header"), std::string::npos);
+}
+
+TEST(Idx, WrongMagicNumber) {
+  const std::string p = scratch("magic");
+  write_bytes(p, idx_labels(5, 5));
+  const std::string m = error_of([&] { read_idx(p, 3); });  // a label file where images are expected
+  EXPECT_NE(m.find("wrong IDX magic number 0x00000801"), std::string::npos) << m;
+  EXPECT_NE(m.find("0x00000803"), std::string::npos) << m;
+  write_bytes(p, std::string("\x1f\x8b\x08\x00", 4) + std::string(20, '\0'));
+  EXPECT_NE(error_of([&] { read_idx(p, 1); }).find("gzip"), std::string::npos);
+  write_bytes(p, std::string("\0\0\x0d\x01", 4) + be32(1) + std::string(4, '\0'));  // float type
+  EXPECT_NE(error_of([&] { read_idx(p, 1); }).find("magic"), std::string::npos);
+}
+
+TEST(Idx, LabelImageCountMismatch) {
+  const std::string pi = scratch("cnt-images"), pl = scratch("cnt-labels");
+  write_bytes(pi, idx_images(3, 2, 2, 12));
+  write_bytes(pl, idx_labels(4, 4));
+  const std::string m = error_of([&] { read_image_set(pi, pl); });
+  EXPECT_NE(m.find(pi), std::string::npos) << m;
+  EXPECT_NE(m.find(pl), std::string::npos) << m;
+  EXPECT_NE(m.find("3 images"), std::string::npos) << m;
+  EXPECT_NE(m.find("4 labels"), std::string::npos) << m;
+}
+
+TEST(Idx, TrailingBytesAreAnError) {
+  const std::string p = scratch("long-labels");
+  write_bytes(p, idx_labels(4, 6));
+  EXPECT_NE(error_of([&] { read_idx(p, 1); }).find("2 unexpected bytes"), std::string::npos);
+}
+
+TEST(Pixels, CheckerboardAndMostActive) {
+  // 4x4 means: value = index / 100.
+  std::vector<double> means(16);
+  for (int i = 0; i < 16; ++i) means[i] = i / 100.0;
+  const auto cb = select_checkerboard(means, 4, 4, 0.027);
+  // (x+y) even: indices 0,2,5,7,8,10,13,15; mean > 0.027 drops 0 and 2.
+  EXPECT_EQ(cb, (std::vector<std::size_t>{5, 7, 8, 10, 13, 15}));
+  EXPECT_EQ(select_most_active(means, 3), (std::vector<std::size_t>{13, 14, 15}));
+}
+
+TEST(Wav, ParsesPcm16MonoAndRejectsBadFiles) {
+  auto le16 = [](int v) { return std::string{static_cast<char>(v & 0xff), static_cast<char>((v >> 8) & 0xff)}; };
+  auto le32 = [](std::uint32_t v) {
+    return std::string{static_cast<char>(v), static_cast<char>(v >> 8), static_cast<char>(v >> 16), static_cast<char>(v >> 24)};
+  };
+  auto wav = [&](int fmt, int ch, int bits, std::uint32_t data_bytes, std::size_t actual) {
+    std::string f = "fmt " + le32(16) + le16(fmt) + le16(ch) + le32(8000) + le32(16000) + le16(2) + le16(bits);
+    std::string d = "data" + le32(data_bytes) + std::string(actual, '\0');
+    return "RIFF" + le32(static_cast<std::uint32_t>(4 + f.size() + d.size())) + "WAVE" + f + d;
+  };
+  std::string ok = wav(1, 1, 16, 4, 4);
+  ok[ok.size() - 4] = '\x00';
+  ok[ok.size() - 3] = '\x40';  // 16384 -> 0.5
+  const Wav w = parse_wav(ok, "ok.wav");
+  EXPECT_EQ(w.sample_rate_Hz, 8000);
+  ASSERT_EQ(w.samples.size(), 2u);
+  EXPECT_DOUBLE_EQ(w.samples[0], 0.5);
+  EXPECT_NE(error_of([&] { parse_wav(wav(1, 1, 16, 100, 10), "t.wav"); }).find("t.wav: truncated"), std::string::npos);
+  EXPECT_NE(error_of([&] { parse_wav(wav(1, 2, 16, 4, 4), "s.wav"); }).find("mono"), std::string::npos);
+  EXPECT_NE(error_of([&] { parse_wav(wav(3, 1, 32, 4, 4), "f.wav"); }).find("16-bit PCM"), std::string::npos);
+  EXPECT_NE(error_of([&] { parse_wav("RIFX1234", "x.wav"); }).find("not a WAV"), std::string::npos);
+  EXPECT_NE(error_of([&] { parse_wav(wav(1, 1, 16, 4, 4).substr(0, 30), "c.wav"); }).find("c.wav"), std::string::npos);
+}
+
+TEST(Mfcc, ShapeAndToneSensitivity) {
+  const int fs = 8000;
+  std::vector<double> low(6000), high(6000);
+  for (std::size_t i = 0; i < low.size(); ++i) {
+    low[i] = 0.5 * std::sin(2 * std::numbers::pi * 300.0 * static_cast<double>(i) / fs);
+    high[i] = 0.5 * std::sin(2 * std::numbers::pi * 2500.0 * static_cast<double>(i) / fs);
+  }
+  MfccOptions o;
+  const auto a = mfcc(low, fs, o), b = mfcc(high, fs, o), a2 = mfcc(low, fs, o);
+  ASSERT_EQ(a.size(), 132u);
+  EXPECT_EQ(a, a2);
+  // c1 (spectral tilt) is positive for a low tone and negative for a high one.
+  EXPECT_GT(a[1], 0.0);
+  EXPECT_LT(b[1], 0.0);
+  // Past the end of the signal (6000 samples; slice 10 starts at 6140) the frames are silent padding.
+  EXPECT_LT(a[10 * 12 + 0], a[0] - 20.0);
+}
+
+TEST(Iris, ShippedCsvHas150RowsAndTheKnownMeans) {
+  const Dataset d = read_iris_csv(default_iris_csv());
+  ASSERT_EQ(d.size(), 150u);
+  int count[3] = {0, 0, 0};
+  for (int y : d.y) ++count[y];
+  EXPECT_EQ(count[0], 50);
+  EXPECT_EQ(count[1], 50);
+  EXPECT_EQ(count[2], 50);
+  const Eigen::VectorXd mean = d.x.cast<double>().rowwise().mean();
+  EXPECT_NEAR(mean[0], 5.843, 5e-4);
+  EXPECT_NEAR(mean[1], 3.057, 5e-4);
+  EXPECT_NEAR(mean[2], 3.758, 5e-4);
+  EXPECT_NEAR(mean[3], 1.199, 5e-4);
+}
+
+TEST(Iris, SeededStratifiedSplit120To30) {
+  DatasetOptions o;
+  o.name = "iris";
+  o.seed = 5;
+  const DataSplits s = load_dataset(o);
+  EXPECT_EQ(s.train.size(), 120u);
+  EXPECT_EQ(s.test.size(), 30u);
+  int count[3] = {0, 0, 0};
+  for (int y : s.test.y) ++count[y];
+  EXPECT_EQ(count[0], 10);
+  EXPECT_EQ(count[1], 10);
+  EXPECT_EQ(count[2], 10);
+  EXPECT_GE(s.train.x.minCoeff(), 0.0f);
+  EXPECT_FLOAT_EQ(s.train.x.maxCoeff(), 1.0f);
+  const DataSplits again = load_dataset(o);
+  EXPECT_EQ(again.test.x, s.test.x);
+  o.seed = 6;
+  EXPECT_NE(load_dataset(o).test.x, s.test.x);
+}
+
+TEST(Fsdd, ReadsTheSharedCopyWithTheOfficialSplit) {
+  const std::string dir = std::string(NNSPICE_SHARED_DIR) + "/datasets/fsdd";
+  if (!fs::exists(dir)) GTEST_SKIP() << "no " << dir;
+  const auto items = list_fsdd(dir);
+  EXPECT_EQ(items.size(), 3000u);
+  int test = 0;
+  for (const auto& it : items) test += it.index <= 4;
+  EXPECT_EQ(test, 300);
+  const Wav w = read_wav(items.front().path);
+  EXPECT_EQ(w.sample_rate_Hz, 8000);
+  EXPECT_NE(error_of([] { list_fsdd("/nonexistent/fsdd"); }).find("/nonexistent/fsdd"), std::string::npos);
+}

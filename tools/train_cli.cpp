@@ -1,0 +1,79 @@
+#include "train_cli.hpp"
+
+#include <fmt/format.h>
+
+#include "nnspice/common/error.hpp"
+
+namespace nnspice::tools {
+
+void add_dataset_options(po::options_description& o) {
+  o.add_options()
+    ("config,c", po::value<std::string>(), "train.yaml with any of the keys below (flags given override it)")
+    ("dataset", po::value<std::string>(), "mnist | fsdd | iris (default mnist)")
+    ("mnist", po::value<std::string>(), "directory of the 4 MNIST IDX files (default $NNSPICE_MNIST_DIR, else /usr/local/share/nnspice/mnist)")
+    ("fsdd", po::value<std::string>(), "FSDD directory (repository root with recordings/, or recordings/ itself)")
+    ("iris-csv", po::value<std::string>(), "Iris CSV (default: the shipped data/datasets/iris.csv)")
+    ("pixels", po::value<std::string>(), "MNIST input pixels: checkerboard (authors' code, 196 px; default) | most_active | all")
+    ("num-pixels", po::value<int>(), "number of pixels for --pixels most_active (default 196)")
+    ("input-mean", po::value<double>(), "per-sample mean input after normalisation (MNIST 0.1, FSDD 0.03)")
+    ("augment", po::value<bool>(), "FSDD: add hop-stretched copies (x0.8 0.9 1.1 1.3) of the training set (true|false)")
+    ("validation", po::value<double>(), "fraction of the training set held out for validation / early stopping (default 0)")
+    ("train-limit", po::value<std::size_t>(), "use only the first N training samples (quick runs)")
+    ("test-limit", po::value<std::size_t>(), "use only the first N test samples")
+    ("seed", po::value<std::uint64_t>(), "seed of initialisation, shuffling and splits (default 1)");
+}
+
+train::TrainConfig resolve_train_config(const po::variables_map& vm, bool training_flags) {
+  std::string dataset = vm.count("dataset") ? vm["dataset"].as<std::string>() : "mnist";
+  if (dataset != "mnist" && dataset != "fsdd" && dataset != "iris")
+    throw InputError(fmt::format("--dataset = '{}': expected mnist, fsdd or iris", dataset));
+  train::TrainConfig c = train::TrainConfig::defaults_for(dataset);
+  if (vm.count("config")) {
+    train::apply_train_yaml(vm["config"].as<std::string>(), c);
+    if (vm.count("dataset") && c.data.name != dataset)
+      throw InputError(fmt::format("--dataset {} contradicts dataset: {} in {}", dataset, c.data.name,
+                                   vm["config"].as<std::string>()));
+  }
+  auto str = [&](const char* k, std::string& dst) { if (vm.count(k)) dst = vm[k].as<std::string>(); };
+  str("mnist", c.data.mnist_dir);
+  str("fsdd", c.data.fsdd_dir);
+  str("iris-csv", c.data.iris_csv);
+  str("pixels", c.data.pixels);
+  if (c.data.pixels != "checkerboard" && c.data.pixels != "most_active" && c.data.pixels != "all")
+    throw InputError(fmt::format("--pixels = '{}': expected checkerboard, most_active or all", c.data.pixels));
+  if (vm.count("num-pixels")) c.data.num_pixels = vm["num-pixels"].as<int>();
+  if (c.data.num_pixels < 1) throw InputError(fmt::format("--num-pixels = {}: must be >= 1", c.data.num_pixels));
+  if (vm.count("input-mean")) c.data.input_mean = vm["input-mean"].as<double>();
+  if (vm.count("augment")) c.data.augment = vm["augment"].as<bool>();
+  if (vm.count("validation")) c.data.validation_fraction = vm["validation"].as<double>();
+  if (!(c.data.validation_fraction >= 0 && c.data.validation_fraction < 1))
+    throw InputError(fmt::format("--validation = {}: must be in [0, 1)", c.data.validation_fraction));
+  if (vm.count("train-limit")) c.data.train_limit = vm["train-limit"].as<std::size_t>();
+  if (vm.count("test-limit")) c.data.test_limit = vm["test-limit"].as<std::size_t>();
+  if (vm.count("seed")) c.train.seed = vm["seed"].as<std::uint64_t>();
+  c.data.seed = c.train.seed;
+  if (!training_flags) return c;
+  if (vm.count("layers")) c.train.layers = train::parse_layers(vm["layers"].as<std::string>(), "--layers");
+  str("calibration", c.calibration);
+  if (vm.count("negative-gain")) c.negative_gain = vm["negative-gain"].as<double>();
+  if (!(c.negative_gain > 0)) throw InputError(fmt::format("--negative-gain = {}: must be > 0", c.negative_gain));
+  if (vm.count("epochs")) c.train.epochs = vm["epochs"].as<int>();
+  if (vm.count("lr")) c.train.learning_rate = vm["lr"].as<double>();
+  if (vm.count("batch")) c.train.batch_size = vm["batch"].as<int>();
+  if (vm.count("loss")) c.train.loss = train::parse_loss(vm["loss"].as<std::string>(), "--loss");
+  if (vm.count("target-scale")) c.train.target_scale = vm["target-scale"].as<double>();
+  if (vm.count("adam-eps")) c.train.adam_eps = vm["adam-eps"].as<double>();
+  if (vm.count("init-range")) c.train.init_range = vm["init-range"].as<double>();
+  if (vm.count("l1-negative")) c.train.l1_negative = vm["l1-negative"].as<double>();
+  if (vm.count("l1-activity")) c.train.l1_activity = vm["l1-activity"].as<double>();
+  if (vm.count("quantize")) c.train.quantize = vm["quantize"].as<bool>();
+  if (vm.count("weight-step")) c.train.grid.step = vm["weight-step"].as<double>();
+  if (vm.count("patience")) c.train.patience = vm["patience"].as<int>();
+  if (vm.count("threads")) c.train.threads = vm["threads"].as<int>();
+  str("out", c.out);
+  if (vm.count("plot")) c.plot = vm["plot"].as<bool>();
+  c.train.validate();
+  return c;
+}
+
+}  // namespace nnspice::tools

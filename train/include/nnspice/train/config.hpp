@@ -1,0 +1,32 @@
+// The configuration of one `nnspice train` run: training options, data set, calibration and output
+// directory, read from YAML (train.yaml; unknown keys and wrong types are errors naming key and line)
+// and/or overridden by command-line flags. Keys are listed in docs/training.md.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "nnspice/train/dataset.hpp"
+#include "nnspice/train/trainer.hpp"
+
+namespace nnspice::train {
+
+struct TrainConfig {
+  TrainOptions train;
+  DatasetOptions data;
+  std::string calibration;       ///< calibration.json; "" = homogeneous model
+  double negative_gain = 1.0;    ///< homogeneous model only: the global negative-weight gain
+  std::string out = "runs/train";
+  bool plot = true;
+  /// The defaults for a data set (layers, learning rate, epochs, …), applied before YAML and flags.
+  static TrainConfig defaults_for(const std::string& dataset);
+  nlohmann::json to_json() const;
+};
+
+/// The YAML keys accepted in train.yaml.
+const std::vector<std::string>& train_config_keys();
+/// Applies the keys of a YAML file on top of `config` (dataset-specific defaults first: when the file
+/// names a dataset, `config` is reset to TrainConfig::defaults_for(that dataset)).
+void apply_train_yaml(const std::string& path, TrainConfig& config);
+
+}  // namespace nnspice::train

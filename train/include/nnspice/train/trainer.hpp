@@ -1,0 +1,102 @@
+// Training of the chip model (network.hpp) with Adam on mini-batches: losses MSE (paper), the
+// target-weighted MSE of the authors' code, cross-entropy; L1 on negative master weights; activity L1
+// on hidden units; validation-based early stopping; a checkpoint after every epoch (atomic) from which
+// `resume` continues bit-identically. Non-finite loss → NumericalError, the last good checkpoint stays.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "nnspice/train/calibration.hpp"
+#include "nnspice/train/dataset.hpp"
+#include "nnspice/train/network.hpp"
+
+namespace nnspice::train {
+
+enum class Loss { mse, weighted_mse, cross_entropy };
+Loss parse_loss(const std::string& name, const std::string& what);
+std::string loss_name(Loss loss);
+
+struct TrainOptions {
+  Layers layers;
+  Loss loss = Loss::weighted_mse;
+  double target_scale = -1;        ///< one-hot target height; < 0: 3 for weighted_mse, 1 for mse
+  double learning_rate = 0.001;    ///< Adam; 0.005 can kill an output for good (circuits.md §5)
+  double adam_beta1 = 0.9;
+  double adam_beta2 = 0.999;
+  double adam_eps = 1e-6;
+  int epochs = 50;
+  int batch_size = 200;
+  double init_range = 0.5;         ///< masters ~ U(−r, r)
+  double l1_negative = 1e-6;       ///< λ · Σ |w| over negative master weights
+  double l1_activity = 0.0;        ///< λ · mean over samples of Σ hidden activations
+  bool quantize = true;            ///< false: float weights (reference / gradient checks)
+  QuantGrid grid;
+  int patience = 0;                ///< > 0: stop after this many epochs without validation improvement
+  std::uint64_t seed = 1;
+  int threads = 2;
+  /// Throws InputError "TrainOptions::<field> = <value>. Violated constraint: …".
+  void validate() const;
+  nlohmann::json to_json() const;
+};
+
+struct EpochRecord {
+  int epoch = 0;  ///< 1-based
+  double train_loss = 0, train_accuracy = 0, validation_accuracy = -1, test_accuracy = -1;
+  double seconds = 0;
+};
+
+/// Everything needed to continue a run exactly.
+struct TrainState {
+  Network<float> net;
+  std::vector<Network<float>::Mat> adam_m, adam_v;
+  std::int64_t adam_step = 0;
+  int epoch = 0;                       ///< epochs completed
+  std::vector<EpochRecord> history;
+  std::vector<Network<float>::Mat> best_master;  ///< masters at the best validation accuracy
+  int best_epoch = 0;
+  double best_validation = -1;
+  int epochs_without_improvement = 0;
+  bool stopped_early = false;
+  nlohmann::json options;              ///< TrainOptions::to_json() of the run that wrote it
+};
+
+struct TrainResult {
+  Network<float> net;  ///< the selected weights (best validation epoch, or the last epoch without validation)
+  std::vector<EpochRecord> history;
+  int epochs_run = 0, selected_epoch = 0;
+  bool stopped_early = false;
+  double train_accuracy = 0, validation_accuracy = -1, test_accuracy = -1;
+  double wall_s = 0;
+};
+
+struct TrainHooks {
+  std::string checkpoint_path;   ///< "" = no checkpoints
+  bool resume = false;           ///< continue from checkpoint_path (must exist)
+  bool progress = true;          ///< nnspice::Progress on stderr
+  std::function<void(const EpochRecord&)> on_epoch;  ///< called after every epoch
+};
+
+/// Trains on `data` (validation/test may be empty). Checks the calibration against options.layers and
+/// the data's feature / class counts against the first and last layer.
+TrainResult train_network(const TrainOptions& options, const Calibration& calibration, const DataSplits& data,
+                          const TrainHooks& hooks = {});
+
+/// Accuracy (fraction) of argmax of the outputs; ties go to the lowest index.
+double accuracy(const Network<float>& net, const Dataset& data, std::size_t batch = 2000);
+/// Outputs (N_L, samples) of the model on a data set.
+Eigen::MatrixXf outputs(const Network<float>& net, const Dataset& data, std::size_t batch = 2000);
+
+/// Loss value and d loss / d out for a batch (out: (C, B)); used by training and gradient checks.
+template <typename T>
+T loss_and_grad(Loss loss, double target_scale, const Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic>& out,
+                const int* labels, Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic>& d_out);
+
+/// Checkpoint file (binary, little-endian floats; written atomically).
+void write_checkpoint(const std::string& path, const TrainState& state);
+TrainState read_checkpoint(const std::string& path);
+
+}  // namespace nnspice::train

@@ -1,0 +1,198 @@
+#include "nnspice/train/calibration.hpp"
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include <cmath>
+#include <nlohmann/json.hpp>
+
+#include "nnspice/common/error.hpp"
+#include "nnspice/common/fs_util.hpp"
+#include "nnspice/common/rng.hpp"
+#include "nnspice/common/run_info.hpp"
+
+namespace nnspice::train {
+
+Layers parse_layers(const std::string& text, const std::string& what) {
+  Layers out;
+  std::string cur;
+  auto flush = [&] {
+    if (cur.empty()) throw InputError(fmt::format("{} = '{}': expected layer sizes like 196-100-50-10", what, text));
+    std::size_t pos = 0;
+    long v = 0;
+    try {
+      v = std::stol(cur, &pos);
+    } catch (const std::exception&) {
+      pos = 0;
+    }
+    if (pos != cur.size() || v < 1 || v > 1000000)
+      throw InputError(fmt::format("{} = '{}': '{}' is not a layer size (an integer >= 1)", what, text, cur));
+    out.push_back(static_cast<int>(v));
+    cur.clear();
+  };
+  for (char c : text) {
+    if (c == '-' || c == ',' || c == 'x') flush();
+    else if (c != ' ') cur += c;
+  }
+  flush();
+  if (out.size() < 2) throw InputError(fmt::format("{} = '{}': a network needs at least 2 layers", what, text));
+  return out;
+}
+
+std::string format_layers(const Layers& layers) { return fmt::format("{}", fmt::join(layers, "-")); }
+
+void Calibration::check_matches(const Layers& net) const {
+  const std::string src = source.empty() ? std::string("calibration") : source;
+  if (layers != net)
+    throw InputError(fmt::format("{}: calibration is for network {}, but the network is {}", src,
+                                 format_layers(layers), format_layers(net)));
+  for (std::size_t l = 0; l + 1 < net.size(); ++l) {
+    if (slopes.size() <= l || slopes[l].size() != static_cast<std::size_t>(net[l]))
+      throw InputError(fmt::format("{}: slopes[{}] has {} values, but layer {} of network {} has {} neurons", src, l,
+                                   slopes.size() <= l ? 0 : slopes[l].size(), l, format_layers(net), net[l]));
+    if (negative_gain.size() <= l || negative_gain[l].size() != static_cast<std::size_t>(net[l]))
+      throw InputError(fmt::format("{}: negative_gain[{}] has {} values, but layer {} of network {} has {} neurons",
+                                   src, l, negative_gain.size() <= l ? 0 : negative_gain[l].size(), l,
+                                   format_layers(net), net[l]));
+  }
+  if (slopes.size() != net.size() - 1)
+    throw InputError(fmt::format("{}: slopes has {} layers, network {} needs {} (every layer with outgoing synapses)",
+                                 src, slopes.size(), format_layers(net), net.size() - 1));
+}
+
+bool Calibration::homogeneous() const {
+  for (const auto& v : slopes)
+    for (double s : v)
+      if (s != 1.0) return false;
+  for (const auto& v : negative_gain)
+    for (double g : v)
+      if (g != negative_gain[0][0]) return false;
+  return true;
+}
+
+Calibration homogeneous_calibration(const Layers& layers, double negative_gain) {
+  Calibration c;
+  c.layers = layers;
+  for (std::size_t l = 0; l + 1 < layers.size(); ++l) {
+    c.slopes.emplace_back(layers[l], 1.0);
+    c.negative_gain.emplace_back(layers[l], negative_gain);
+  }
+  return c;
+}
+
+Calibration random_calibration(const Layers& layers, double sigma, double negative_gain, double gain_sigma,
+                               std::uint64_t seed) {
+  if (!(sigma >= 0 && sigma < 1)) throw InputError(fmt::format("--sigma = {}: must be in [0, 1)", sigma));
+  if (!(negative_gain > 0)) throw InputError(fmt::format("--negative-gain = {}: must be > 0", negative_gain));
+  if (!(gain_sigma >= 0 && gain_sigma < 1))
+    throw InputError(fmt::format("--negative-gain-sigma = {}: must be in [0, 1)", gain_sigma));
+  Calibration c = homogeneous_calibration(layers, negative_gain);
+  c.seed = static_cast<std::int64_t>(seed);
+  c.chip = fmt::format("random (sigma {}, negative gain {} +- {}, seed {})", sigma, negative_gain, gain_sigma, seed);
+  Rng slope_rng = Rng::stream(seed, "calibration/slopes");
+  Rng gain_rng = Rng::stream(seed, "calibration/negative_gain");
+  for (std::size_t l = 0; l < c.slopes.size(); ++l) {
+    double sum = 0;
+    for (double& s : c.slopes[l]) {
+      do s = slope_rng.normal(1.0, sigma);
+      while (s < 0.05);
+      sum += s;
+    }
+    for (double& s : c.slopes[l]) s *= static_cast<double>(c.slopes[l].size()) / sum;
+    if (gain_sigma > 0)
+      for (double& g : c.negative_gain[l]) {
+        double f;
+        do f = gain_rng.normal(1.0, gain_sigma);
+        while (f < 0.05);
+        g = negative_gain * f;
+      }
+  }
+  return c;
+}
+
+namespace {
+
+std::vector<double> number_list(const nlohmann::json& j, const std::string& file, const std::string& field) {
+  if (!j.is_array()) throw InputError(fmt::format("{}: {} must be a list of numbers", file, field));
+  std::vector<double> out;
+  for (std::size_t i = 0; i < j.size(); ++i) {
+    if (!j[i].is_number())
+      throw InputError(fmt::format("{}: {}[{}] = {} is not a number", file, field, i, j[i].dump()));
+    double v = j[i].get<double>();
+    if (!std::isfinite(v) || v <= 0)
+      throw InputError(fmt::format("{}: {}[{}] = {}: must be a finite number > 0", file, field, i, v));
+    out.push_back(v);
+  }
+  return out;
+}
+
+}  // namespace
+
+Calibration read_calibration(const std::string& path) {
+  const std::string text = read_file(path);
+  nlohmann::json j;
+  try {
+    j = nlohmann::json::parse(text);
+  } catch (const nlohmann::json::parse_error& e) {
+    throw InputError(fmt::format("{}: not valid JSON: {}", path, e.what()));
+  }
+  if (!j.is_object()) throw InputError(fmt::format("{}: expected a JSON object", path));
+  // Extra informational keys written by other tools (fit details, notes) are allowed.
+  if (!j.contains("format") || !j["format"].is_string() ||
+      j["format"].get<std::string>().rfind("nnspice-calibration/1", 0) != 0)
+    throw InputError(fmt::format("{}: field 'format' must be \"nnspice-calibration/1\"", path));
+  Calibration c;
+  c.source = path;
+  if (!j.contains("layers") || !j["layers"].is_array())
+    throw InputError(fmt::format("{}: field 'layers' (list of layer sizes) is missing", path));
+  for (std::size_t i = 0; i < j["layers"].size(); ++i) {
+    const auto& v = j["layers"][i];
+    if (!v.is_number_integer() || v.get<long long>() < 1)
+      throw InputError(fmt::format("{}: layers[{}] = {} is not a positive integer", path, i, v.dump()));
+    c.layers.push_back(v.get<int>());
+  }
+  if (c.layers.size() < 2) throw InputError(fmt::format("{}: 'layers' needs at least 2 entries", path));
+  if (!j.contains("slopes") || !j["slopes"].is_array())
+    throw InputError(fmt::format("{}: field 'slopes' (one list per layer) is missing", path));
+  for (std::size_t l = 0; l < j["slopes"].size(); ++l)
+    c.slopes.push_back(number_list(j["slopes"][l], path, fmt::format("slopes[{}]", l)));
+  const std::size_t L = c.layers.size() - 1;
+  if (!j.contains("negative_gain")) {
+    for (std::size_t l = 0; l < L; ++l) c.negative_gain.emplace_back(c.layers[l], 1.0);
+  } else if (j["negative_gain"].is_number()) {
+    double g = j["negative_gain"].get<double>();
+    if (!std::isfinite(g) || g <= 0) throw InputError(fmt::format("{}: negative_gain = {}: must be > 0", path, g));
+    for (std::size_t l = 0; l < L; ++l) c.negative_gain.emplace_back(c.layers[l], g);
+  } else if (j["negative_gain"].is_array()) {
+    const auto& ng = j["negative_gain"];
+    for (std::size_t l = 0; l < ng.size(); ++l) {
+      if (ng[l].is_number()) {
+        double g = ng[l].get<double>();
+        if (!std::isfinite(g) || g <= 0)
+          throw InputError(fmt::format("{}: negative_gain[{}] = {}: must be > 0", path, l, g));
+        c.negative_gain.emplace_back(l < L ? c.layers[l] : 0, g);
+      } else {
+        c.negative_gain.push_back(number_list(ng[l], path, fmt::format("negative_gain[{}]", l)));
+      }
+    }
+  } else {
+    throw InputError(fmt::format("{}: negative_gain must be a number or a list per layer", path));
+  }
+  if (j.contains("chip") && j["chip"].is_string()) c.chip = j["chip"].get<std::string>();
+  if (j.contains("seed") && j["seed"].is_number_integer()) c.seed = j["seed"].get<std::int64_t>();
+  c.check_matches(c.layers);
+  return c;
+}
+
+void write_calibration(const std::string& path, const Calibration& c) {
+  nlohmann::json j;
+  j["format"] = "nnspice-calibration/1";
+  j["layers"] = c.layers;
+  j["slopes"] = c.slopes;
+  j["negative_gain"] = c.negative_gain;
+  j["chip"] = c.chip;
+  if (c.seed >= 0) j["seed"] = c.seed;
+  write_json(path, j);
+}
+
+}  // namespace nnspice::train

@@ -1,0 +1,155 @@
+#include "nnspice/train/config.hpp"
+
+#include <fmt/format.h>
+
+#include "nnspice/common/error.hpp"
+#include "nnspice/common/yaml_util.hpp"
+
+namespace nnspice::train {
+
+TrainConfig TrainConfig::defaults_for(const std::string& dataset) {
+  TrainConfig c;
+  c.data.name = dataset;
+  TrainOptions& t = c.train;
+  if (dataset == "mnist") {
+    t.layers = {196, 100, 50, 10};
+    t.learning_rate = 0.001;  // 0.005 (the authors' code) left an output dead in our PyTorch reference
+    t.epochs = 50;
+    t.batch_size = 200;
+  } else if (dataset == "fsdd") {
+    t.layers = {132, 100, 50, 10};
+    t.learning_rate = 0.001;
+    t.epochs = 200;
+    t.batch_size = 200;
+    c.data.augment = true;
+  } else if (dataset == "iris") {
+    t.layers = {4, 7, 3};
+    t.learning_rate = 0.01;
+    t.epochs = 300;
+    t.batch_size = 10;
+  } else {
+    throw InputError(fmt::format("dataset = '{}': expected mnist, fsdd or iris", dataset));
+  }
+  return c;
+}
+
+nlohmann::json TrainConfig::to_json() const {
+  nlohmann::json j = train.to_json();
+  j["dataset"] = data.name;
+  j["mnist"] = data.mnist_dir;
+  j["fsdd"] = data.fsdd_dir;
+  j["iris_csv"] = data.iris_csv;
+  j["pixels"] = data.pixels;
+  j["num_pixels"] = data.num_pixels;
+  j["pixel_threshold"] = data.pixel_threshold;
+  j["input_mean"] = data.input_mean;
+  j["augment"] = data.augment;
+  j["validation_fraction"] = data.validation_fraction;
+  j["train_limit"] = data.train_limit;
+  j["test_limit"] = data.test_limit;
+  j["calibration"] = calibration;
+  j["negative_gain"] = negative_gain;
+  j["out"] = out;
+  j["plot"] = plot;
+  return j;
+}
+
+const std::vector<std::string>& train_config_keys() {
+  static const std::vector<std::string> keys = {
+      "dataset",     "mnist",        "fsdd",          "iris_csv",   "layers",      "calibration",   "negative_gain",
+      "seed",        "epochs",       "lr",            "batch",      "loss",        "out",           "target_scale",
+      "adam_beta1",  "adam_beta2",   "adam_eps",      "init_range", "l1_negative", "l1_activity",   "quantize",
+      "weight_step", "max_code",     "patience",      "threads",    "pixels",      "num_pixels",    "pixel_threshold",
+      "input_mean",  "augment",      "validation_fraction",         "train_limit", "test_limit",    "plot"};
+  return keys;
+}
+
+void apply_train_yaml(const std::string& path, TrainConfig& c) {
+  const YamlMap m(load_yaml_file(path), path, "");
+  m.check_keys(train_config_keys());
+  if (m.has("dataset")) {
+    const std::string ds = m.get_string("dataset");
+    if (ds != "mnist" && ds != "fsdd" && ds != "iris") m.fail("dataset", "expected mnist, fsdd or iris");
+    c = TrainConfig::defaults_for(ds);
+  }
+  TrainOptions& t = c.train;
+  DatasetOptions& d = c.data;
+  auto positive_int = [&](const std::string& key, long long fallback, long long lo, long long hi) {
+    const long long v = m.get_int(key, fallback);
+    if (v < lo || v > hi) m.fail(key, fmt::format("must be in [{}, {}]", lo, hi));
+    return v;
+  };
+  auto positive = [&](const std::string& key, double fallback) {
+    const double v = m.get_double(key, fallback);
+    if (!(v > 0)) m.fail(key, "must be > 0");
+    return v;
+  };
+  auto non_negative = [&](const std::string& key, double fallback) {
+    const double v = m.get_double(key, fallback);
+    if (!(v >= 0)) m.fail(key, "must be >= 0");
+    return v;
+  };
+  d.mnist_dir = m.get_string("mnist", d.mnist_dir);
+  d.fsdd_dir = m.get_string("fsdd", d.fsdd_dir);
+  d.iris_csv = m.get_string("iris_csv", d.iris_csv);
+  if (m.has("layers")) {
+    const YAML::Node n = m.node()["layers"];
+    try {
+      if (n.IsSequence()) {
+        Layers l;
+        for (long long v : m.get_int_list("layers")) {
+          if (v < 1) m.fail("layers", "layer sizes must be >= 1");
+          l.push_back(static_cast<int>(v));
+        }
+        t.layers = l;
+        if (l.size() < 2) m.fail("layers", "a network needs at least 2 layers");
+      } else {
+        t.layers = parse_layers(m.get_string("layers"), "layers");
+      }
+    } catch (const InputError& e) {
+      if (!e.where().file.empty()) throw;
+      throw InputError(m.where("layers"), e.what());
+    }
+  }
+  c.calibration = m.get_string("calibration", c.calibration);
+  c.negative_gain = positive("negative_gain", c.negative_gain);
+  t.seed = static_cast<std::uint64_t>(positive_int("seed", static_cast<long long>(t.seed), 0, (1LL << 62)));
+  d.seed = t.seed;
+  t.epochs = static_cast<int>(positive_int("epochs", t.epochs, 1, 1000000));
+  t.learning_rate = positive("lr", t.learning_rate);
+  t.batch_size = static_cast<int>(positive_int("batch", t.batch_size, 1, 1 << 24));
+  if (m.has("loss")) {
+    try {
+      t.loss = parse_loss(m.get_string("loss"), "loss");
+    } catch (const InputError&) {
+      m.fail("loss", "expected mse, weighted_mse or cross_entropy");
+    }
+  }
+  c.out = m.get_string("out", c.out);
+  t.target_scale = m.get_double("target_scale", t.target_scale);
+  t.adam_beta1 = non_negative("adam_beta1", t.adam_beta1);
+  t.adam_beta2 = non_negative("adam_beta2", t.adam_beta2);
+  t.adam_eps = positive("adam_eps", t.adam_eps);
+  t.init_range = positive("init_range", t.init_range);
+  t.l1_negative = non_negative("l1_negative", t.l1_negative);
+  t.l1_activity = non_negative("l1_activity", t.l1_activity);
+  t.quantize = m.get_bool("quantize", t.quantize);
+  t.grid.step = positive("weight_step", t.grid.step);
+  t.grid.max_code = static_cast<int>(positive_int("max_code", t.grid.max_code, 1, 127));
+  t.patience = static_cast<int>(positive_int("patience", t.patience, 0, 1000000));
+  t.threads = static_cast<int>(positive_int("threads", t.threads, 1, 256));
+  d.pixels = m.get_string("pixels", d.pixels);
+  if (d.pixels != "checkerboard" && d.pixels != "most_active" && d.pixels != "all")
+    m.fail("pixels", "expected checkerboard, most_active or all");
+  d.num_pixels = static_cast<int>(positive_int("num_pixels", d.num_pixels, 1, 1 << 20));
+  d.pixel_threshold = non_negative("pixel_threshold", d.pixel_threshold);
+  d.input_mean = m.get_double("input_mean", d.input_mean);
+  d.augment = m.get_bool("augment", d.augment);
+  d.validation_fraction = non_negative("validation_fraction", d.validation_fraction);
+  if (d.validation_fraction >= 1) m.fail("validation_fraction", "must be < 1");
+  d.train_limit = static_cast<std::size_t>(positive_int("train_limit", static_cast<long long>(d.train_limit), 0, 1LL << 40));
+  d.test_limit = static_cast<std::size_t>(positive_int("test_limit", static_cast<long long>(d.test_limit), 0, 1LL << 40));
+  c.plot = m.get_bool("plot", c.plot);
+}
+
+}  // namespace nnspice::train

@@ -1,0 +1,171 @@
+#include "nnspice/train/network.hpp"
+
+#include <fmt/format.h>
+
+#include "gemm_native.hpp"
+#include "nnspice/common/error.hpp"
+
+namespace nnspice::train {
+
+namespace {
+
+// C = op(A) · op(B): float through the host-CPU kernel (gemm_native.hpp), double through Eigen.
+void matmul(Eigen::MatrixXf& c, const Eigen::MatrixXf& a, bool ta, const Eigen::MatrixXf& b, bool tb) {
+  const long m = ta ? a.cols() : a.rows(), k = ta ? a.rows() : a.cols(), n = tb ? b.rows() : b.cols();
+  c.resize(m, n);
+  native::sgemm(ta, tb, m, n, k, 1.0f, a.data(), a.rows(), b.data(), b.rows(), 0.0f, c.data(), m);
+}
+void matmul(Eigen::MatrixXd& c, const Eigen::MatrixXd& a, bool ta, const Eigen::MatrixXd& b, bool tb) {
+  if (!ta && !tb) c.noalias() = a * b;
+  else if (ta && !tb) c.noalias() = a.transpose() * b;
+  else if (!ta && tb) c.noalias() = a * b.transpose();
+  else c.noalias() = a.transpose() * b.transpose();
+}
+
+}  // namespace
+
+template <typename T>
+void Network<T>::configure(const Layers& l, const Calibration& calibration, const QuantGrid& g, bool q) {
+  calibration.check_matches(l);
+  layers = l;
+  grid = g;
+  quantize = q;
+  master.clear();
+  slopes.clear();
+  neg_gain.clear();
+  for (std::size_t i = 0; i + 1 < l.size(); ++i) {
+    master.push_back(Mat::Zero(l[i + 1], l[i]));
+    Vec s(l[i]), ng(l[i]);
+    for (int k = 0; k < l[i]; ++k) {
+      s[k] = static_cast<T>(calibration.slopes[i][k]);
+      ng[k] = static_cast<T>(calibration.negative_gain[i][k]);
+    }
+    slopes.push_back(s);
+    neg_gain.push_back(ng);
+  }
+}
+
+template <typename T>
+void Network<T>::effective(std::size_t l, Mat& w_eff, Mat& pass) const {
+  const Mat& w = master[l];
+  w_eff.resize(w.rows(), w.cols());
+  pass.resize(w.rows(), w.cols());
+  if (!quantize) {
+    w_eff = w;
+    pass.setOnes();
+    return;
+  }
+  const T step = static_cast<T>(grid.step);
+  const T kmax = static_cast<T>(grid.max_code);
+  for (Eigen::Index j = 0; j < w.cols(); ++j) {  // column = pre-neuron (shares the negative gain)
+    const T g = neg_gain[l][j];
+    const T inv_pos = T(1) / step, inv_neg = T(1) / (step * g);
+    for (Eigen::Index i = 0; i < w.rows(); ++i) {
+      const T x = w(i, j);
+      const T u = x >= 0 ? x * inv_pos : x * inv_neg;
+      T r = std::round(u);
+      const bool clipped = std::fabs(r) > kmax;
+      if (clipped) r = r > 0 ? kmax : -kmax;
+      w_eff(i, j) = r >= 0 ? step * r : step * g * r;
+      pass(i, j) = clipped ? T(0) : T(1);
+    }
+  }
+}
+
+template <typename T>
+Eigen::MatrixXi Network<T>::codes(std::size_t l) const {
+  const Mat& w = master[l];
+  // Same arithmetic (type T) as effective(), so the codes are exactly what the forward pass used.
+  Eigen::MatrixXi k(w.rows(), w.cols());
+  if (!quantize) {
+    for (Eigen::Index j = 0; j < w.cols(); ++j)
+      for (Eigen::Index i = 0; i < w.rows(); ++i)
+        k(i, j) = quantize_code(static_cast<double>(w(i, j)), static_cast<double>(neg_gain[l][j]), grid);
+    return k;
+  }
+  Mat w_eff, pass;
+  effective(l, w_eff, pass);
+  for (Eigen::Index j = 0; j < w.cols(); ++j) {
+    const double unit = grid.step * static_cast<double>(neg_gain[l][j]);
+    for (Eigen::Index i = 0; i < w.rows(); ++i) {
+      const double v = static_cast<double>(w_eff(i, j));
+      k(i, j) = static_cast<int>(std::lround(v >= 0 ? v / grid.step : v / unit));
+    }
+  }
+  return k;
+}
+
+template <typename T>
+void Network<T>::set_codes(std::size_t l, const Eigen::MatrixXi& k) {
+  Mat& w = master[l];
+  if (k.rows() != w.rows() || k.cols() != w.cols())
+    throw InputError(fmt::format("weights of layer {}: shape ({}, {}), expected ({}, {})", l, k.rows(), k.cols(),
+                                 w.rows(), w.cols()));
+  for (Eigen::Index j = 0; j < w.cols(); ++j)
+    for (Eigen::Index i = 0; i < w.rows(); ++i)
+      w(i, j) = static_cast<T>(code_value(k(i, j), static_cast<double>(neg_gain[l][j]), grid));
+}
+
+template <typename T>
+const typename Network<T>::Mat& forward(const Network<T>& net, const Eigen::Ref<const typename Network<T>::Mat>& x,
+                                        ForwardCache<T>& c) {
+  const std::size_t L = net.num_layers();
+  c.w_eff.resize(L);
+  c.pass.resize(L);
+  c.a.resize(L);
+  c.z.resize(L);
+  for (std::size_t l = 0; l < L; ++l) net.effective(l, c.w_eff[l], c.pass[l]);
+  c.a[0].noalias() = net.slopes[0].asDiagonal() * x;
+  for (std::size_t l = 0; l < L; ++l) {
+    matmul(c.z[l], c.w_eff[l], false, c.a[l], false);
+    if (l + 1 < L) c.a[l + 1].noalias() = net.slopes[l + 1].asDiagonal() * c.z[l].cwiseMax(T(0));
+  }
+  c.out = c.z[L - 1].cwiseMax(T(0));
+  return c.out;
+}
+
+template <typename T>
+void backward(const Network<T>& net, const ForwardCache<T>& c, const typename Network<T>::Mat& d_out,
+              T hidden_activity_grad, std::vector<typename Network<T>::Mat>& grads) {
+  using Mat = typename Network<T>::Mat;
+  const std::size_t L = net.num_layers();
+  grads.resize(L);
+  Mat dz = (c.z[L - 1].array() > T(0)).select(d_out, T(0));
+  Mat da;
+  for (std::size_t l = L; l-- > 0;) {
+    matmul(grads[l], dz, false, c.a[l], true);
+    grads[l].array() *= c.pass[l].array();
+    if (l == 0) break;
+    matmul(da, c.w_eff[l], true, dz, false);
+    if (hidden_activity_grad != T(0)) da.array() += hidden_activity_grad;
+    // a_l = s_l ⊙ relu(z_{l-1})
+    dz = (c.z[l - 1].array() > T(0)).select(net.slopes[l].asDiagonal() * da, T(0));
+  }
+}
+
+template <typename T>
+typename Network<T>::Mat predict(const Network<T>& net, const Eigen::Ref<const typename Network<T>::Mat>& x) {
+  using Mat = typename Network<T>::Mat;
+  const std::size_t L = net.num_layers();
+  Mat a = net.slopes[0].asDiagonal() * x, w, pass, z;
+  for (std::size_t l = 0; l < L; ++l) {
+    net.effective(l, w, pass);
+    matmul(z, w, false, a, false);
+    if (l + 1 < L) a = net.slopes[l + 1].asDiagonal() * z.cwiseMax(T(0));
+  }
+  return z.cwiseMax(T(0));
+}
+
+#define NNSPICE_INSTANTIATE(T)                                                                                   \
+  template struct Network<T>;                                                                                    \
+  template const Network<T>::Mat& forward<T>(const Network<T>&, const Eigen::Ref<const Network<T>::Mat>&,       \
+                                             ForwardCache<T>&);                                                  \
+  template void backward<T>(const Network<T>&, const ForwardCache<T>&, const Network<T>::Mat&, T,               \
+                            std::vector<Network<T>::Mat>&);                                                      \
+  template Network<T>::Mat predict<T>(const Network<T>&, const Eigen::Ref<const Network<T>::Mat>&);
+NNSPICE_INSTANTIATE(float)
+NNSPICE_INSTANTIATE(double)
+#undef NNSPICE_INSTANTIATE
+
+}  // namespace nnspice::train
+

@@ -1,0 +1,323 @@
+#include "nnspice/train/trainer.hpp"
+
+#include <Eigen/Core>
+#include <fmt/format.h>
+
+#include <chrono>
+#include <cmath>
+
+#include "gemm_native.hpp"
+#include "nnspice/common/error.hpp"
+#include "nnspice/common/fs_util.hpp"
+#include "nnspice/common/progress.hpp"
+#include "nnspice/common/rng.hpp"
+
+namespace nnspice::train {
+
+using Mat = Network<float>::Mat;
+
+Loss parse_loss(const std::string& name, const std::string& what) {
+  if (name == "mse") return Loss::mse;
+  if (name == "weighted_mse") return Loss::weighted_mse;
+  if (name == "cross_entropy" || name == "ce") return Loss::cross_entropy;
+  throw InputError(fmt::format("{} = '{}': expected mse, weighted_mse or cross_entropy", what, name));
+}
+
+std::string loss_name(Loss loss) {
+  switch (loss) {
+    case Loss::mse: return "mse";
+    case Loss::weighted_mse: return "weighted_mse";
+    case Loss::cross_entropy: return "cross_entropy";
+  }
+  return "?";
+}
+
+void TrainOptions::validate() const {
+  auto fail = [](const std::string& field, const std::string& value, const std::string& constraint) {
+    throw InputError(fmt::format("TrainOptions::{} = {}. Violated constraint: {}", field, value, constraint));
+  };
+  if (layers.size() < 2) fail("layers", fmt::format("{}", format_layers(layers)), "at least 2 layers");
+  if (!(learning_rate > 0 && std::isfinite(learning_rate))) fail("learning_rate", fmt::format("{}", learning_rate), "learning_rate > 0");
+  if (!(adam_beta1 >= 0 && adam_beta1 < 1)) fail("adam_beta1", fmt::format("{}", adam_beta1), "0 <= adam_beta1 < 1");
+  if (!(adam_beta2 >= 0 && adam_beta2 < 1)) fail("adam_beta2", fmt::format("{}", adam_beta2), "0 <= adam_beta2 < 1");
+  if (!(adam_eps > 0)) fail("adam_eps", fmt::format("{}", adam_eps), "adam_eps > 0");
+  if (epochs < 1) fail("epochs", fmt::format("{}", epochs), "epochs >= 1");
+  if (batch_size < 1) fail("batch_size", fmt::format("{}", batch_size), "batch_size >= 1");
+  if (!(init_range > 0)) fail("init_range", fmt::format("{}", init_range), "init_range > 0");
+  if (!(l1_negative >= 0)) fail("l1_negative", fmt::format("{}", l1_negative), "l1_negative >= 0");
+  if (!(l1_activity >= 0)) fail("l1_activity", fmt::format("{}", l1_activity), "l1_activity >= 0");
+  if (!(grid.step > 0)) fail("weight_step", fmt::format("{}", grid.step), "weight_step > 0");
+  if (grid.max_code < 1 || grid.max_code > 127) fail("max_code", fmt::format("{}", grid.max_code), "1 <= max_code <= 127");
+  if (patience < 0) fail("patience", fmt::format("{}", patience), "patience >= 0");
+  if (threads < 1 || threads > 256) fail("threads", fmt::format("{}", threads), "1 <= threads <= 256");
+  if (target_scale == 0 || !std::isfinite(target_scale)) fail("target_scale", fmt::format("{}", target_scale), "target_scale > 0 (or < 0 for the loss default)");
+}
+
+nlohmann::json TrainOptions::to_json() const {
+  return {{"layers", layers},           {"loss", loss_name(loss)},        {"target_scale", target_scale},
+          {"learning_rate", learning_rate}, {"adam_beta1", adam_beta1},    {"adam_beta2", adam_beta2},
+          {"adam_eps", adam_eps},       {"epochs", epochs},               {"batch_size", batch_size},
+          {"init_range", init_range},   {"l1_negative", l1_negative},     {"l1_activity", l1_activity},
+          {"quantize", quantize},       {"weight_step", grid.step},       {"max_code", grid.max_code},
+          {"patience", patience},       {"seed", seed},                   {"threads", threads}};
+}
+
+template <typename T>
+T loss_and_grad(Loss loss, double target_scale, const Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic>& out,
+                const int* labels, Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic>& d) {
+  const Eigen::Index C = out.rows(), B = out.cols();
+  d.resize(C, B);
+  double total = 0;
+  if (loss == Loss::cross_entropy) {
+    for (Eigen::Index b = 0; b < B; ++b) {
+      const T mx = out.col(b).maxCoeff();
+      double z = 0;
+      for (Eigen::Index j = 0; j < C; ++j) z += std::exp(static_cast<double>(out(j, b) - mx));
+      for (Eigen::Index j = 0; j < C; ++j) {
+        const double p = std::exp(static_cast<double>(out(j, b) - mx)) / z;
+        d(j, b) = static_cast<T>((p - (j == labels[b] ? 1.0 : 0.0)) / static_cast<double>(B));
+      }
+      total += -(static_cast<double>(out(labels[b], b) - mx) - std::log(z));
+    }
+    return static_cast<T>(total / static_cast<double>(B));
+  }
+  const bool weighted = loss == Loss::weighted_mse;
+  const double scale = target_scale > 0 ? target_scale : (weighted ? 3.0 : 1.0);
+  const double norm = 1.0 / static_cast<double>(B * C);
+  for (Eigen::Index b = 0; b < B; ++b)
+    for (Eigen::Index j = 0; j < C; ++j) {
+      const double t = j == labels[b] ? scale : 0.0;
+      const double w = weighted ? 0.25 + 0.75 * t : 1.0;
+      const double e = static_cast<double>(out(j, b)) - t;
+      total += w * e * e;
+      d(j, b) = static_cast<T>(2.0 * w * e * norm);
+    }
+  return static_cast<T>(total * norm);
+}
+template float loss_and_grad<float>(Loss, double, const Mat&, const int*, Mat&);
+template double loss_and_grad<double>(Loss, double, const Eigen::MatrixXd&, const int*, Eigen::MatrixXd&);
+
+Eigen::MatrixXf outputs(const Network<float>& net, const Dataset& data, std::size_t batch) {
+  Eigen::MatrixXf out(net.layers.back(), static_cast<Eigen::Index>(data.size()));
+  for (std::size_t s = 0; s < data.size(); s += batch) {
+    const auto n = static_cast<Eigen::Index>(std::min(batch, data.size() - s));
+    out.middleCols(static_cast<Eigen::Index>(s), n) = predict(net, data.x.middleCols(static_cast<Eigen::Index>(s), n));
+  }
+  return out;
+}
+
+double accuracy(const Network<float>& net, const Dataset& data, std::size_t batch) {
+  if (data.size() == 0) return -1;
+  const Eigen::MatrixXf out = outputs(net, data, batch);
+  std::size_t ok = 0;
+  for (Eigen::Index b = 0; b < out.cols(); ++b) {
+    Eigen::Index k;
+    out.col(b).maxCoeff(&k);
+    ok += static_cast<int>(k) == data.y[static_cast<std::size_t>(b)];
+  }
+  return static_cast<double>(ok) / static_cast<double>(data.size());
+}
+
+namespace {
+
+// The options that must agree between a checkpoint and the run resuming from it.
+void check_resumable(const nlohmann::json& saved, const nlohmann::json& now, const std::string& path) {
+  for (const char* key : {"layers", "loss", "target_scale", "learning_rate", "adam_beta1", "adam_beta2", "adam_eps",
+                          "batch_size", "init_range", "l1_negative", "l1_activity", "quantize", "weight_step",
+                          "max_code", "seed", "calibration", "data"}) {
+    if (!saved.contains(key) || saved[key] != now[key])
+      throw InputError(fmt::format("{}: cannot resume: {} was {} in the checkpointed run, now {}", path, key,
+                                   saved.contains(key) ? saved[key].dump() : "absent", now[key].dump()));
+  }
+}
+
+std::uint64_t calibration_hash(const Calibration& c) {
+  std::string s;
+  for (const auto& v : c.slopes)
+    for (double x : v) s += fmt::format("{:a},", x);
+  s += '|';
+  for (const auto& v : c.negative_gain)
+    for (double x : v) s += fmt::format("{:a},", x);
+  return fnv1a64(s);
+}
+
+std::uint64_t data_hash(const Dataset& d) {
+  // Cheap fingerprint: sizes plus a sample of values (resuming on other data is a user mistake).
+  std::string s = fmt::format("{}x{}:", d.x.rows(), d.x.cols());
+  const Eigen::Index n = d.x.size();
+  for (Eigen::Index i = 0; i < n; i += std::max<Eigen::Index>(1, n / 997)) s += fmt::format("{:a},", d.x.data()[i]);
+  for (std::size_t i = 0; i < d.y.size(); i += std::max<std::size_t>(1, d.y.size() / 997)) s += fmt::format("{},", d.y[i]);
+  return fnv1a64(s);
+}
+
+}  // namespace
+
+TrainResult train_network(const TrainOptions& o, const Calibration& cal, const DataSplits& data,
+                          const TrainHooks& hooks) {
+  o.validate();
+  cal.check_matches(o.layers);
+  const Dataset& tr = data.train;
+  if (tr.size() == 0) throw InputError("the training set is empty");
+  if (tr.features() != static_cast<std::size_t>(o.layers.front()))
+    throw InputError(fmt::format("layers = {}: the data set has {} input features, the first layer {} neurons",
+                                 format_layers(o.layers), tr.features(), o.layers.front()));
+  if (tr.n_classes > o.layers.back())
+    throw InputError(fmt::format("layers = {}: the data set has {} classes, the last layer only {} neurons",
+                                 format_layers(o.layers), tr.n_classes, o.layers.back()));
+  Eigen::setNbThreads(o.threads);
+  native::set_threads(o.threads);
+  const auto t0 = std::chrono::steady_clock::now();
+
+  nlohmann::json run_key = o.to_json();
+  run_key["calibration"] = fmt::format("{:016x}", calibration_hash(cal));
+  run_key["data"] = fmt::format("{:016x}", data_hash(tr));
+
+  TrainState st;
+  const std::size_t L = o.layers.size() - 1;
+  if (hooks.resume) {
+    if (hooks.checkpoint_path.empty() || !file_exists(hooks.checkpoint_path))
+      throw InputError(fmt::format("--resume: no checkpoint at '{}'", hooks.checkpoint_path));
+    st = read_checkpoint(hooks.checkpoint_path);
+    check_resumable(st.options, run_key, hooks.checkpoint_path);
+    Network<float> net;
+    net.configure(o.layers, cal, o.grid, o.quantize);
+    for (std::size_t l = 0; l < L; ++l) {
+      if (st.net.master.size() != L || st.net.master[l].rows() != net.master[l].rows() ||
+          st.net.master[l].cols() != net.master[l].cols())
+        throw InputError(fmt::format("{}: checkpoint weights do not match network {}", hooks.checkpoint_path,
+                                     format_layers(o.layers)));
+      net.master[l] = st.net.master[l];
+    }
+    st.net = std::move(net);
+  } else {
+    st.net.configure(o.layers, cal, o.grid, o.quantize);
+    Rng init = Rng::stream(o.seed, "train/init");
+    st.net.init_uniform(init, o.init_range);
+    for (std::size_t l = 0; l < L; ++l) {
+      st.adam_m.push_back(Mat::Zero(st.net.master[l].rows(), st.net.master[l].cols()));
+      st.adam_v.push_back(Mat::Zero(st.net.master[l].rows(), st.net.master[l].cols()));
+    }
+  }
+  st.options = run_key;
+
+  const std::size_t n = tr.size(), B = static_cast<std::size_t>(o.batch_size);
+  const std::size_t batches = (n + B - 1) / B;
+  const bool has_val = data.validation.size() > 0;
+  const float l1n = static_cast<float>(o.l1_negative);
+  ForwardCache<float> cache;
+  std::vector<Mat> grads;
+  Mat xb, d_out;
+  std::vector<int> yb;
+  std::vector<std::size_t> perm(n);
+
+  Progress progress("train", static_cast<std::size_t>(o.epochs), hooks.progress);
+  progress.start_from(static_cast<std::size_t>(std::min(st.epoch, o.epochs)));
+  for (int epoch = st.epoch + 1; epoch <= o.epochs && !st.stopped_early; ++epoch) {
+    const auto te = std::chrono::steady_clock::now();
+    for (std::size_t i = 0; i < n; ++i) perm[i] = i;
+    Rng shuffle_rng = Rng::stream(o.seed, fmt::format("train/shuffle/epoch={}", epoch));
+    for (std::size_t i = n; i > 1; --i) std::swap(perm[i - 1], perm[shuffle_rng.below(i)]);
+    double loss_sum = 0;
+    std::size_t correct = 0;
+    for (std::size_t b = 0; b < batches; ++b) {
+      const std::size_t s = b * B, m = std::min(B, n - s);
+      xb.resize(tr.x.rows(), static_cast<Eigen::Index>(m));
+      yb.resize(m);
+      for (std::size_t i = 0; i < m; ++i) {
+        xb.col(static_cast<Eigen::Index>(i)) = tr.x.col(static_cast<Eigen::Index>(perm[s + i]));
+        yb[i] = tr.y[perm[s + i]];
+      }
+      const Mat& out = forward(st.net, xb, cache);
+      float loss = loss_and_grad<float>(o.loss, o.target_scale, out, yb.data(), d_out);
+      if (o.l1_activity > 0)
+        for (std::size_t l = 1; l < L; ++l) loss += static_cast<float>(o.l1_activity) * cache.a[l].sum() / static_cast<float>(m);
+      if (l1n > 0)
+        for (std::size_t l = 0; l < L; ++l) loss += l1n * (-st.net.master[l].cwiseMin(0.0f).sum());
+      if (!std::isfinite(loss)) {
+        const std::string kept = hooks.checkpoint_path.empty() || st.epoch == 0
+                                     ? std::string("no checkpoint was written yet")
+                                     : fmt::format("the last good checkpoint (epoch {}) is kept at {}", st.epoch,
+                                                   hooks.checkpoint_path);
+        throw NumericalError(fmt::format(
+            "training stopped: the loss is {} at epoch {}, batch {} of {} (learning rate {} too high, or bad "
+            "inputs?); {}",
+            loss, epoch, b + 1, batches, o.learning_rate, kept));
+      }
+      loss_sum += static_cast<double>(loss) * static_cast<double>(m);
+      for (std::size_t i = 0; i < m; ++i) {
+        Eigen::Index k;
+        out.col(static_cast<Eigen::Index>(i)).maxCoeff(&k);
+        correct += static_cast<int>(k) == yb[i];
+      }
+      backward(st.net, cache, d_out, static_cast<float>(o.l1_activity / static_cast<double>(m)), grads);
+      // Adam (PyTorch's formulation, so that bench/torch_reference.py matches step for step).
+      ++st.adam_step;
+      const double bc1 = 1 - std::pow(o.adam_beta1, static_cast<double>(st.adam_step));
+      const double bc2 = 1 - std::pow(o.adam_beta2, static_cast<double>(st.adam_step));
+      const float step_size = static_cast<float>(o.learning_rate / bc1);
+      const float inv_sqrt_bc2 = static_cast<float>(1.0 / std::sqrt(bc2));
+      const float b1 = static_cast<float>(o.adam_beta1), b2 = static_cast<float>(o.adam_beta2);
+      const float eps = static_cast<float>(o.adam_eps);
+      for (std::size_t l = 0; l < L; ++l) {
+        auto w = st.net.master[l].array();
+        auto g = grads[l].array();
+        if (l1n > 0) g -= l1n * (w < 0.0f).template cast<float>();
+        st.adam_m[l].array() = b1 * st.adam_m[l].array() + (1 - b1) * g;
+        st.adam_v[l].array() = b2 * st.adam_v[l].array() + (1 - b2) * g.square();
+        w -= step_size * st.adam_m[l].array() / (st.adam_v[l].array().sqrt() * inv_sqrt_bc2 + eps);
+      }
+    }
+    for (std::size_t l = 0; l < L; ++l)
+      if (!st.net.master[l].allFinite())
+        throw NumericalError(fmt::format("training stopped: weights of layer {} became non-finite at epoch {}; {}", l,
+                                         epoch,
+                                         st.epoch == 0 || hooks.checkpoint_path.empty()
+                                             ? std::string("no checkpoint was written yet")
+                                             : fmt::format("the last good checkpoint (epoch {}) is kept at {}",
+                                                           st.epoch, hooks.checkpoint_path)));
+    EpochRecord rec;
+    rec.epoch = epoch;
+    rec.train_loss = loss_sum / static_cast<double>(n);
+    rec.train_accuracy = static_cast<double>(correct) / static_cast<double>(n);
+    if (has_val) rec.validation_accuracy = accuracy(st.net, data.validation);
+    if (data.test.size() > 0) rec.test_accuracy = accuracy(st.net, data.test);
+    rec.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - te).count();
+    st.history.push_back(rec);
+    st.epoch = epoch;
+    if (has_val) {
+      if (rec.validation_accuracy > st.best_validation) {
+        st.best_validation = rec.validation_accuracy;
+        st.best_epoch = epoch;
+        st.best_master = st.net.master;
+        st.epochs_without_improvement = 0;
+      } else if (++st.epochs_without_improvement >= o.patience && o.patience > 0) {
+        st.stopped_early = true;
+      }
+    }
+    if (!hooks.checkpoint_path.empty()) write_checkpoint(hooks.checkpoint_path, st);
+    if (hooks.on_epoch) hooks.on_epoch(rec);
+    progress.update(static_cast<std::size_t>(epoch),
+                    fmt::format("loss {:.4g} train {:.2f}%{}{}", rec.train_loss, 100 * rec.train_accuracy,
+                                has_val ? fmt::format(" val {:.2f}%", 100 * rec.validation_accuracy) : "",
+                                rec.test_accuracy >= 0 ? fmt::format(" test {:.2f}%", 100 * rec.test_accuracy) : ""));
+  }
+  progress.finish();
+
+  TrainResult r;
+  r.net = st.net;
+  r.selected_epoch = st.epoch;
+  if (has_val && !st.best_master.empty()) {
+    r.net.master = st.best_master;
+    r.selected_epoch = st.best_epoch;
+  }
+  r.history = st.history;
+  r.epochs_run = st.epoch;
+  r.stopped_early = st.stopped_early;
+  r.train_accuracy = accuracy(r.net, tr);
+  r.validation_accuracy = accuracy(r.net, data.validation);
+  r.test_accuracy = accuracy(r.net, data.test);
+  r.wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  return r;
+}
+
+}  // namespace nnspice::train
