@@ -24,6 +24,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <deque>
+#include <initializer_list>
 #include <filesystem>
 #include <memory>
 #include <stdexcept>
@@ -237,6 +238,9 @@ class Pool {
       ::prctl(PR_SET_PDEATHSIG, SIGKILL);
       if (::getppid() != parent) ::_exit(1);
       ::signal(SIGPIPE, SIG_IGN);
+      // A terminal's Ctrl-C reaches the whole process group: the worker dies the default way even when the
+      // parent handles SIGINT (run_parallel then stops handing out jobs, see `interrupted`).
+      for (int sig : {SIGINT, SIGTERM, SIGHUP, SIGQUIT}) ::signal(sig, SIG_DFL);
       // libgomp reads this at program start, so it only reaches processes this worker starts; the real
       // protection against OpenMP spin-waiting is num_threads = 1 (forced when workers > 1).
       ::setenv("OMP_WAIT_POLICY", "passive", 1);
@@ -324,6 +328,9 @@ std::vector<JobOutcome> run_parallel(const std::vector<std::size_t>& jobs, const
     if (options.on_progress) options.on_progress(done, total);
   };
 
+  // Set when a worker died of SIGINT/SIGTERM/SIGHUP (Ctrl-C, kill of the process group): no new jobs start.
+  std::string interrupted;
+
   // A worker ended (EOF, send failure or timeout): its job (if any) fails with `reason`.
   auto worker_ended = [&](std::size_t i, const std::string& reason_if_busy, bool already_reaped, int status) {
     Worker& w = pool.workers()[i];
@@ -331,6 +338,10 @@ std::vector<JobOutcome> run_parallel(const std::vector<std::size_t>& jobs, const
     const std::size_t position = w.position;
     if (!already_reaped) status = wait_for(w.pid);
     pool.remove(i, false);
+    if (reason_if_busy.empty() && WIFSIGNALED(status) && interrupted.empty()) {
+      const int sig = WTERMSIG(status);
+      if (sig == SIGINT || sig == SIGTERM || sig == SIGHUP) interrupted = describe_status(status);
+    }
     if (busy) {
       JobOutcome o;
       o.ok = false;
@@ -340,6 +351,16 @@ std::vector<JobOutcome> run_parallel(const std::vector<std::size_t>& jobs, const
   };
 
   while (done < total) {
+    if (!interrupted.empty()) {
+      // Jobs not started yet are reported as not run (no on_result: they did not finish); running ones finish.
+      for (std::size_t position : pending) {
+        outcomes[position].ok = false;
+        outcomes[position].error = "not run: interrupted (" + interrupted + ")";
+        ++done;
+      }
+      pending.clear();
+      if (done >= total) break;
+    }
     // Keep as many workers as there is work for.
     std::size_t busy_count = 0;
     std::size_t retiring_count = 0;

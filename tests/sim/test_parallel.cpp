@@ -198,6 +198,31 @@ TEST(Parallel, WorkerWhoseNgspiceExitedIsReplaced) {
   expect_no_children();
 }
 
+TEST(Parallel, InterruptStopsHandingOutJobs) {
+  // A worker killed by SIGINT (Ctrl-C reaches the whole process group) stops the run: jobs not yet started
+  // are reported as not run, without on_result.
+  ParallelOptions opt;
+  opt.workers = 1;
+  std::size_t results = 0;
+  opt.on_result = [&](std::size_t, const JobOutcome&) { ++results; };
+  const auto outcomes = run_parallel(
+      6,
+      [](Session& s, std::size_t job) -> JobData {
+        if (job == 2) ::raise(SIGINT);
+        return divider_job(s, job);
+      },
+      opt);
+  EXPECT_TRUE(outcomes[0].ok);
+  EXPECT_TRUE(outcomes[1].ok);
+  EXPECT_EQ(outcomes[2].error, "worker killed by signal 2 (SIGINT)");
+  for (std::size_t j = 3; j < 6; ++j) {
+    EXPECT_FALSE(outcomes[j].ok);
+    EXPECT_EQ(outcomes[j].error, "not run: interrupted (worker killed by signal 2 (SIGINT))");
+  }
+  EXPECT_EQ(results, 3U);
+  expect_no_children();
+}
+
 TEST(Parallel, ExceptionFromACallbackPropagatesAndReapsWorkers) {
   ParallelOptions opt;
   opt.workers = 3;
