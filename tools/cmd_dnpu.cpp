@@ -13,6 +13,8 @@
 #include "nnspice/common/error.hpp"
 #include "nnspice/common/fs_util.hpp"
 #include "nnspice/common/run_info.hpp"
+#include "nnspice/common/progress.hpp"
+#include "nnspice/dnpu/experiments.hpp"
 #include "nnspice/dnpu/surrogate.hpp"
 
 namespace nnspice::tools {
@@ -154,6 +156,127 @@ int dnpu_convert(int argc, char** argv) {
   return 0;
 }
 
+
+nlohmann::json model_record(const SurrogateModel& m) {
+  return {{"source", m.source}, {"amplification", m.amplification}, {"electrodes", m.n_inputs()}, {"layers", m.n_layers()}};
+}
+
+int dnpu_capacity(int argc, char** argv) {
+  po::options_description d("Options");
+  add_model_options(d);
+  dnpu::CapacityOptions o;
+  d.add_options()("out,o", po::value<std::string>()->required(), "output directory (summary.json, capacity.csv, capacity.png, run.json)")
+      ("n-min", po::value<std::size_t>(&o.n_min)->default_value(o.n_min), "smallest number of points N")
+      ("n-max", po::value<std::size_t>(&o.n_max)->default_value(o.n_max), "largest N (the paper: 10; 2^N labelings each)")
+      ("epochs", po::value<std::size_t>(&o.epochs)->default_value(o.epochs), "Adam epochs per attempt (full batch)")
+      ("lr", po::value<double>(&o.learning_rate)->default_value(o.learning_rate), "learning rate")
+      ("attempts", po::value<std::size_t>(&o.attempts)->default_value(o.attempts), "random restarts per labeling")
+      ("full-epochs", po::bool_switch(), "train every attempt for all epochs (default: stop once all points are right)")
+      ("seed", po::value<std::uint64_t>(&o.seed)->default_value(o.seed), "random seed");
+  po::variables_map vm;
+  if (!parse_options(argc, argv, d, vm, "nnspice dnpu capacity --model FILE --out DIR",
+                     "Capacity C_N (fraction of the 2^N labelings of the paper's points a single DNPU node can realise; data on e1, e2,\n"
+                     "controls e0, e3-e6, batch norm + logistic decision, BCE, Adam) for N = n-min..n-max, and the VC-dimension bound.")) return 0;
+  o.stop_when_found = !vm["full-epochs"].as<bool>();
+  const SurrogateModel m = load_model(vm);
+  const std::string out = vm["out"].as<std::string>();
+  make_dirs(out);
+  std::size_t total = 0;
+  for (std::size_t n = o.n_min; n <= o.n_max; ++n) total += std::size_t{1} << n;
+  Progress prog("capacity labelings", total);
+  const auto res = dnpu::run_capacity(m, o, [&](std::size_t done, std::size_t) { prog.update(done); });
+  prog.finish();
+  std::vector<double> rows;
+  nlohmann::json pts = nlohmann::json::array();
+  for (const auto& p : res.points) {
+    rows.insert(rows.end(), {static_cast<double>(p.n), p.capacity, static_cast<double>(p.found), static_cast<double>(p.labelings), p.mean_attempts_found});
+    pts.push_back({{"n", p.n}, {"capacity", p.capacity}, {"found", p.found}, {"labelings", p.labelings}, {"mean_attempts_found", p.mean_attempts_found}, {"missed_labelings", p.missed}});
+    fmt::print("N = {:2}: capacity {:.4f} ({} / {} labelings, {:.2f} attempts on average)\n", p.n, p.capacity, p.found, p.labelings, p.mean_attempts_found);
+  }
+  fmt::print("VC dimension >= {} (largest N with capacity 1; the paper: >= 6 on the surrogate)\n", res.vc_dimension_lower_bound);
+  write_csv(out + "/capacity.csv", {"n", "capacity", "found", "labelings", "mean_attempts_found"}, rows, 5);
+  const double seconds = prog.elapsed_s();
+  write_json(out + "/summary.json", {{"experiment", "capacity"}, {"model", model_record(m)}, {"points", pts},
+                                     {"vc_dimension_lower_bound", res.vc_dimension_lower_bound}, {"elapsed_s", seconds},
+                                     {"options", {{"n_min", o.n_min}, {"n_max", o.n_max}, {"epochs", o.epochs}, {"learning_rate", o.learning_rate},
+                                                  {"betas", {o.beta1, o.beta2}}, {"attempts", o.attempts}, {"stop_when_found", o.stop_when_found},
+                                                  {"data_electrodes", o.data_electrodes}, {"penalty", o.penalty}}}});
+  write_run_json(out, {{"seed", o.seed}, {"config", {{"model", vm["model"].as<std::string>()}}}});
+  write_file_atomic(out + "/capacity.gp",
+                    "set terminal pngcairo size 800,500\nset output 'capacity.png'\nset datafile separator ','\nset key off\n"
+                    "set xlabel 'number of points N'\nset ylabel 'capacity C_N'\nset yrange [0:1.05]\nset grid\n"
+                    "set title 'DNPU capacity (fraction of labelings realised)'\n"
+                    "plot 'capacity.csv' every ::1 using 1:2 with linespoints lw 2 pt 7\n");
+  dnpu::run_gnuplot(out + "/capacity.gp");
+  return 0;
+}
+
+int dnpu_ring(int argc, char** argv) {
+  po::options_description d("Options");
+  add_model_options(d);
+  dnpu::RingOptions o;
+  d.add_options()("out,o", po::value<std::string>()->required(), "output directory (summary.json, restarts_<arch>.csv, ring_hist.png, run.json)")
+      ("arch", po::value<std::string>()->default_value("both"), "single, 2-2-1, or both")
+      ("restarts", po::value<std::size_t>(&o.restarts)->default_value(o.restarts), "random restarts per architecture (the paper: 1000)")
+      ("points", po::value<std::size_t>(&o.n_points)->default_value(o.n_points), "points (half train, half test)")
+      ("gap", po::value<double>(&o.gap_V)->default_value(o.gap_V), "gap between the classes in V on the data electrodes")
+      ("epochs", po::value<std::size_t>(&o.epochs)->default_value(o.epochs), "Adam epochs (full batch)")
+      ("lr", po::value<double>(&o.learning_rate)->default_value(o.learning_rate), "learning rate")
+      ("noise-var", po::value<double>(&o.noise_var_nA2)->default_value(o.noise_var_nA2), "output noise variance during training, nA^2")
+      ("optimizer", po::value<std::string>(&o.optimizer)->default_value(o.optimizer), "adam, or ga (genetic algorithm; single node only)")
+      ("generations", po::value<std::size_t>(&o.ga_generations)->default_value(o.ga_generations), "GA generations")
+      ("seed", po::value<std::uint64_t>(&o.seed)->default_value(o.seed), "random seed");
+  po::variables_map vm;
+  if (!parse_options(argc, argv, d, vm, "nnspice dnpu ring --model FILE --out DIR",
+                     "Concentric-ring classification: a single DNPU vs a 2-2-1 DNPU network (negative Fisher loss with output noise,\n"
+                     "then a logistic readout), many random restarts; reports the best restart and histograms.")) return 0;
+  const std::string arch = vm["arch"].as<std::string>();
+  if (arch != "single" && arch != "2-2-1" && arch != "both") throw InputError(fmt::format("--arch = {}: expected single, 2-2-1 or both", arch));
+  const SurrogateModel m = load_model(vm);
+  const std::string out = vm["out"].as<std::string>();
+  make_dirs(out);
+  nlohmann::json results = nlohmann::json::object();
+  std::vector<std::string> archs = arch == "both" ? std::vector<std::string>{"single", "2-2-1"} : std::vector<std::string>{arch};
+  std::string plots;
+  for (const auto& a : archs) {
+    dnpu::RingOptions oa = o;
+    oa.architecture = a;
+    if (a != "single") oa.optimizer = "adam";
+    Progress prog(fmt::format("ring {} restarts", a), oa.restarts);
+    const auto res = dnpu::run_ring(m, oa, [&](std::size_t done, std::size_t) { prog.update(done); });
+    prog.finish();
+    std::vector<double> rows;
+    for (std::size_t r = 0; r < res.restarts.size(); ++r)
+      rows.insert(rows.end(), {static_cast<double>(r), -res.restarts[r].train_fisher, res.restarts[r].train_accuracy * 100, res.restarts[r].test_accuracy * 100});
+    write_csv(out + "/restarts_" + a + ".csv", {"restart", "fisher_loss", "train_accuracy_pct", "test_accuracy_pct"}, rows, 4);
+    const auto& bf = res.restarts[res.best_by_fisher];
+    const auto& bt = res.restarts[res.best_by_test];
+    std::vector<double> accs;
+    for (const auto& r : res.restarts) accs.push_back(r.test_accuracy);
+    std::sort(accs.begin(), accs.end());
+    results[a] = {{"restarts", res.restarts.size()}, {"optimizer", oa.optimizer}, {"elapsed_s", prog.elapsed_s()},
+                  {"best_by_fisher", {{"restart", res.best_by_fisher}, {"fisher_loss", -bf.train_fisher}, {"train_accuracy", bf.train_accuracy}, {"test_accuracy", bf.test_accuracy}, {"controls_V", bf.controls_V}}},
+                  {"best_by_test_accuracy", {{"restart", res.best_by_test}, {"fisher_loss", -bt.train_fisher}, {"test_accuracy", bt.test_accuracy}}},
+                  {"median_test_accuracy", accs[accs.size() / 2]}};
+    fmt::print("{}: {} restarts; best Fisher loss {:.3f} -> test accuracy {:.2f} % (train {:.2f} %); best test accuracy {:.2f} %; median {:.2f} %\n", a,
+               res.restarts.size(), -bf.train_fisher, 100 * bf.test_accuracy, 100 * bf.train_accuracy, 100 * bt.test_accuracy, 100 * accs[accs.size() / 2]);
+    plots += fmt::format("{}'restarts_{}.csv' every ::1 using (bin($4)):(1) smooth freq with boxes title '{}'", plots.empty() ? "" : ", ", a, a);
+    results["data_unit_V"] = res.data_unit_V;
+  }
+  results["paper"] = {{"single", {{"fisher_loss", -1.16}, {"test_accuracy", 0.8495}}}, {"2-2-1", {{"fisher_loss", -5.23}, {"test_accuracy", 0.9462}}}};
+  write_json(out + "/summary.json", {{"experiment", "ring"}, {"model", model_record(m)}, {"results", results},
+                                     {"options", {{"points", o.n_points}, {"gap_V", o.gap_V}, {"epochs", o.epochs}, {"learning_rate", o.learning_rate},
+                                                  {"noise_var_nA2", o.noise_var_nA2}, {"penalty", o.penalty}, {"restarts", o.restarts}}}});
+  write_run_json(out, {{"seed", o.seed}, {"config", {{"model", vm["model"].as<std::string>()}, {"arch", arch}}}});
+  write_file_atomic(out + "/ring_hist.gp",
+                    "set terminal pngcairo size 800,500\nset output 'ring_hist.png'\nset datafile separator ','\n"
+                    "binwidth = 2\nbin(x) = binwidth * floor(x / binwidth) + binwidth / 2.0\nset style fill transparent solid 0.5\n"
+                    "set xlabel 'test accuracy (%)'\nset ylabel 'restarts'\nset title 'Ring task: test accuracy over random restarts'\nset grid\n"
+                    "plot " + plots + "\n");
+  dnpu::run_gnuplot(out + "/ring_hist.gp");
+  return 0;
+}
+
 struct Sub {
   const char* name;
   const char* summary;
@@ -164,6 +287,8 @@ const Sub kSubs[] = {
     {"eval", "evaluate a surrogate on a CSV of electrode voltages -> output current (nA)", dnpu_eval},
     {"info", "show what the loader found in a surrogate file", dnpu_info},
     {"convert", "convert between brains-py .pt and the plain format", dnpu_convert},
+    {"capacity", "capacity / VC dimension of one DNPU node (seed experiment 1)", dnpu_capacity},
+    {"ring", "concentric-ring task: single DNPU vs 2-2-1 network (seed experiment 2)", dnpu_ring},
 };
 
 }  // namespace
