@@ -40,6 +40,20 @@ const std::string kDivider =
     "R1 in out 1.3e3\n"
     "R2 out 0 4.7e3\n";
 
+// A temporary directory removed at scope exit, also when an ASSERT returns early.
+struct TempDir {
+  explicit TempDir(const std::string& stem)
+      : path(fs::temp_directory_path() / (stem + "-" + std::to_string(::getpid()))) {
+    fs::remove_all(path);
+    fs::create_directories(path);
+  }
+  ~TempDir() {
+    std::error_code ec;
+    fs::remove_all(path, ec);
+  }
+  fs::path path;
+};
+
 std::string expect_sim_error(const std::function<void()>& f) {
   try {
     f();
@@ -267,9 +281,8 @@ TEST(Session, SyntaxErrorIsAnError) {
 
 TEST(Session, Version31CardRejectsDelvto) {
   // The card as published (VERSION = 3.1) selects BSIM3v1, which has no delvto.
-  const fs::path dir = fs::temp_directory_path() / ("nnspice-test-v31-" + std::to_string(::getpid()));
-  fs::create_directories(dir);
-  const fs::path card = dir / "mosis-v31.lib";
+  const TempDir tmp("nnspice-test-v31");
+  const fs::path card = tmp.path / "mosis-v31.lib";
   {
     std::ifstream in(kMosis);
     std::ofstream out(card);
@@ -293,7 +306,6 @@ TEST(Session, Version31CardRejectsDelvto) {
   // Without delvto the same card loads (its unrecognized-parameter messages are warnings).
   s.load_text("v31\n.include " + card.string() + "\nVd d 0 0.9\nVg g 0 0.2\nM1 d g 0 0 nfet W=2.7e-6 L=0.45e-6\n");
   EXPECT_GT(-s.op().vectors.current("Vd")[0], 0.0);
-  fs::remove_all(dir);
   expect_usable(s);
 }
 
@@ -365,8 +377,8 @@ TEST(Session, OneSessionPerProcess) {
 }
 
 TEST(Session, ScratchDirectoryHoldsTheCheckLogAndIsRemoved) {
-  const fs::path dir = fs::temp_directory_path() / ("nnspice-test-scratch-" + std::to_string(::getpid()));
-  fs::remove_all(dir);
+  const TempDir tmp("nnspice-test-scratch");
+  const fs::path dir = tmp.path / "scratch";
   const fs::path cwd = fs::current_path();
   {
     SessionOptions opt;
@@ -377,16 +389,17 @@ TEST(Session, ScratchDirectoryHoldsTheCheckLogAndIsRemoved) {
     EXPECT_EQ(fs::current_path(), cwd);  // the working directory is changed only during ngspice calls
   }
   EXPECT_TRUE(fs::exists(dir)) << "a caller-supplied scratch directory is kept";
-  fs::remove_all(dir);
 }
 
 TEST(Session, RelativeIncludeResolvesAgainstTheCallersDirectory) {
-  const fs::path cwd = fs::current_path();
+  struct RestoreCwd {
+    fs::path cwd = fs::current_path();
+    ~RestoreCwd() { fs::current_path(cwd); }
+  } restore;
   fs::current_path(fs::path(NNSPICE_SOURCE_DIR) / "data");
   Session s;
   s.load_text("rel\n.include models/mosis-tsmc018-t58f-bsim3v33.lib\nVd d 0 0.9\nVg g 0 0.3\nM1 d g 0 0 nfet W=2.7e-6 L=0.45e-6\n");
   EXPECT_GT(-s.op().vectors.current("Vd")[0], 0.0);
-  fs::current_path(cwd);
 }
 
 TEST(Session, Version) {
@@ -449,8 +462,8 @@ TEST(Session, InProcessOpEqualsBatchNgspice) {
       "M1 x g 0 0 nfet W=2.7e-6 L=0.45e-6\n"
       "M2 y g x 0 nfet W=1.2e-6 L=0.36e-6 delvto=0.03\n"
       "R2 y 0 2.2e5\n";
-  const fs::path dir = fs::temp_directory_path() / ("nnspice-test-batch-" + std::to_string(::getpid()));
-  fs::create_directories(dir);
+  const TempDir tmp("nnspice-test-batch");
+  const fs::path& dir = tmp.path;
   {
     std::ofstream f(dir / "b.cir");
     f << "batch compare\n" << body << ".control\noption numdgt=17\nop\nprint all\n.endc\n.end\n";
@@ -469,7 +482,6 @@ TEST(Session, InProcessOpEqualsBatchNgspice) {
       if (std::regex_match(line, m, re)) batch[m[1]] = std::stod(m[2]);
     }
   }
-  fs::remove_all(dir);
   ASSERT_GE(batch.size(), 5U) << "could not read `print all` output";
 
   Session s;
