@@ -133,6 +133,36 @@ TEST(Session, RcTransientMatchesExponential) {
   EXPECT_LT(worst, 1e-4);
 }
 
+TEST(Session, OptionsAreSentBeforeEachAnalysis) {
+  // A diode at 1 uA: its forward voltage falls by ~2 mV/K, so `option temp=127` must lower it by ~0.2 V.
+  const std::string diode = "diode\nI1 0 a 1e-6\nD1 a 0 dmod\n.model dmod d(is=1e-14)\n";
+  double v27 = 0;
+  double v127 = 0;
+  {
+    Session s;
+    s.load_text(diode);
+    v27 = s.op().vectors.at("v(a)")[0];
+  }
+  {
+    SessionOptions opt;
+    opt.options = {{"temp", "127"}};
+    Session s(opt);
+    s.load_text(diode);
+    v127 = s.op().vectors.at("v(a)")[0];
+    bool saw = false;
+    for (const auto& l : s.log()) saw |= l.find("TEMP = 127") != std::string::npos;
+    EXPECT_TRUE(saw) << "ngspice reports the analysis temperature";
+  }
+  EXPECT_GT(v27 - v127, 0.1) << v27 << " V at 27 C, " << v127 << " V at 127 C";
+  EXPECT_LT(v27 - v127, 0.3);
+  // A value ngspice cannot parse is an error; an unknown option name is silently accepted by ngspice 39.
+  SessionOptions bad;
+  bad.options = {{"reltol", "abc"}};
+  Session s(bad);
+  s.load_text(diode);
+  EXPECT_NE(expect_sim_error([&] { s.op(); }).find("bad type given for option reltol"), std::string::npos);
+}
+
 TEST(Session, TransientWithInitialConditions) {
   Session s;
   s.load_text(
