@@ -101,9 +101,13 @@ int on_send_char(char* text, int /*id*/, void* /*user*/) {
       push_limited(c->errors, line, false);
       if (detail::starts_error_block(line)) c->follow = 2;
       break;
-    case LineKind::context:
-      push_limited(c->context, line, true);
+    case LineKind::context: {
+      // ngspice glues progress onto warnings ("Trying gmin =   1.0000E-03 Warning: singular matrix: ..."):
+      // keep the warning itself, once.
+      const std::size_t w = line.find("Warning:");
+      push_limited(c->context, w != std::string::npos && w > 0 ? line.substr(w) : line, true);
       break;
+    }
     case LineKind::plain:
       break;
   }
