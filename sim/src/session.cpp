@@ -14,6 +14,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <mutex>
 #include <system_error>
 #include <tuple>
 
@@ -69,6 +70,7 @@ struct Library {
   Capture* capture = nullptr;       ///< where SendChar output goes now (nullptr = discarded)
   const Session* live = nullptr;    ///< the live Session of process `live_pid`
   pid_t live_pid = 0;
+  std::mutex registration;          ///< guards `live` while a Session starts or ends
 };
 
 Library& lib() {
@@ -377,6 +379,8 @@ struct Session::Impl {
 
 Session::Session(SessionOptions options) : impl_(std::make_unique<Impl>()) {
   Library& l = lib();
+  // Sessions are not thread-safe, but two threads constructing one at once must still get the clear error.
+  const std::lock_guard<std::mutex> lock(l.registration);
   if (l.dead) {
     throw SimError(fmt::format(
         "libngspice has exited (ControlledExit, status {}); it cannot be used again in this process", l.exit_status));
@@ -426,6 +430,7 @@ Session::~Session() {
   if (!impl_) return;
   Library& l = lib();
   if (::getpid() == impl_->pid) {
+    const std::lock_guard<std::mutex> lock(l.registration);
     if (!l.dead) {
       try {
         impl_->clear_circuits();
