@@ -10,6 +10,9 @@ const std::vector<Command>& commands() {
 #endif
       {"demo", "the main job until `run` lands: 4-7-3 chip -> netlist -> DC operating point -> output currents", cmd_demo},
       {"dnpu", "DNPU surrogates: eval, info, convert, spice element, seed experiments", cmd_dnpu},
+#ifdef NNSPICE_HAVE_DYNAMICS
+      {"dynamics", "pattern-switch transients: time to output, energy per operation (TOp/J), paper Fig. 3/4", cmd_dynamics},
+#endif
       {"infer", "evaluate trained weight codes on a chip's behavioural model: accuracy, confusion matrix, outputs", cmd_infer},
       {"netlist", "write the SPICE netlist of a mismatched chip (+ its chip file)", cmd_netlist},
       {"simulate", "operating point or transient of a netlist in-process; probe currents as NPY/CSV", cmd_simulate},

@@ -23,5 +23,6 @@ int cmd_calibration(int argc, char** argv);
 int cmd_demo(int argc, char** argv);
 int cmd_characterize(int argc, char** argv);
 int cmd_dnpu(int argc, char** argv);
+int cmd_dynamics(int argc, char** argv);
 
 }  // namespace nnspice::tools
