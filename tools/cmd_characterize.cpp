@@ -91,6 +91,7 @@ int cmd_characterize(int argc, char** argv) {
     ("synapses", po::bool_switch(), "per-synapse calibration: every synapse at +7 and -7 (synapse_gain_pos/neg_<l>.npy); slopes from all synapses")
     ("ground-truth", po::bool_switch(), "measure every synapse too and compare the routing estimates with it (r, max relative error)")
     ("ground-truth-routings", po::value<std::string>()->default_value("5,10,20,40"), "routing counts compared in --ground-truth mode")
+    ("fit", po::value<std::string>()->default_value("pooled"), "slope per neuron: pooled (one fit over all its points, the paper) | synapse-mean (mean of per-synapse fits)")
     ("routing-seed", po::value<std::uint64_t>()->default_value(1), "seed of the random routings (not the chip)")
     ("resume", po::bool_switch(), "continue a run in --out: finished operating points are taken from its ops.jsonl")
     ("overwrite", po::bool_switch(), "discard a checkpoint (ops.jsonl) already in --out")
@@ -132,6 +133,7 @@ int cmd_characterize(int argc, char** argv) {
   opt.ground_truth = vm["ground-truth"].as<bool>();
   opt.ground_truth_routings = parse_counts(vm["ground-truth-routings"].as<std::string>(), "ground-truth-routings");
   opt.seed = vm["routing-seed"].as<std::uint64_t>();
+  opt.fit = measure::parse_fit_kind(vm["fit"].as<std::string>());
   opt.validate(spec);
 
   const std::string out = vm["out"].as<std::string>();
@@ -163,6 +165,7 @@ int cmd_characterize(int argc, char** argv) {
                                  {"ground_truth", opt.ground_truth},
                                  {"ground_truth_routings", opt.ground_truth_routings},
                                  {"routing_seed", opt.seed},
+                                 {"fit", measure::fit_kind_name(opt.fit)},
                                  {"resume", resume}};
   const nlohmann::json record = {{"seed", chip.seed}, {"config", config}, {"versions", {{"ngspice", sim::Session::ngspice_version()}}}};
   write_run_json(out, record);
@@ -171,6 +174,7 @@ int cmd_characterize(int argc, char** argv) {
   ro.method = method;
   ro.workers = vm["workers"].as<int>();
   ro.log_path = log_path;
+  ro.table_cache_dir = out + "/decomposed_tables";
   ro.resume = resume;
   ro.progress = !vm["no-progress"].as<bool>();
   const auto t0 = std::chrono::steady_clock::now();
@@ -185,6 +189,7 @@ int cmd_characterize(int argc, char** argv) {
   summary["process"] = process.name;
   summary["wall_s"] = wall;
   summary["workers"] = ro.workers;
+  summary["solver"] = runner.solver_details();
   write_json(out + "/summary.json", summary);
   measure::plot_slopes(out, c);
   write_run_json(out, record);
@@ -199,13 +204,16 @@ int cmd_characterize(int argc, char** argv) {
     fmt::print("  layer {} ({:>3} neurons): raw slope mean {:.4f}, normalised sd {:.4f} [{:.3f}, {:.3f}]; negative gain mean {:.3f} sd {:.3f}\n",
                l, spec.layers[l], s.mean, sn.sd, sn.min, sn.max, g.mean, g.sd);
   }
+  auto num = [](const nlohmann::json& v) { return v.is_number() ? v.get<double>() : std::nan(""); };
   if (!c.ground_truth.is_null())
-    for (const auto& cmp : c.ground_truth["slopes"])
-      for (const auto& e : cmp["layers"])
-        fmt::print("  ground truth, R = {:>3}, layer {}: r = {:.4f}, max rel err = {:.4f} (expected ~{:.4f})\n", cmp["routings"].get<std::size_t>(),
-                   e["layer"].get<std::size_t>(), e["r"].is_number() ? e["r"].get<double>() : std::nan(""),
-                   e["max_rel_err"].is_number() ? e["max_rel_err"].get<double>() : std::nan(""),
-                   e["expected_rel_err_mean"].is_number() ? e["expected_rel_err_mean"].get<double>() : std::nan(""));
+    for (const char* key : {"slopes", "slopes_synapse_mean"})
+      for (const auto& cmp : c.ground_truth[key])
+        for (const auto& e : cmp["layers"])
+          fmt::print("  ground truth ({:<12}) R = {:>3}, layer {}: r = {:.4f}, max rel err = {:.4f}, expected rel err (mean) {:.4f}, "
+                     "within 2 expected {:.0f} %, max err/expected {:.2f}\n",
+                     cmp["fit"].get<std::string>(), cmp["routings"].get<std::size_t>(), e["layer"].get<std::size_t>(), num(e["r"]),
+                     num(e["max_rel_err"]), num(e["expected_rel_err_mean"]), 100 * num(e["within_2_expected"]),
+                     num(e["max_err_over_expected"]));
   fmt::print("-> {}/calibration.json, summary.json, slopes.png\n", out);
   if (c.failed_ops) {
     fmt::print(stderr, "nnspice characterize: {} operating point(s) failed (left out of the fits); rerun with --resume to retry them\n", c.failed_ops);

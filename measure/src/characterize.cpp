@@ -33,6 +33,14 @@ bool usable(const OpRecord& r, std::size_t n_layers) { return r.ok && r.currents
 
 }  // namespace
 
+const char* fit_kind_name(SlopeFitKind k) { return k == SlopeFitKind::pooled ? "pooled" : "synapse-mean"; }
+
+SlopeFitKind parse_fit_kind(const std::string& text) {
+  if (text == "pooled") return SlopeFitKind::pooled;
+  if (text == "synapse-mean") return SlopeFitKind::synapse_mean;
+  throw InputError(fmt::format("--fit = '{}': expected 'pooled' (the paper) or 'synapse-mean'", text));
+}
+
 void CharacterizeOptions::validate(const netlist::NetworkSpec& spec) const {
   const std::size_t L = spec.n_weight_layers();
   if (routings < 1 || routings > 100000)
@@ -69,11 +77,13 @@ void CharacterizeOptions::validate(const netlist::NetworkSpec& spec) const {
 }
 
 SlopeEstimate estimate_slopes(const netlist::NetworkSpec& spec, const std::vector<Routing>& routings,
-                              const std::vector<std::vector<OpRecord>>& ops, std::size_t n_routings, double y_min_A) {
+                              const std::vector<std::vector<OpRecord>>& ops, std::size_t n_routings, double y_min_A,
+                              SlopeFitKind fit) {
   const std::size_t L = spec.n_weight_layers();
   n_routings = std::min({n_routings, routings.size(), ops.size()});
   std::vector<std::vector<std::vector<double>>> xs(L), ys(L);
-  for (std::size_t l = 0; l < L; ++l) xs[l].resize(spec.layers[l]), ys[l].resize(spec.layers[l]);
+  std::vector<std::vector<std::vector<std::size_t>>> posts(L);
+  for (std::size_t l = 0; l < L; ++l) xs[l].resize(spec.layers[l]), ys[l].resize(spec.layers[l]), posts[l].resize(spec.layers[l]);
   for (std::size_t r = 0; r < n_routings; ++r)
     for (const auto& op : ops[r]) {
       if (!usable(op, spec.layers.size())) continue;
@@ -82,6 +92,7 @@ SlopeEstimate estimate_slopes(const netlist::NetworkSpec& spec, const std::vecto
           const int i = routings[r].pre[l][j];
           xs[l][i].push_back(op.currents[l][i]);
           ys[l][i].push_back(op.currents[l + 1][j]);
+          posts[l][i].push_back(j);
         }
     }
   SlopeEstimate e;
@@ -92,7 +103,19 @@ SlopeEstimate estimate_slopes(const netlist::NetworkSpec& spec, const std::vecto
     double rss = 0, syy = 0;
     for (int i = 0; i < spec.layers[l]; ++i) {
       const SlopeFit f = fit_through_origin(xs[l][i], ys[l][i], y_min_A);
-      e.raw[l].push_back(f.slope);
+      double slope = f.slope;
+      if (fit == SlopeFitKind::synapse_mean) {
+        std::vector<double> per_synapse;
+        for (int j = 0; j < spec.layers[l + 1]; ++j) {
+          std::vector<double> x, y;
+          for (std::size_t k = 0; k < xs[l][i].size(); ++k)
+            if (posts[l][i][k] == static_cast<std::size_t>(j)) x.push_back(xs[l][i][k]), y.push_back(ys[l][i][k]);
+          if (!x.empty()) per_synapse.push_back(fit_through_origin(x, y, y_min_A).slope);
+        }
+        const Stats st = stats(per_synapse);
+        slope = st.n ? st.mean : kNaN;
+      }
+      e.raw[l].push_back(slope);
       e.n_points[l].push_back(f.n_points);
       for (std::size_t k = 0; k < xs[l][i].size(); ++k) {
         const double x = xs[l][i][k], y = ys[l][i][k];
@@ -179,9 +202,9 @@ std::vector<double> negative_gain_per_neuron(const std::vector<NegativePoint>& p
 nlohmann::json compare_with_truth(const netlist::NetworkSpec& spec, const std::vector<Routing>& routings,
                                   const std::vector<std::vector<OpRecord>>& ops, std::size_t n_routings,
                                   const std::vector<std::vector<double>>& synapse_slope,
-                                  const std::vector<std::vector<double>>& true_slopes, double y_min_A) {
+                                  const std::vector<std::vector<double>>& true_slopes, double y_min_A, SlopeFitKind fit) {
   const std::size_t L = spec.n_weight_layers();
-  const SlopeEstimate est = estimate_slopes(spec, routings, ops, n_routings, y_min_A);
+  const SlopeEstimate est = estimate_slopes(spec, routings, ops, n_routings, y_min_A, fit);
   n_routings = std::min({n_routings, routings.size(), ops.size()});
   nlohmann::json layers = nlohmann::json::array();
   for (std::size_t l = 0; l < L; ++l) {
@@ -194,11 +217,12 @@ nlohmann::json compare_with_truth(const netlist::NetworkSpec& spec, const std::v
         for (std::size_t j = 0; j < P; ++j) {
           const int i = routings[r].pre[l][j];
           const double x = op.currents[l][i], y = op.currents[l + 1][j];
-          if (x > 0 && y > y_min_A) w[j * N + i] += x * x;
+          if (x > 0 && y > y_min_A) w[j * N + i] += fit == SlopeFitKind::pooled ? x * x : 1.0;
         }
       }
     std::vector<double> rel_err(N, kNaN), expected(N, kNaN), est_norm, true_norm;
     std::size_t missing = 0, within = 0, judged = 0;
+    double max_z = 0;
     for (std::size_t i = 0; i < N; ++i) {
       const double a = true_slopes[l][i], e = est.raw[l][i];
       if (!std::isfinite(e)) {
@@ -212,12 +236,17 @@ nlohmann::json compare_with_truth(const netlist::NetworkSpec& spec, const std::v
         wsum += w[j * N + i];
         col.push_back(synapse_slope[l][j * N + i]);
       }
+      if (fit == SlopeFitKind::synapse_mean)  // each sampled synapse counts once
+        for (std::size_t j = 0; j < P; ++j) w[j * N + i] = w[j * N + i] > 0 ? 1.0 : 0.0;
+      wsum = 0;
+      for (std::size_t j = 0; j < P; ++j) wsum += w[j * N + i];
       for (std::size_t j = 0; j < P; ++j) w2 += (w[j * N + i] / wsum) * (w[j * N + i] / wsum);
       const Stats s = stats(col);
       // Sampling error of a weighted mean of a finite population of P synapses (sample sd s).
       expected[i] = (s.sd / a) * std::sqrt(std::max(0.0, w2 - 1.0 / P));
       ++judged;
       if (std::abs(rel_err[i]) <= 2 * expected[i] + 1e-3) ++within;
+      max_z = std::max(max_z, std::abs(rel_err[i]) / std::max(expected[i], 1e-3));
     }
     double max_abs = 0, ss = 0;
     std::size_t n = 0;
@@ -241,9 +270,10 @@ nlohmann::json compare_with_truth(const netlist::NetworkSpec& spec, const std::v
                       {"max_rel_err_normalised", max_norm},
                       {"expected_rel_err_mean", es.n ? es.mean : kNaN},
                       {"within_2_expected", judged ? static_cast<double>(within) / judged : kNaN},
+                      {"max_err_over_expected", judged ? max_z : kNaN},
                       {"neurons_without_points", missing}});
   }
-  return {{"routings", n_routings}, {"layers", layers}};
+  return {{"routings", n_routings}, {"fit", fit_kind_name(fit)}, {"layers", layers}};
 }
 
 Characterization characterize(const netlist::NetworkSpec& spec, OpRunner& runner, const CharacterizeOptions& o) {
@@ -271,7 +301,7 @@ Characterization characterize(const netlist::NetworkSpec& spec, OpRunner& runner
     for (const auto& r : c.routings) batches.push_back({routing_weights(spec, r), equal_inputs(spec, o.levels_A)});
     c.routing_ops = runner.run(batches, "routings");
     count_failed(c.routing_ops);
-    c.routing_estimate = estimate_slopes(spec, c.routings, c.routing_ops, o.routings, o.y_min_A);
+    c.routing_estimate = estimate_slopes(spec, c.routings, c.routing_ops, o.routings, o.y_min_A, o.fit);
   }
 
   // 2. Every synapse on its own (cyclic routings).
@@ -403,7 +433,12 @@ Characterization characterize(const netlist::NetworkSpec& spec, OpRunner& runner
     std::vector<std::size_t> rs = o.ground_truth_routings;
     std::sort(rs.begin(), rs.end());
     rs.erase(std::unique(rs.begin(), rs.end()), rs.end());
-    for (auto r : rs) cmp.push_back(compare_with_truth(spec, c.routings, c.routing_ops, r, c.synapse_slope, c.true_slopes, o.y_min_A));
+    nlohmann::json cmp_mean = nlohmann::json::array();
+    for (auto r : rs) {
+      cmp.push_back(compare_with_truth(spec, c.routings, c.routing_ops, r, c.synapse_slope, c.true_slopes, o.y_min_A, SlopeFitKind::pooled));
+      cmp_mean.push_back(
+          compare_with_truth(spec, c.routings, c.routing_ops, r, c.synapse_slope, c.true_slopes, o.y_min_A, SlopeFitKind::synapse_mean));
+    }
     nlohmann::json neg = nlohmann::json::array();
     for (std::size_t l = 0; l < L; ++l) {
       double max_rel = 0;
@@ -415,7 +450,7 @@ Characterization characterize(const netlist::NetworkSpec& spec, OpRunner& runner
                      {"true_mean", stats(c.true_negative_gain[l]).mean},
                      {"estimate_mean", stats(c.negative_gain[l]).mean}});
     }
-    c.ground_truth = {{"slopes", cmp}, {"negative_gain", neg}};
+    c.ground_truth = {{"slopes", cmp}, {"slopes_synapse_mean", cmp_mean}, {"negative_gain", neg}};
   }
   c.runner = runner.stats();
   (void)K;

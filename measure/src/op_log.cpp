@@ -15,6 +15,7 @@
 #include "nnspice/common/fs_util.hpp"
 #include "nnspice/common/progress.hpp"
 #include "nnspice/common/rng.hpp"
+#include "nnspice/sim/decomposed_dc.hpp"
 
 namespace nnspice::measure {
 namespace {
@@ -120,11 +121,17 @@ void OpLog::append(std::uint64_t key, const OpRecord& record) {
 }
 
 std::unique_ptr<sim::NetworkDcSolver> make_solver(const std::string& method, const sim::NetworkChip& chip,
-                                                  const sim::ParallelOptions& options) {
+                                                  const sim::ParallelOptions& options, const std::string& cache_dir, bool progress) {
   if (method == "full") return sim::make_full_netlist_solver(chip, options);
-  if (method == "decomposed")
-    throw InputError("--method decomposed: the decomposed solver (sim::make_decomposed_solver) is not available in this build yet; "
-                     "use --method full");
+  if (method == "decomposed") {
+    sim::DecomposedOptions d;
+    d.parallel.workers = options.workers;
+    d.parallel.session = options.session;
+    d.parallel.job_timeout_s = options.job_timeout_s;
+    d.cache_dir = cache_dir;
+    d.progress = progress;
+    return sim::make_decomposed_solver(chip, d);
+  }
   throw InputError(fmt::format("--method = '{}': expected 'full' or 'decomposed'", method));
 }
 
@@ -143,10 +150,10 @@ struct OpRunner::Hook {
   std::size_t done = 0;
 
   void on_result(std::size_t job, const sim::JobOutcome& o) {
-    if (job >= keys.size() || recorded[job]) return;
+    if (!decode || job >= keys.size() || recorded[job]) return;  // other solvers' jobs are not operating points
     if (progress) progress->update(++done);
     recorded[job] = 2;  // counted for progress
-    if (!log || !decode || !o.ok) return;
+    if (!log || !o.ok) return;
     OpRecord rec;
     rec.ok = true;
     for (std::size_t l = 0; l < n_layers; ++l) {
@@ -163,6 +170,25 @@ struct OpRunner::Hook {
 };
 
 OpRunner::OpRunner(const sim::NetworkChip& chip, const RunnerOptions& options) : n_layers_(chip.spec.layers.size()), options_(options) {
+  init(chip);
+  sim::ParallelOptions popt;
+  popt.workers = options.workers;
+  std::weak_ptr<Hook> weak = hook_;
+  if (options.method == "full")
+    popt.on_result = [weak](std::size_t job, const sim::JobOutcome& o) {
+      if (auto h = weak.lock()) h->on_result(job, o);
+    };
+  solver_ = make_solver(options.method, chip, popt, options.table_cache_dir, options.progress);
+}
+
+OpRunner::OpRunner(std::unique_ptr<sim::NetworkDcSolver> solver, const sim::NetworkChip& chip, const RunnerOptions& options)
+    : n_layers_(chip.spec.layers.size()), solver_(std::move(solver)), options_(options) {
+  init(chip);
+  hook_->decode = false;
+}
+
+void OpRunner::init(const sim::NetworkChip& chip) {
+  const auto& options = options_;
   if (options.workers < 1 || options.workers > 64)
     throw InputError(fmt::format("--workers = {}: expected 1..64", options.workers));
   // Everything an operating point depends on besides weights and inputs.
@@ -181,18 +207,20 @@ OpRunner::OpRunner(const sim::NetworkChip& chip, const RunnerOptions& options) :
     log_ = std::make_unique<OpLog>(options.log_path, options.resume);
     hook_->log = log_.get();
   }
-  sim::ParallelOptions popt;
-  popt.workers = options.workers;
-  std::weak_ptr<Hook> weak = hook_;
-  popt.on_result = [weak](std::size_t job, const sim::JobOutcome& o) {
-    if (auto h = weak.lock()) h->on_result(job, o);
-  };
-  solver_ = make_solver(options.method, chip, popt);
 }
 
 OpRunner::~OpRunner() = default;
 
 std::string OpRunner::method() const { return solver_->method(); }
+
+nlohmann::json OpRunner::solver_details() const {
+  const auto* d = dynamic_cast<const sim::DecomposedSolver*>(solver_.get());
+  if (!d) return nlohmann::json::object();
+  const auto& s = d->stats();
+  return {{"table_sweep_jobs", s.sweep_jobs}, {"table_jobs_from_cache", s.cached_jobs}, {"table_sweep_points", s.sweep_points},
+          {"table_newton_iterations", s.newton_iterations}, {"synapse_tables", s.synapse_tables}, {"tabulate_s", s.tabulate_s},
+          {"kirchhoff_solve_s", s.solve_s}, {"kirchhoff_solves", s.solves}};
+}
 
 std::uint64_t OpRunner::key(const netlist::WeightCodes& weights, const std::vector<double>& inputs) const {
   std::string s = context_;

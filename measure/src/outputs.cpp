@@ -120,6 +120,7 @@ nlohmann::json summary_json(const Characterization& c) {
                       {"negative_min_fraction", c.options.negative_min_fraction},
                       {"negative_points_rejected", c.negative_rejected},
                       {"routing_seed", c.options.seed},
+                      {"fit", fit_kind_name(c.options.fit)},
                       {"per_layer", layers},
                       {"operating_points", c.runner.ops_total},
                       {"operating_points_simulated", c.runner.ops_simulated},

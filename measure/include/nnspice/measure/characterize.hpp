@@ -18,6 +18,15 @@
 
 namespace nnspice::measure {
 
+/// How the routing points of a neuron become its slope.
+enum class SlopeFitKind {
+  pooled,        ///< the paper: one through-origin fit over all the neuron's points
+  synapse_mean,  ///< one fit per routed synapse, then their plain mean (each sampled synapse counts once)
+};
+/// "pooled" / "synapse-mean"; parse throws InputError naming the option.
+const char* fit_kind_name(SlopeFitKind k);
+SlopeFitKind parse_fit_kind(const std::string& text);
+
 struct CharacterizeOptions {
   std::size_t routings = 10;                          ///< R random routings (the calibration uses these)
   std::vector<double> levels_A{2e-9, 20.5e-9, 39e-9, 57.5e-9, 76e-9};  ///< equal input currents swept per routing
@@ -32,6 +41,7 @@ struct CharacterizeOptions {
   std::vector<std::size_t> ground_truth_routings{5, 10, 20, 40};  ///< prefixes R compared in ground-truth mode
   std::uint64_t seed = 1;      ///< seed of the routing draws (not the chip)
   double y_min_A = 0;          ///< slope fit uses points with y > y_min_A
+  SlopeFitKind fit = SlopeFitKind::pooled;
 
   /// Throws InputError naming the field, value and violated constraint.
   void validate(const netlist::NetworkSpec& spec) const;
@@ -46,7 +56,8 @@ struct SlopeEstimate {
 
 /// The fit of the paper's procedure over routings[0..n_routings) and their operating points ops[r][k].
 SlopeEstimate estimate_slopes(const netlist::NetworkSpec& spec, const std::vector<Routing>& routings,
-                              const std::vector<std::vector<OpRecord>>& ops, std::size_t n_routings, double y_min_A = 0);
+                              const std::vector<std::vector<OpRecord>>& ops, std::size_t n_routings, double y_min_A = 0,
+                              SlopeFitKind fit = SlopeFitKind::pooled);
 
 /// Per-synapse slopes from exhaustive routings: [l] row-major (N_{l+1}, N_l), NaN where unmeasured.
 std::vector<std::vector<double>> synapse_slopes(const netlist::NetworkSpec& spec, const std::vector<Routing>& routings,
@@ -114,10 +125,12 @@ Characterization characterize(const netlist::NetworkSpec& spec, OpRunner& runner
 
 /// Compares a routing estimate with the exhaustive truth, per layer: r, max and rms relative error, the
 /// statistically expected relative error of each neuron (sampling of its synapses), the fraction of
-/// neurons within 2 expected errors.
+/// neurons within 2 expected errors and the largest |error| / expected error. The expected error is that of
+/// the pooled fit (a weighted mean of the sampled synapses); for synapse_mean it is the plain-mean one.
 nlohmann::json compare_with_truth(const netlist::NetworkSpec& spec, const std::vector<Routing>& routings,
                                   const std::vector<std::vector<OpRecord>>& ops, std::size_t n_routings,
                                   const std::vector<std::vector<double>>& synapse_slope,
-                                  const std::vector<std::vector<double>>& true_slopes, double y_min_A);
+                                  const std::vector<std::vector<double>>& true_slopes, double y_min_A,
+                                  SlopeFitKind fit = SlopeFitKind::pooled);
 
 }  // namespace nnspice::measure

@@ -7,6 +7,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -55,10 +56,12 @@ class OpLog {
   std::size_t ignored_lines_ = 0;
 };
 
-/// "full" -> sim::make_full_netlist_solver; "decomposed" -> the decomposed solver (InputError while it is
-/// not available in this build). Anything else -> InputError naming the option.
+/// "full" -> sim::make_full_netlist_solver (one ngspice `op` of the whole netlist per point); "decomposed" ->
+/// sim::make_decomposed_solver (ngspice tables per soma/synapse + Kirchhoff per neuron; `cache_dir` keeps its
+/// tables for a resumed run, "" = none). Anything else -> InputError naming the option.
 std::unique_ptr<sim::NetworkDcSolver> make_solver(const std::string& method, const sim::NetworkChip& chip,
-                                                  const sim::ParallelOptions& options);
+                                                  const sim::ParallelOptions& options, const std::string& cache_dir = {},
+                                                  bool progress = true);
 
 struct RunnerOptions {
   std::string method = "full";  ///< "full" | "decomposed"
@@ -66,6 +69,7 @@ struct RunnerOptions {
   std::string log_path;         ///< checkpoint file; empty = no checkpoint
   bool resume = false;          ///< take finished points from an existing log
   bool progress = true;         ///< progress line with ETA on stderr
+  std::string table_cache_dir;  ///< decomposed solver: where its tables are kept for a resumed run ("" = nowhere)
 };
 
 /// Counters over all run() calls.
@@ -77,17 +81,23 @@ struct RunnerStats {
 
 class OpRunner {
  public:
+  /// Makes the solver of options.method for `chip`.
   OpRunner(const sim::NetworkChip& chip, const RunnerOptions& options);
+  /// Uses a given solver (tests, other engines); options.method is ignored except for the op keys.
+  OpRunner(std::unique_ptr<sim::NetworkDcSolver> solver, const sim::NetworkChip& chip, const RunnerOptions& options);
   ~OpRunner();
   /// Solves every batch; result[b][k] belongs to batches[b].inputs[k]. Failures are per point, never thrown.
   std::vector<std::vector<OpRecord>> run(const std::vector<OpBatch>& batches, const std::string& label);
   const RunnerStats& stats() const { return stats_; }
   std::string method() const;
+  /// Solver-specific counters (decomposed: table sweep jobs, sweep points, their Newton iterations); {} for full.
+  nlohmann::json solver_details() const;
   /// Key of one operating point (exposed for tests).
   std::uint64_t key(const netlist::WeightCodes& weights, const std::vector<double>& inputs) const;
 
  private:
   struct Hook;
+  void init(const sim::NetworkChip& chip);
   std::string context_;
   std::size_t n_layers_;
   std::shared_ptr<Hook> hook_;
