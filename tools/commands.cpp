@@ -13,6 +13,9 @@ const std::vector<Command>& commands() {
 #ifdef NNSPICE_HAVE_DYNAMICS
       {"dynamics", "pattern-switch transients: time to output, energy per operation (TOp/J), paper Fig. 3/4", cmd_dynamics},
 #endif
+#ifdef NNSPICE_HAVE_EVALUATE
+      {"evaluate", "circuit-level accuracy of a programmed chip on every test sample (fast DC engine or ngspice; MPI)", cmd_evaluate},
+#endif
       {"infer", "evaluate trained weight codes on a chip's behavioural model: accuracy, confusion matrix, outputs", cmd_infer},
       {"netlist", "write the SPICE netlist of a mismatched chip (+ its chip file)", cmd_netlist},
       {"simulate", "operating point or transient of a netlist in-process; probe currents as NPY/CSV", cmd_simulate},

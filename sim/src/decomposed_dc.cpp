@@ -218,6 +218,7 @@ void DecomposedSolver::tabulate(const netlist::WeightCodes& weights) {
   std::vector<std::size_t> run_list;
   if (!options_.cache_dir.empty()) make_dirs(options_.cache_dir);
   for (std::size_t k = 0; k < chunks.size(); ++k) {
+    if (options_.chunk_owner && !options_.chunk_owner(k)) continue;
     if (!options_.cache_dir.empty() && file_exists(chunk_file(chunks[k]))) {
       try {
         const NpyArray a = read_npy(chunk_file(chunks[k]));
@@ -288,6 +289,47 @@ void DecomposedSolver::tabulate(const netlist::WeightCodes& weights) {
   }
   stats_.synapse_tables = impl_->syn.size();
   stats_.tabulate_s += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+std::string DecomposedSolver::export_tables() const {
+  std::string out;
+  auto put = [&](const void* p, std::size_t n) { out.append(static_cast<const char*>(p), n); };
+  const std::uint64_t count = impl_->syn.size();
+  put(&count, 8);
+  // Sorted keys: the byte stream is deterministic.
+  std::vector<std::uint64_t> keys;
+  for (auto& [k, v] : impl_->syn) keys.push_back(k);
+  std::sort(keys.begin(), keys.end());
+  for (auto k : keys) {
+    const auto& v = impl_->syn.at(k);
+    const std::uint64_t n = v.size();
+    put(&k, 8);
+    put(&n, 8);
+    put(v.data(), n * sizeof(float));
+  }
+  return out;
+}
+
+void DecomposedSolver::import_tables(const std::string& bytes) {
+  std::size_t pos = 0;
+  auto get = [&](void* p, std::size_t n) {
+    if (pos + n > bytes.size()) throw std::runtime_error("import_tables: truncated table stream");
+    std::memcpy(p, bytes.data() + pos, n);
+    pos += n;
+  };
+  std::uint64_t count;
+  get(&count, 8);
+  const std::size_t npts = impl_->pre.n * impl_->post.n;
+  for (std::uint64_t c = 0; c < count; ++c) {
+    std::uint64_t k, n;
+    get(&k, 8);
+    get(&n, 8);
+    if (n != npts) throw std::runtime_error("import_tables: table size does not match this solver's grid");
+    std::vector<float> v(n);
+    get(v.data(), n * sizeof(float));
+    impl_->syn[k] = std::move(v);
+  }
+  stats_.synapse_tables = impl_->syn.size();
 }
 
 void DecomposedSolver::tabulate_codes(const std::vector<int>& codes) {

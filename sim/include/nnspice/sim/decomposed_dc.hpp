@@ -11,6 +11,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <unordered_map>
@@ -30,6 +31,9 @@ struct DecomposedOptions {
   ParallelOptions parallel;      ///< worker processes for the table sweeps
   std::string cache_dir;         ///< if set: finished table jobs are stored here and reused (resume)
   bool progress = true;          ///< progress with ETA on stderr while tabulating
+  /// Distributed tabulation (MPI): when set, only chunks with chunk_owner(chunk) == true are computed
+  /// here; the others must arrive through import_tables() before solve().
+  std::function<bool(std::size_t chunk)> chunk_owner;
 };
 
 /// Statistics of the tables built so far.
@@ -62,6 +66,9 @@ class DecomposedSolver final : public NetworkDcSolver {
   /// Input-node voltage at which neuron (layer, i) draws current i_A.
   double soma_voltage(std::size_t layer, std::size_t i, double i_A) const;
   const DecomposedStats& stats() const { return stats_; }
+  /// Tables computed or imported so far, serialised (for exchanging between MPI ranks); import merges.
+  std::string export_tables() const;
+  void import_tables(const std::string& bytes);
   const DecomposedOptions& options() const { return options_; }
 
  private:

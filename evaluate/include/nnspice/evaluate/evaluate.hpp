@@ -1,0 +1,62 @@
+// Circuit-level evaluation: a chip (network + process + mismatch) programmed with integer weight codes,
+// driven by a data set's samples as input currents; the output class of each sample is the argmax of
+// the output neurons' probe currents. Uses the decomposed DC engine (default) or full-netlist ngspice
+// operating points; checkpoints finished samples and resumes; can split work across MPI ranks
+// through the Exchange callbacks. Currents in A.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "nnspice/sim/decomposed_dc.hpp"
+#include "nnspice/sim/network_dc.hpp"
+#include "nnspice/train/dataset.hpp"
+
+namespace nnspice::evaluate {
+
+/// Collective operations between cooperating processes (MPI ranks). The default is one process.
+struct Exchange {
+  int rank = 0, size = 1;
+  /// Every rank passes its bytes; every rank receives all ranks' bytes in rank order.
+  std::function<std::vector<std::string>(const std::string&)> allgather;
+};
+
+struct EvalOptions {
+  std::string method = "decomposed";  ///< decomposed | full
+  double input_mean_A = 15e-9;        ///< each sample is scaled to this mean input current per input neuron
+  std::size_t block = 500;            ///< samples per checkpoint block
+  std::string out_dir;                ///< where results and the checkpoint go ("" = no checkpoint)
+  bool resume = false;                ///< continue from out_dir's checkpoint
+  sim::ParallelOptions parallel;      ///< worker processes (tabulation / full ops)
+  sim::DecomposedOptions decomposed;  ///< grid options; cache_dir defaults to out_dir/tables
+  bool progress = true;
+  Exchange exchange;
+};
+
+struct EvalResult {
+  std::size_t samples = 0, evaluated = 0, correct = 0, failed = 0, resumed = 0;
+  std::size_t outputs = 0;            ///< output neurons
+  std::vector<double> output_A;       ///< samples x outputs, NaN where failed
+  std::vector<int> predicted;         ///< -1 where failed
+  std::vector<int> labels;
+  std::vector<std::string> errors;    ///< "sample k: message" for failures
+  double accuracy() const { return evaluated ? static_cast<double>(correct) / static_cast<double>(evaluated) : 0.0; }
+  nlohmann::json stats;               ///< method, tabulation counts, timings
+};
+
+/// The input currents of sample `k` of `data`: features scaled to mean `input_mean_A`, negatives clipped to 0.
+std::vector<double> sample_currents(const train::Dataset& data, std::size_t k, double input_mean_A);
+
+/// Evaluates every sample of `data`. Failures of single samples are recorded, never thrown.
+/// Throws InputError on shape mismatches (data features vs input layer, classes vs output layer).
+EvalResult evaluate_chip(const sim::NetworkChip& chip, const netlist::WeightCodes& weights, const train::Dataset& data,
+                         const EvalOptions& options);
+
+/// Writes outputs.npy (samples x outputs), predicted.npy, labels.npy, confusion.csv into `dir`.
+void write_eval_outputs(const EvalResult& r, int n_classes, const std::string& dir);
+
+}  // namespace nnspice::evaluate

@@ -1,0 +1,267 @@
+#include "nnspice/evaluate/evaluate.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstring>
+
+#include "nnspice/common/csv.hpp"
+#include "nnspice/common/error.hpp"
+#include "nnspice/common/fs_util.hpp"
+#include "nnspice/common/npy.hpp"
+#include "nnspice/common/progress.hpp"
+#include "nnspice/common/rng.hpp"
+#include "nnspice/common/run_info.hpp"
+
+namespace nnspice::evaluate {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+std::uint64_t fingerprint(const sim::NetworkChip& chip, const netlist::WeightCodes& w, const train::Dataset& data, const EvalOptions& o) {
+  std::string s(reinterpret_cast<const char*>(chip.chip.delvto_V.data()), chip.chip.delvto_V.size() * sizeof(double));
+  for (const auto& m : w) s.append(reinterpret_cast<const char*>(m.codes.data()), m.codes.size());
+  s.append(reinterpret_cast<const char*>(data.y.data()), data.y.size() * sizeof(int));
+  s.append(reinterpret_cast<const char*>(data.x.data()), static_cast<std::size_t>(data.x.size()) * sizeof(float));
+  s += fmt::format("|{}|{}|{}|{}|{}", chip.spec.str(), chip.process.model_card, o.method, o.input_mean_A, o.block);
+  return fnv1a64(s);
+}
+
+// A finished block, serialised for the checkpoint exchange between ranks.
+struct BlockResult {
+  std::size_t block = 0;
+  std::vector<std::uint8_t> status;  // 1 ok, 2 failed
+  std::vector<double> outputs;       // per sample NL values
+  std::vector<std::string> errors;   // per sample ("" if ok)
+};
+
+std::string pack(const BlockResult& b) {
+  std::string out;
+  auto put = [&](const void* p, std::size_t n) { out.append(static_cast<const char*>(p), n); };
+  const std::uint64_t blk = b.block, n = b.status.size(), no = b.outputs.size();
+  put(&blk, 8);
+  put(&n, 8);
+  put(b.status.data(), n);
+  put(&no, 8);
+  put(b.outputs.data(), no * sizeof(double));
+  for (const auto& e : b.errors) {
+    const std::uint64_t len = e.size();
+    put(&len, 8);
+    put(e.data(), len);
+  }
+  return out;
+}
+
+std::vector<BlockResult> unpack_all(const std::string& bytes) {
+  std::vector<BlockResult> out;
+  std::size_t pos = 0;
+  auto get = [&](void* p, std::size_t n) {
+    if (pos + n > bytes.size()) throw std::runtime_error("evaluate: truncated block exchange");
+    std::memcpy(p, bytes.data() + pos, n);
+    pos += n;
+  };
+  while (pos < bytes.size()) {
+    BlockResult b;
+    std::uint64_t blk, n, no;
+    get(&blk, 8);
+    get(&n, 8);
+    b.block = blk;
+    b.status.resize(n);
+    get(b.status.data(), n);
+    get(&no, 8);
+    b.outputs.resize(no);
+    get(b.outputs.data(), no * sizeof(double));
+    b.errors.resize(n);
+    for (auto& e : b.errors) {
+      std::uint64_t len;
+      get(&len, 8);
+      e.resize(len);
+      get(e.data(), len);
+    }
+    out.push_back(std::move(b));
+  }
+  return out;
+}
+
+}  // namespace
+
+std::vector<double> sample_currents(const train::Dataset& data, std::size_t k, double input_mean_A) {
+  const auto col = data.x.col(static_cast<Eigen::Index>(k));
+  double mean = 0;
+  for (Eigen::Index i = 0; i < col.size(); ++i) mean += std::max(0.0f, col[i]);
+  mean /= static_cast<double>(col.size());
+  std::vector<double> in(static_cast<std::size_t>(col.size()), 0.0);
+  if (mean <= 0) return in;
+  const double scale = input_mean_A / mean;
+  for (Eigen::Index i = 0; i < col.size(); ++i) in[static_cast<std::size_t>(i)] = std::max(0.0f, col[i]) * scale;
+  return in;
+}
+
+EvalResult evaluate_chip(const sim::NetworkChip& chip, const netlist::WeightCodes& weights, const train::Dataset& data,
+                         const EvalOptions& opt) {
+  const auto& spec = chip.spec;
+  netlist::validate_weights(weights, spec, "weights");
+  if (data.features() != static_cast<std::size_t>(spec.layers[0]))
+    throw InputError(fmt::format("the data set has {} features per sample, the network {} has {} inputs", data.features(), spec.str(), spec.layers[0]));
+  if (data.n_classes > spec.layers.back())
+    throw InputError(fmt::format("the data set has {} classes, the network {} only {} outputs", data.n_classes, spec.str(), spec.layers.back()));
+  if (!(opt.input_mean_A > 0 && opt.input_mean_A <= 1e-5))
+    throw InputError(fmt::format("input mean current = {} A. Violated constraint: 0 < input_mean_A <= 1e-5", opt.input_mean_A));
+  if (opt.method != "decomposed" && opt.method != "full") throw InputError(fmt::format("evaluation method '{}': expected decomposed or full", opt.method));
+  if (opt.block == 0) throw InputError("evaluation block size must be > 0");
+
+  const std::size_t n = data.size(), NL = spec.layers.back();
+  const Exchange& ex = opt.exchange;
+  EvalResult r;
+  r.samples = n;
+  r.outputs = NL;
+  r.output_A.assign(n * NL, std::nan(""));
+  r.predicted.assign(n, -1);
+  r.labels = data.y;
+  std::vector<std::uint8_t> status(n, 0);
+  std::vector<std::string> errors(n);
+  const std::uint64_t fp = fingerprint(chip, weights, data, opt);
+  const std::size_t nblocks = (n + opt.block - 1) / opt.block;
+
+  // Resume: the checkpoint holds every finished sample.
+  const std::string ck = opt.out_dir.empty() ? "" : opt.out_dir + "/checkpoint";
+  if (!ck.empty()) make_dirs(ck);
+  if (opt.resume && !ck.empty() && file_exists(ck + "/state.json")) {
+    nlohmann::json st;
+    try {
+      st = nlohmann::json::parse(read_file(ck + "/state.json"));
+    } catch (const nlohmann::json::exception& e) {
+      throw InputError(fmt::format("{}/state.json: unreadable checkpoint ({}); delete it or run without --resume", ck, e.what()));
+    }
+    if (st.value("fingerprint", std::string()) != fmt::format("{:016x}", fp))
+      throw InputError(fmt::format("{}: the checkpoint belongs to another chip, weights, data set or options; use a new --out or drop --resume", ck));
+    const NpyArray so = read_npy(ck + "/status.npy"), oo = read_npy(ck + "/outputs.npy");
+    if (so.size() != n || oo.size() != n * NL) throw InputError(fmt::format("{}: checkpoint arrays do not match {} samples", ck, n));
+    for (std::size_t k = 0; k < n; ++k) status[k] = static_cast<std::uint8_t>(so.data[k]);
+    r.output_A = oo.data;
+    const auto errs = st.value("errors", nlohmann::json::object());
+    for (auto it = errs.begin(); it != errs.end(); ++it) errors[std::stoul(it.key())] = it.value().get<std::string>();
+  }
+  std::vector<std::size_t> pending;
+  for (std::size_t b = 0; b < nblocks; ++b) {
+    bool done = true;
+    for (std::size_t k = b * opt.block; k < std::min(n, (b + 1) * opt.block); ++k) done = done && status[k] != 0;
+    if (!done) pending.push_back(b);
+  }
+  r.resumed = static_cast<std::size_t>(std::count_if(status.begin(), status.end(), [](auto s) { return s != 0; }));
+
+  // The solver.
+  const auto t0 = Clock::now();
+  std::unique_ptr<sim::NetworkDcSolver> solver;
+  sim::DecomposedSolver* dec = nullptr;
+  if (opt.method == "decomposed") {
+    sim::DecomposedOptions d = opt.decomposed;
+    d.parallel = opt.parallel;
+    d.progress = opt.progress && ex.rank == 0;
+    if (d.cache_dir.empty() && !opt.out_dir.empty()) d.cache_dir = opt.out_dir + "/tables";
+    if (!pending.empty() && ex.size > 1) d.chunk_owner = [&ex](std::size_t c) { return static_cast<int>(c % static_cast<std::size_t>(ex.size)) == ex.rank; };
+    auto s = std::make_unique<sim::DecomposedSolver>(chip, d);
+    dec = s.get();
+    if (!pending.empty()) {
+      dec->tabulate(weights);
+      if (ex.size > 1) {
+        const auto all = ex.allgather(dec->export_tables());
+        for (int k = 0; k < ex.size; ++k)
+          if (k != ex.rank) dec->import_tables(all[static_cast<std::size_t>(k)]);
+      }
+    }
+    solver = std::move(s);
+  } else {
+    solver = sim::make_full_netlist_solver(chip, opt.parallel);
+  }
+  const double tab_s = std::chrono::duration<double>(Clock::now() - t0).count();
+
+  auto save_checkpoint = [&] {
+    if (ck.empty() || ex.rank != 0) return;
+    std::vector<double> s(status.begin(), status.end());
+    write_npy(ck + "/status.npy", s, {n});
+    write_npy(ck + "/outputs.npy", r.output_A, {n, NL});
+    nlohmann::json errs = nlohmann::json::object();
+    for (std::size_t k = 0; k < n; ++k)
+      if (!errors[k].empty()) errs[std::to_string(k)] = errors[k];
+    write_json(ck + "/state.json", {{"fingerprint", fmt::format("{:016x}", fp)}, {"samples", n}, {"errors", errs}});
+  };
+
+  Progress progress("evaluate", n, opt.progress && ex.rank == 0 && n > 50);
+  progress.start_from(r.resumed);
+  const auto t1 = Clock::now();
+  for (std::size_t round = 0; round * static_cast<std::size_t>(ex.size) < pending.size(); ++round) {
+    const std::size_t idx = round * static_cast<std::size_t>(ex.size) + static_cast<std::size_t>(ex.rank);
+    std::string mine;
+    if (idx < pending.size()) {
+      BlockResult br;
+      br.block = pending[idx];
+      const std::size_t lo = br.block * opt.block, hi = std::min(n, lo + opt.block);
+      std::vector<std::vector<double>> in;
+      for (std::size_t k = lo; k < hi; ++k) in.push_back(sample_currents(data, k, opt.input_mean_A));
+      const auto res = solver->solve(weights, in);
+      for (std::size_t q = 0; q < res.size(); ++q) {
+        br.status.push_back(res[q].ok ? 1 : 2);
+        br.errors.push_back(res[q].ok ? "" : res[q].error);
+        for (std::size_t j = 0; j < NL; ++j) br.outputs.push_back(res[q].ok ? res[q].currents.back()[j] : std::nan(""));
+      }
+      mine = pack(br);
+    }
+    std::vector<std::string> all = ex.size > 1 ? ex.allgather(mine) : std::vector<std::string>{mine};
+    for (const auto& bytes : all)
+      for (const auto& br : unpack_all(bytes)) {
+        const std::size_t lo = br.block * opt.block;
+        for (std::size_t q = 0; q < br.status.size(); ++q) {
+          status[lo + q] = br.status[q];
+          errors[lo + q] = br.errors[q];
+          std::copy(br.outputs.begin() + q * NL, br.outputs.begin() + (q + 1) * NL, r.output_A.begin() + (lo + q) * NL);
+        }
+      }
+    save_checkpoint();
+    progress.update(static_cast<std::size_t>(std::count_if(status.begin(), status.end(), [](auto s) { return s != 0; })));
+  }
+  progress.finish();
+  const double solve_s = std::chrono::duration<double>(Clock::now() - t1).count();
+
+  for (std::size_t k = 0; k < n; ++k) {
+    if (status[k] == 0) continue;
+    ++r.evaluated;
+    if (status[k] == 2) {
+      ++r.failed;
+      r.errors.push_back(fmt::format("sample {}: {}", k, errors[k]));
+      continue;
+    }
+    const auto b = r.output_A.begin() + k * NL;
+    r.predicted[k] = static_cast<int>(std::max_element(b, b + NL) - b);
+    if (r.predicted[k] == data.y[k]) ++r.correct;
+  }
+  r.stats = {{"method", opt.method}, {"tabulate_s", tab_s}, {"solve_s", solve_s}, {"ranks", ex.size}, {"resumed_samples", r.resumed}};
+  if (dec) {
+    const auto& s = dec->stats();
+    r.stats["sweep_jobs"] = s.sweep_jobs;
+    r.stats["cached_jobs"] = s.cached_jobs;
+    r.stats["sweep_points"] = s.sweep_points;
+    r.stats["newton_iterations"] = s.newton_iterations;
+    r.stats["synapse_tables"] = s.synapse_tables;
+    r.stats["kirchhoff_solves"] = s.solves;
+  }
+  return r;
+}
+
+void write_eval_outputs(const EvalResult& r, int n_classes, const std::string& dir) {
+  make_dirs(dir);
+  write_npy(dir + "/outputs.npy", r.output_A, {r.samples, r.outputs});
+  write_npy(dir + "/predicted.npy", std::vector<std::int32_t>(r.predicted.begin(), r.predicted.end()), {r.samples});
+  write_npy(dir + "/labels.npy", std::vector<std::int32_t>(r.labels.begin(), r.labels.end()), {r.samples});
+  const std::size_t C = static_cast<std::size_t>(std::max<int>(n_classes, static_cast<int>(r.outputs)));
+  std::vector<double> conf(C * C, 0);
+  for (std::size_t k = 0; k < r.samples; ++k)
+    if (r.predicted[k] >= 0) conf[static_cast<std::size_t>(r.labels[k]) * C + static_cast<std::size_t>(r.predicted[k])] += 1;
+  std::vector<std::string> header;
+  for (std::size_t c = 0; c < C; ++c) header.push_back(fmt::format("pred_{}", c));
+  write_csv(dir + "/confusion.csv", header, conf, C);
+}
+
+}  // namespace nnspice::evaluate

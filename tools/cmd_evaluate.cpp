@@ -1,0 +1,102 @@
+// nnspice evaluate: circuit-level accuracy of a programmed chip on a data set (every test sample),
+// through the decomposed DC engine or full-netlist ngspice operating points; resumable; runs the same
+// under `mpirun -np K` (ranks share the tabulation and the samples; results identical).
+#include <fmt/format.h>
+
+#include "cli_util.hpp"
+#include "commands.hpp"
+#include "mpi_env.hpp"
+#include "net_inputs.hpp"
+#include "nnspice/common/error.hpp"
+#include "nnspice/common/fs_util.hpp"
+#include "nnspice/common/run_info.hpp"
+#include "nnspice/evaluate/evaluate.hpp"
+#include "nnspice/sim/session.hpp"
+
+namespace nnspice::tools {
+
+int cmd_evaluate(int argc, char** argv) {
+  MpiEnv& mpi = MpiEnv::instance();
+  po::options_description o("Options");
+  o.add_options()
+    ("layers,l", po::value<std::string>()->required(), "layer sizes, e.g. 196-100-50-10")
+    ("weights,w", po::value<std::vector<std::string>>()->multitoken()->required(), "weight codes: a directory of weights_<l>.npy or one file per layer")
+    ("chip", po::value<std::string>(), "chip file (chip.csv); default: drawn from --seed")
+    ("seed,s", po::value<std::uint64_t>()->default_value(1), "chip seed when --chip is absent")
+    ("process,p", po::value<std::string>()->default_value(""), "process YAML (default: the shipped tsmc180.yaml)")
+    ("dataset,d", po::value<std::string>()->default_value("mnist"), "mnist | fsdd | iris")
+    ("mnist", po::value<std::string>()->default_value(""), "MNIST directory (IDX files)")
+    ("fsdd", po::value<std::string>()->default_value(""), "FSDD directory")
+    ("iris", po::value<std::string>()->default_value(""), "Iris CSV (default: the shipped one)")
+    ("pixels", po::value<std::string>()->default_value("checkerboard"), "MNIST input pixels: checkerboard | most_active")
+    ("data-seed", po::value<std::uint64_t>()->default_value(1), "seed of the data set's splits (Iris) — use the training run's")
+    ("limit", po::value<std::size_t>()->default_value(0), "evaluate only the first N test samples (0 = all)")
+    ("input-mean", po::value<double>()->default_value(0), "mean input current per input neuron in A (0 = 15e-9; Iris 1e-7)")
+    ("method", po::value<std::string>()->default_value("decomposed"), "decomposed (fast, docs/dc_engine.md) | full (ngspice op per sample)")
+    ("jobs,j", po::value<int>()->default_value(0), "worker processes per rank (0 = all cores)")
+    ("block", po::value<std::size_t>()->default_value(500), "samples per checkpoint")
+    ("resume", po::bool_switch(), "continue an interrupted evaluation in --out")
+    ("out,o", po::value<std::string>()->required(), "output directory");
+  po::variables_map vm;
+  if (!parse_options(argc, argv, o, vm, "nnspice evaluate --layers L --weights DIR --chip chip.csv --dataset mnist --out DIR",
+                     "Programs the chip with the weight codes, applies every test sample as input currents (each sample scaled\n"
+                     "to --input-mean per input) and computes the circuit-level output currents and class. Writes outputs.npy,\n"
+                     "predicted.npy, labels.npy, confusion.csv, summary.json (accuracy, failures, timings), run.json.\n"
+                     "Under MPI (mpirun -np K nnspice evaluate ...) the ranks split tabulation and samples; rank 0 writes."))
+    return 0;
+  const auto spec = netlist::NetworkSpec::parse(vm["layers"].as<std::string>());
+  sim::NetworkChip chip;
+  chip.spec = spec;
+  chip.process = netlist::load_process_or_default(vm["process"].as<std::string>());
+  std::string chip_src;
+  if (vm.count("chip")) {
+    chip_src = vm["chip"].as<std::string>();
+    chip.chip = mismatch::load_chip(chip_src, &spec);
+  } else {
+    chip.chip = mismatch::draw_chip(spec, chip.process, vm["seed"].as<std::uint64_t>());
+    chip_src = fmt::format("seed {}", chip.chip.seed);
+  }
+  const auto weights = netlist::load_weights(vm["weights"].as<std::vector<std::string>>(), spec);
+
+  train::DatasetOptions dopt;
+  dopt.name = vm["dataset"].as<std::string>();
+  dopt.mnist_dir = vm["mnist"].as<std::string>();
+  dopt.fsdd_dir = vm["fsdd"].as<std::string>();
+  dopt.iris_csv = vm["iris"].as<std::string>();
+  dopt.pixels = vm["pixels"].as<std::string>();
+  dopt.seed = vm["data-seed"].as<std::uint64_t>();
+  dopt.test_limit = vm["limit"].as<std::size_t>();
+  const auto splits = train::load_dataset(dopt);
+
+  evaluate::EvalOptions eo;
+  eo.method = vm["method"].as<std::string>();
+  double mean = vm["input-mean"].as<double>();
+  if (mean == 0) mean = dopt.name == "iris" ? 1e-7 : 15e-9;
+  eo.input_mean_A = mean;
+  eo.block = vm["block"].as<std::size_t>();
+  eo.out_dir = vm["out"].as<std::string>();
+  eo.resume = vm["resume"].as<bool>();
+  eo.parallel.workers = vm["jobs"].as<int>();
+  eo.exchange = mpi.exchange();
+  if (mpi.rank() == 0) make_dirs(eo.out_dir);
+  mpi.barrier();
+
+  const auto r = evaluate::evaluate_chip(chip, weights, splits.test, eo);
+  if (mpi.rank() != 0) return r.failed ? static_cast<int>(ExitCode::sim_failure) : 0;
+
+  evaluate::write_eval_outputs(r, splits.test.n_classes, eo.out_dir);
+  nlohmann::json summary = {{"layers", spec.layers},   {"chip", chip_src},       {"process", chip.process.name},
+                            {"dataset", splits.info},  {"samples", r.samples},   {"evaluated", r.evaluated},
+                            {"correct", r.correct},    {"failed", r.failed},     {"accuracy", r.accuracy()},
+                            {"input_mean_A", mean},    {"stats", r.stats},       {"errors", r.errors}};
+  write_json(eo.out_dir + "/summary.json", summary);
+  write_run_json(eo.out_dir, {{"layers", spec.layers}, {"chip", chip_src}, {"seed", chip.chip.seed}, {"process", chip.process.source},
+                              {"weights", vm["weights"].as<std::vector<std::string>>()}, {"dataset", splits.info}, {"method", eo.method},
+                              {"input_mean_A", mean}, {"mpi_ranks", mpi.size()}, {"ngspice", sim::Session::ngspice_version()}});
+  fmt::print("{} ({} chip {}): {}/{} correct = {:.2f} % at circuit level ({} failed, method {}, {} rank(s)) -> {}\n", dopt.name, spec.str(),
+             chip_src, r.correct, r.evaluated, 100.0 * r.accuracy(), r.failed, eo.method, mpi.size(), eo.out_dir);
+  for (std::size_t k = 0; k < std::min<std::size_t>(r.errors.size(), 5); ++k) fmt::print(stderr, "  {}\n", r.errors[k]);
+  return r.failed ? static_cast<int>(ExitCode::sim_failure) : 0;
+}
+
+}  // namespace nnspice::tools
