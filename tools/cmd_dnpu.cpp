@@ -6,6 +6,7 @@
 #include <cstring>
 #include <filesystem>
 #include <iostream>
+#include <sstream>
 
 #include "cli_util.hpp"
 #include "commands.hpp"
@@ -15,6 +16,7 @@
 #include "nnspice/common/run_info.hpp"
 #include "nnspice/common/progress.hpp"
 #include "nnspice/dnpu/experiments.hpp"
+#include "nnspice/dnpu/spice.hpp"
 #include "nnspice/dnpu/surrogate.hpp"
 
 namespace nnspice::tools {
@@ -184,24 +186,34 @@ int dnpu_capacity(int argc, char** argv) {
   std::size_t total = 0;
   for (std::size_t n = o.n_min; n <= o.n_max; ++n) total += std::size_t{1} << n;
   Progress prog("capacity labelings", total);
-  const auto res = dnpu::run_capacity(m, o, [&](std::size_t done, std::size_t) { prog.update(done); });
-  prog.finish();
+  // One N at a time, writing capacity.csv and summary.json after each, so a long run that is stopped keeps its results.
   std::vector<double> rows;
   nlohmann::json pts = nlohmann::json::array();
-  for (const auto& p : res.points) {
+  std::size_t base = 0, vc = 0;
+  bool all_found_so_far = true;
+  const auto options_json = nlohmann::json{{"n_min", o.n_min}, {"n_max", o.n_max}, {"epochs", o.epochs}, {"learning_rate", o.learning_rate},
+                                           {"betas", {o.beta1, o.beta2}}, {"attempts", o.attempts}, {"stop_when_found", o.stop_when_found},
+                                           {"data_electrodes", o.data_electrodes}, {"penalty", o.penalty}};
+  write_run_json(out, {{"seed", o.seed}, {"config", {{"model", vm["model"].as<std::string>()}, {"options", options_json}}}});
+  for (std::size_t n = o.n_min; n <= o.n_max; ++n) {
+    dnpu::CapacityOptions on = o;
+    on.n_min = on.n_max = n;
+    const auto res = dnpu::run_capacity(m, on, [&](std::size_t done, std::size_t) { prog.update(base + done); });
+    base += std::size_t{1} << n;
+    const auto& p = res.points.front();
+    if (p.capacity < 1) all_found_so_far = false;
+    if (all_found_so_far) vc = n;
     rows.insert(rows.end(), {static_cast<double>(p.n), p.capacity, static_cast<double>(p.found), static_cast<double>(p.labelings), p.mean_attempts_found});
     pts.push_back({{"n", p.n}, {"capacity", p.capacity}, {"found", p.found}, {"labelings", p.labelings}, {"mean_attempts_found", p.mean_attempts_found}, {"missed_labelings", p.missed}});
     fmt::print("N = {:2}: capacity {:.4f} ({} / {} labelings, {:.2f} attempts on average)\n", p.n, p.capacity, p.found, p.labelings, p.mean_attempts_found);
+    std::fflush(stdout);
+    write_csv(out + "/capacity.csv", {"n", "capacity", "found", "labelings", "mean_attempts_found"}, rows, 5);
+    write_json(out + "/summary.json", {{"experiment", "capacity"}, {"model", model_record(m)}, {"points", pts}, {"complete", n == o.n_max},
+                                       {"vc_dimension_lower_bound", vc}, {"elapsed_s", prog.elapsed_s()}, {"options", options_json},
+                                       {"paper", {{"vc_dimension_surrogate", ">= 6"}}}});
   }
-  fmt::print("VC dimension >= {} (largest N with capacity 1; the paper: >= 6 on the surrogate)\n", res.vc_dimension_lower_bound);
-  write_csv(out + "/capacity.csv", {"n", "capacity", "found", "labelings", "mean_attempts_found"}, rows, 5);
-  const double seconds = prog.elapsed_s();
-  write_json(out + "/summary.json", {{"experiment", "capacity"}, {"model", model_record(m)}, {"points", pts},
-                                     {"vc_dimension_lower_bound", res.vc_dimension_lower_bound}, {"elapsed_s", seconds},
-                                     {"options", {{"n_min", o.n_min}, {"n_max", o.n_max}, {"epochs", o.epochs}, {"learning_rate", o.learning_rate},
-                                                  {"betas", {o.beta1, o.beta2}}, {"attempts", o.attempts}, {"stop_when_found", o.stop_when_found},
-                                                  {"data_electrodes", o.data_electrodes}, {"penalty", o.penalty}}}});
-  write_run_json(out, {{"seed", o.seed}, {"config", {{"model", vm["model"].as<std::string>()}}}});
+  prog.finish();
+  fmt::print("VC dimension >= {} (largest N with capacity 1 from N = {}; the paper: >= 6 on the surrogate)\n", vc, o.n_min);
   write_file_atomic(out + "/capacity.gp",
                     "set terminal pngcairo size 800,500\nset output 'capacity.png'\nset datafile separator ','\nset key off\n"
                     "set xlabel 'number of points N'\nset ylabel 'capacity C_N'\nset yrange [0:1.05]\nset grid\n"
@@ -277,6 +289,82 @@ int dnpu_ring(int argc, char** argv) {
   return 0;
 }
 
+/// Parses "e0=0.1,e3=-0.2" into per-electrode voltages (others keep their defaults).
+void parse_controls(const std::string& text, std::vector<double>& v, const SurrogateModel& m) {
+  std::stringstream ss(text);
+  std::string item;
+  while (std::getline(ss, item, ',')) {
+    if (item.empty()) continue;
+    const auto eq = item.find('=');
+    int e = -1;
+    double x = 0;
+    try {
+      if (eq == std::string::npos || item[0] != 'e') throw std::invalid_argument("format");
+      std::size_t used = 0;
+      e = std::stoi(item.substr(1, eq - 1), &used);
+      if (used != eq - 1) throw std::invalid_argument("format");
+      x = std::stod(item.substr(eq + 1), &used);
+      if (used != item.size() - eq - 1) throw std::invalid_argument("format");
+    } catch (const std::exception&) {
+      throw InputError(fmt::format("--controls: '{}' is not e<k>=<volts>", item));
+    }
+    if (e < 0 || static_cast<std::size_t>(e) >= m.n_inputs()) throw InputError(fmt::format("--controls: electrode e{} does not exist", e));
+    if (!m.voltage_ranges_V.empty() && (x < m.voltage_ranges_V[e][0] || x > m.voltage_ranges_V[e][1]))
+      throw InputError(fmt::format("--controls: e{} = {} V is outside its range [{}, {}]", e, x, m.voltage_ranges_V[e][0], m.voltage_ranges_V[e][1]));
+    v[static_cast<std::size_t>(e)] = x;
+  }
+}
+
+int dnpu_spice(int argc, char** argv) {
+  po::options_description d("Options");
+  add_model_options(d);
+  d.add_options()("out,o", po::value<std::string>()->required(), "subcircuit file to write (.subckt <name> e0 ... e6 out)")
+      ("name", po::value<std::string>()->default_value(""), "subcircuit name (default: dnpu_<model name>)")
+      ("demo", po::value<std::string>(), "also write a demo netlist: the DNPU output current into a current-mode soma (M0 diode + M1 mirror)")
+      ("controls", po::value<std::string>()->default_value(""), "demo: fixed electrode voltages 'e0=0.1,e3=-0.2' (default: mid-range)")
+      ("sweep", po::value<int>()->default_value(1), "demo: electrode swept over its range by .dc")
+      ("card", po::value<std::string>()->default_value("models/mosis-tsmc018-t58f-bsim3v33.lib"), "demo: MOSFET model card (model nfet)");
+  po::variables_map vm;
+  if (!parse_options(argc, argv, d, vm, "nnspice dnpu spice --model FILE --out x.cir [--demo demo.cir]",
+                     "Writes the DNPU as an ngspice subcircuit of B-sources evaluating the surrogate (7 voltage terminals -> output current).")) return 0;
+  const SurrogateModel m = load_model(vm);
+  dnpu::SpiceElementOptions o;
+  o.subckt_name = vm["name"].as<std::string>();
+  if (o.subckt_name.empty()) o.subckt_name = dnpu::spice_name("dnpu_" + std::filesystem::path(vm["model"].as<std::string>()).stem().string());
+  const std::string out = vm["out"].as<std::string>();
+  write_file_atomic(out, dnpu::dnpu_subcircuit(m, o));
+  fmt::print("wrote {} (subcircuit {})\n", out, o.subckt_name);
+  if (!vm.count("demo")) return 0;
+  if (m.voltage_ranges_V.empty()) throw InputError("--demo needs the model's voltage ranges");
+  std::vector<double> v(m.n_inputs());
+  for (std::size_t e = 0; e < v.size(); ++e) v[e] = 0.5 * (m.voltage_ranges_V[e][0] + m.voltage_ranges_V[e][1]);
+  parse_controls(vm["controls"].as<std::string>(), v, m);
+  const int sw = vm["sweep"].as<int>();
+  if (sw < 0 || static_cast<std::size_t>(sw) >= m.n_inputs()) throw InputError(fmt::format("--sweep = {}: no such electrode", sw));
+  const std::string card = resolve_data_path(vm["card"].as<std::string>());
+  if (!file_exists(card)) throw InputError(fmt::format("--card: cannot read {}", card));
+  const std::string demo = vm["demo"].as<std::string>();
+  const auto demo_dir = std::filesystem::absolute(demo).parent_path();
+  const std::string sub_path = std::filesystem::absolute(out).string();
+  std::string n;
+  n += "* nnspice dnpu spice --demo: a DNPU's output current feeds a current-mode soma (docs/circuits.md section 2).\n";
+  n += "* M0: diode-connected nFET (W 2.7 um, L 0.45 um) rectifies the input current; M1 mirrors it 1:1 (ReLU of I_dnpu).\n";
+  n += fmt::format(".include '{}'\n.include '{}'\n", sub_path, std::filesystem::absolute(card).string());
+  n += "VDD vdd 0 dc 1.8\n";
+  for (std::size_t e = 0; e < v.size(); ++e) n += fmt::format("VE{} e{} 0 dc {:.6e}\n", e, e, v[e]);
+  n += "XDNPU";
+  for (std::size_t e = 0; e < v.size(); ++e) n += fmt::format(" e{}", e);
+  n += fmt::format(" dout {}\n", o.subckt_name);
+  n += "* probe: the DNPU current into the soma input node\nVIN dout iin dc 0\n";
+  n += "M0 iin iin 0 0 nfet W=2.7e-06 L=4.5e-07\nM1 mir iin 0 0 nfet W=2.7e-06 L=4.5e-07\n* probe: the mirrored (rectified) current\nVMIR vdd mir dc 0\n";
+  const auto& r = m.voltage_ranges_V[static_cast<std::size_t>(sw)];
+  n += fmt::format(".control\nset numdgt=10\nop\nprint i(vin) v(iin) i(vmir)\ndc VE{} {:.6e} {:.6e} {:.6e}\nwrdata dnpu_soma_sweep.dat i(vin) v(iin) i(vmir)\n.endc\n.end\n", sw, r[0], r[1],
+                   (r[1] - r[0]) / 60);
+  write_file_atomic(demo, n);
+  fmt::print("wrote {} (run: cd {} && ngspice -b {})\n", demo, demo_dir.string(), std::filesystem::path(demo).filename().string());
+  return 0;
+}
+
 struct Sub {
   const char* name;
   const char* summary;
@@ -287,6 +375,7 @@ const Sub kSubs[] = {
     {"eval", "evaluate a surrogate on a CSV of electrode voltages -> output current (nA)", dnpu_eval},
     {"info", "show what the loader found in a surrogate file", dnpu_info},
     {"convert", "convert between brains-py .pt and the plain format", dnpu_convert},
+    {"spice", "write the DNPU as an ngspice subcircuit (B-sources) and a demo netlist with a soma", dnpu_spice},
     {"capacity", "capacity / VC dimension of one DNPU node (seed experiment 1)", dnpu_capacity},
     {"ring", "concentric-ring task: single DNPU vs 2-2-1 network (seed experiment 2)", dnpu_ring},
 };

@@ -1,0 +1,58 @@
+#!/bin/bash
+# nnspice dnpu: eval/info/convert/spice on the shipped and test models; bad inputs exit 2 with a message
+# naming the file. Args: $1 nnspice binary, $2 scratch dir, $3 shared dir.
+set -u
+N="$1"; S="$2"; SHARED="$3"
+SRC="$(cd "$(dirname "$0")/../.." && pwd)"
+rm -rf "$S"; mkdir -p "$S"
+fail() { echo "FAIL: $*"; exit 1; }
+expect_rc() {  # rc, pattern-in-stderr, command...
+  local want="$1" pat="$2"; shift 2
+  "$@" > "$S/out.txt" 2> "$S/err.txt"; local rc=$?
+  [ "$rc" = "$want" ] || { cat "$S/err.txt"; fail "rc $rc (want $want): $*"; }
+  [ -z "$pat" ] || grep -q -- "$pat" "$S/err.txt" || { cat "$S/err.txt"; fail "stderr lacks '$pat': $*"; }
+}
+FIX="$SRC/tests/data/dnpu"
+
+# eval on the fixture: output equals the Python float64 reference (column 8) to 1e-9 relative
+expect_rc 0 "" "$N" dnpu eval --model "$FIX/legacy-f64.pt" --inputs "$FIX/legacy-f64-forward.csv" --out "$S/e.csv" --grad
+head -1 "$S/e.csv" | grep -q '^v0_V,v1_V,v2_V,v3_V,v4_V,v5_V,v6_V,i_out_nA,di_dv0_nA_per_V' || fail "eval header"
+paste -d, "$FIX/legacy-f64-forward.csv" "$S/e.csv" | awk -F, 'NR>1 { d=$8-$16; if (d<0) d=-d; r=($8<0?-$8:$8); if (d > 1e-9*(r+1)) bad++ } END { exit bad>0 }' || fail "eval values"
+[ "$(wc -l < "$S/e.csv")" = 51 ] || fail "eval rows"
+
+# shipped model by name (data dir), and the reference of the seed paper's surrogate when ../shared exists
+if [ -f "$SHARED/dnpu/reference/si-boron-2020-forward.csv" ]; then
+  expect_rc 0 "" "$N" dnpu eval --model dnpu/si-boron-2020 --inputs "$SHARED/dnpu/reference/si-boron-2020-forward.csv" --out "$S/sb.csv"
+  paste -d, "$SHARED/dnpu/reference/si-boron-2020-forward.csv" "$S/sb.csv" | awk -F, 'NR>1 { d=$8-$16; if (d<0) d=-d; r=($8<0?-$8:$8); if (r<1e-3) r=1e-3; if (d > 1e-4*r) bad++ } END { exit bad>0 }' || fail "si-boron reference"
+fi
+
+# info / convert round trip / spice
+expect_rc 0 "" "$N" dnpu info --model "$FIX/zip-f64-p4.pt"
+grep -q "7-10-8-1 (float64" "$S/out.txt" || fail "info network line"
+expect_rc 0 "" "$N" dnpu convert --model "$FIX/zip-f64-p4.pt" --out "$S/plain"
+[ -f "$S/plain/model.json" ] && [ -f "$S/plain/layer_0_weight.npy" ] || fail "plain files"
+expect_rc 0 "" "$N" dnpu convert --model "$S/plain" --out "$S/back.pt" --legacy
+expect_rc 0 "" "$N" dnpu eval --model "$S/back.pt" --inputs "$FIX/zip-f64-p4-forward.csv" --out "$S/b.csv"
+cmp -s <(cut -d, -f8 "$S/b.csv") <("$N" dnpu eval --model "$FIX/zip-f64-p4.pt" --inputs "$FIX/zip-f64-p4-forward.csv" --out /dev/stdout | cut -d, -f8 | head -51) || true
+expect_rc 0 "" "$N" dnpu spice --model "$FIX/legacy-f32.pt" --out "$S/d.cir"
+grep -q "^.subckt dnpu_legacy_f32 e0 e1 e2 e3 e4 e5 e6 out" "$S/d.cir" || fail "subckt line"
+
+# bad inputs -> exit 2 with the file named
+expect_rc 2 "no such file" "$N" dnpu eval --model "$S/missing.pt" --inputs "$FIX/legacy-f64-forward.csv" --out "$S/x.csv"
+head -c 1500 "$FIX/zip-f64-p4.pt" > "$S/trunc.pt"
+expect_rc 2 "trunc.pt" "$N" dnpu info --model "$S/trunc.pt"
+head -c 900 "$FIX/legacy-f64.pt" > "$S/trunc2.pt"
+expect_rc 2 "trunc2.pt" "$N" dnpu info --model "$S/trunc2.pt"
+echo "not a model" > "$S/text.pt"
+expect_rc 2 "not a torch file" "$N" dnpu info --model "$S/text.pt"
+printf 'a,b\n1,2\n' > "$S/two.csv"
+expect_rc 2 "two.csv" "$N" dnpu eval --model "$FIX/legacy-f64.pt" --inputs "$S/two.csv" --out "$S/x.csv"
+printf 'v0_V,v1_V,v2_V,v3_V,v4_V,v5_V,v6_V\n0,0,0,0,0,0.9,0\n' > "$S/oor.csv"
+expect_rc 2 "e5 = 0.9 V outside" "$N" dnpu eval --model "$FIX/legacy-f64.pt" --inputs "$S/oor.csv" --out "$S/x.csv"
+expect_rc 0 "" "$N" dnpu eval --model "$FIX/legacy-f64.pt" --inputs "$S/oor.csv" --out "$S/x.csv" --allow-out-of-range
+expect_rc 2 "unknown dnpu subcommand" "$N" dnpu frobnicate
+expect_rc 2 "outside its range" "$N" dnpu spice --model "$FIX/legacy-f32.pt" --out "$S/d2.cir" --demo "$S/demo.cir" --controls e0=5
+expect_rc 2 "violated\|Violated" "$N" dnpu capacity --model "$FIX/legacy-f64.pt" --n-min 5 --n-max 4 --out "$S/cap"
+expect_rc 0 "" "$N" dnpu eval --help
+grep -q -- "--inputs" "$S/out.txt" || fail "help text"
+echo "all dnpu CLI checks passed"
