@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# nnspice characterize: --help, bad inputs (exit 2 with a message naming the problem), a small run writing
+# the calibration in the conventions.md format. Args: $1 nnspice binary, $2 scratch dir, $3 shared dir.
+set -u
+bin=$1; dir=$2
+rm -rf "$dir"; mkdir -p "$dir"
+fail() { echo "FAIL: $*"; exit 1; }
+# expect_error CODE PATTERN ARGS...: exit code and a stderr line matching PATTERN
+expect_error() {
+  local code=$1 pattern=$2; shift 2
+  "$bin" characterize "$@" > "$dir/out.txt" 2> "$dir/err.txt"; local rc=$?
+  [ "$rc" -eq "$code" ] || { cat "$dir/err.txt"; fail "characterize $* exited $rc, expected $code"; }
+  grep -q -- "$pattern" "$dir/err.txt" || { cat "$dir/err.txt"; fail "characterize $*: stderr lacks '$pattern'"; }
+}
+small=(--routings 3 --levels 5e-9:40e-9:2 --negative-routings 2 --negative-levels 2e-8 --no-progress)
+
+"$bin" characterize --help > "$dir/help.txt" || fail "--help exited non-zero"
+grep -q -- "--resume" "$dir/help.txt" || fail "--help lacks --resume"
+
+expect_error 2 "cannot read" -l 4-7-3 --chip "$dir/no_such_chip.csv" --out "$dir/a"
+"$bin" netlist -l 4-8-3 --seed 3 --out "$dir/other" > /dev/null || fail "nnspice netlist failed"
+expect_error 2 "4-8-3" -l 4-7-3 --chip "$dir/other/chip.csv" --out "$dir/a"
+expect_error 2 "HI must be >= LO" -l 4-7-3 --levels 5e-8:1e-9:3 --out "$dir/a"
+expect_error 2 "levels" -l 4-7-3 --levels 0,1e-8 --out "$dir/a"
+expect_error 2 "routings" -l 4-7-3 --routings 0 --out "$dir/a"
+expect_error 2 "routings >= 4" -l 40-10-3 --routings 3 --out "$dir/a"
+expect_error 2 "--method" -l 4-7-3 --method magic --out "$dir/a"
+expect_error 2 "--negative-ratio" -l 4-7-3 --negative-ratio 0.5 --out "$dir/a"
+expect_error 2 "--fit" -l 4-7-3 --fit best --out "$dir/a"
+expect_error 2 "invalid layer spec" -l 4-x-3 --out "$dir/a"
+
+# A small run on a chip file.
+"$bin" netlist -l 4-7-3 --seed 5 --out "$dir/chip5" > /dev/null || fail "nnspice netlist failed"
+"$bin" characterize -l 4-7-3 --chip "$dir/chip5/chip.csv" --out "$dir/run" "${small[@]}" > "$dir/run.txt" 2>&1 \
+  || { cat "$dir/run.txt"; fail "small characterisation failed"; }
+for f in calibration.json summary.json run.json slopes.png slopes_0.npy slopes_1.npy negative_gain_0.npy routings_0.npy \
+         currents_1.npy ops.jsonl; do
+  [ -s "$dir/run/$f" ] || fail "missing $f"
+done
+python3 - "$dir/run" <<'PY' || fail "calibration.json does not follow the conventions"
+import json, sys
+d = sys.argv[1]
+c = json.load(open(d + "/calibration.json"))
+assert c["format"] == "nnspice-calibration/1", c["format"]
+assert c["layers"] == [4, 7, 3], c["layers"]
+assert [len(s) for s in c["slopes"]] == [4, 7], c["slopes"]
+assert [len(g) for g in c["negative_gain"]] == [4, 7]
+for s in c["slopes"]:
+    assert all(v > 0 for v in s) and abs(sum(s) / len(s) - 1) < 1e-9, s
+for g in c["negative_gain"]:
+    assert all(0.5 < v < 4 for v in g), g
+assert c["chip"].endswith("chip.csv") and c["seed"] == 5, (c["chip"], c["seed"])
+s = json.load(open(d + "/summary.json"))
+assert s["operating_points"] == 3 * 2 + 2 * 2 * 2 * 1, s["operating_points"]
+assert s["operating_points_failed"] == 0 and s["newton_iterations"] > 0
+assert len(s["per_layer"]) == 2 and s["method"] == "full-netlist"
+PY
+# A second run into the same directory must not silently discard its checkpoint.
+expect_error 2 "--resume" -l 4-7-3 --chip "$dir/chip5/chip.csv" --out "$dir/run" "${small[@]}"
+echo "ok"
