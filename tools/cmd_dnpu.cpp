@@ -255,23 +255,44 @@ int dnpu_ring(int argc, char** argv) {
     oa.architecture = a;
     if (a != "single") oa.optimizer = "adam";
     Progress prog(fmt::format("ring {} restarts", a), oa.restarts);
-    const auto res = dnpu::run_ring(m, oa, [&](std::size_t done, std::size_t) { prog.update(done); });
+    // Restarts in chunks; the CSV and summary.json are rewritten after each chunk, so a stopped run keeps its results.
+    dnpu::RingResult res;
+    const std::size_t chunk = 8;
+    for (std::size_t first = 0; first < oa.restarts; first += chunk) {
+      dnpu::RingOptions oc = oa;
+      oc.first_restart = first;
+      oc.restarts = std::min(chunk, oa.restarts - first);
+      auto part = dnpu::run_ring(m, oc, [&](std::size_t done, std::size_t) { prog.update(first + done); });
+      res.data_unit_V = part.data_unit_V;
+      for (auto& r : part.restarts) res.restarts.push_back(std::move(r));
+      for (std::size_t r = 0; r < res.restarts.size(); ++r) {
+        if (res.restarts[r].train_fisher > res.restarts[res.best_by_fisher].train_fisher) res.best_by_fisher = r;
+        if (res.restarts[r].test_accuracy > res.restarts[res.best_by_test].test_accuracy) res.best_by_test = r;
+      }
+      std::vector<double> rows;
+      for (std::size_t r = 0; r < res.restarts.size(); ++r)
+        rows.insert(rows.end(), {static_cast<double>(r), -res.restarts[r].train_fisher, res.restarts[r].train_accuracy * 100, res.restarts[r].test_accuracy * 100});
+      write_csv(out + "/restarts_" + a + ".csv", {"restart", "fisher_loss", "train_accuracy_pct", "test_accuracy_pct"}, rows, 4);
+      const auto& bf = res.restarts[res.best_by_fisher];
+      const auto& bt = res.restarts[res.best_by_test];
+      std::vector<double> accs;
+      for (const auto& r : res.restarts) accs.push_back(r.test_accuracy);
+      std::sort(accs.begin(), accs.end());
+      results[a] = {{"restarts", res.restarts.size()}, {"restarts_requested", oa.restarts}, {"optimizer", oa.optimizer}, {"elapsed_s", prog.elapsed_s()},
+                    {"best_by_fisher", {{"restart", res.best_by_fisher}, {"fisher_loss", -bf.train_fisher}, {"train_accuracy", bf.train_accuracy}, {"test_accuracy", bf.test_accuracy}, {"controls_V", bf.controls_V}}},
+                    {"best_by_test_accuracy", {{"restart", res.best_by_test}, {"fisher_loss", -bt.train_fisher}, {"test_accuracy", bt.test_accuracy}}},
+                    {"median_test_accuracy", accs[accs.size() / 2]}};
+      results["data_unit_V"] = res.data_unit_V;
+      write_json(out + "/summary.json", {{"experiment", "ring"}, {"model", model_record(m)}, {"results", results},
+                                         {"options", {{"points", o.n_points}, {"gap_V", o.gap_V}, {"epochs", o.epochs}, {"learning_rate", o.learning_rate},
+                                                      {"noise_var_nA2", o.noise_var_nA2}, {"penalty", o.penalty}, {"restarts", o.restarts}}}});
+    }
     prog.finish();
-    std::vector<double> rows;
-    for (std::size_t r = 0; r < res.restarts.size(); ++r)
-      rows.insert(rows.end(), {static_cast<double>(r), -res.restarts[r].train_fisher, res.restarts[r].train_accuracy * 100, res.restarts[r].test_accuracy * 100});
-    write_csv(out + "/restarts_" + a + ".csv", {"restart", "fisher_loss", "train_accuracy_pct", "test_accuracy_pct"}, rows, 4);
     const auto& bf = res.restarts[res.best_by_fisher];
     const auto& bt = res.restarts[res.best_by_test];
-    std::vector<double> accs;
-    for (const auto& r : res.restarts) accs.push_back(r.test_accuracy);
-    std::sort(accs.begin(), accs.end());
-    results[a] = {{"restarts", res.restarts.size()}, {"optimizer", oa.optimizer}, {"elapsed_s", prog.elapsed_s()},
-                  {"best_by_fisher", {{"restart", res.best_by_fisher}, {"fisher_loss", -bf.train_fisher}, {"train_accuracy", bf.train_accuracy}, {"test_accuracy", bf.test_accuracy}, {"controls_V", bf.controls_V}}},
-                  {"best_by_test_accuracy", {{"restart", res.best_by_test}, {"fisher_loss", -bt.train_fisher}, {"test_accuracy", bt.test_accuracy}}},
-                  {"median_test_accuracy", accs[accs.size() / 2]}};
     fmt::print("{}: {} restarts; best Fisher loss {:.3f} -> test accuracy {:.2f} % (train {:.2f} %); best test accuracy {:.2f} %; median {:.2f} %\n", a,
-               res.restarts.size(), -bf.train_fisher, 100 * bf.test_accuracy, 100 * bf.train_accuracy, 100 * bt.test_accuracy, 100 * accs[accs.size() / 2]);
+               res.restarts.size(), -bf.train_fisher, 100 * bf.test_accuracy, 100 * bf.train_accuracy, 100 * bt.test_accuracy,
+               100 * results[a]["median_test_accuracy"].get<double>());
     plots += fmt::format("{}'restarts_{}.csv' every ::1 using (bin($4)):(1) smooth freq with boxes title '{}'", plots.empty() ? "" : ", ", a, a);
     results["data_unit_V"] = res.data_unit_V;
   }

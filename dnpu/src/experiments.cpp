@@ -270,7 +270,7 @@ RingResult run_ring(const SurrogateModel& m, const RingOptions& o, const Progres
 #pragma omp parallel for schedule(dynamic, 1)
   for (std::size_t r = 0; r < o.restarts; ++r) {
     Net net = make_net(m, o.architecture, noise_sd);
-    Rng rng = Rng::stream(o.seed, fmt::format("ring/{}/{}", o.architecture, r));
+    Rng rng = Rng::stream(o.seed, fmt::format("ring/{}/{}", o.architecture, o.first_restart + r));
     for (auto& l : net.layers) for (auto& nd : l.nodes) nd.randomize_controls(rng);
     if (o.optimizer == "ga") {
       Eigen::VectorXd lo(static_cast<Eigen::Index>(net.n_params())), hi(lo.size());

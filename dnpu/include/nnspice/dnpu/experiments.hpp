@@ -55,6 +55,7 @@ struct RingOptions {
   std::string architecture = "single";  ///< "single" or "2-2-1"
   std::string optimizer = "adam";       ///< "adam" or "ga" (single only; fitness = Fisher)
   std::size_t ga_generations = 60;
+  std::size_t first_restart = 0;  ///< restart r draws from stream first_restart + r (run restarts in chunks)
   std::uint64_t seed = 1;
   void validate() const;
 };
