@@ -1,0 +1,39 @@
+#!/bin/bash
+# nnspice dynamics: bad inputs exit 2 with a message naming the problem; a tiny run writes its files.
+# $1 = nnspice binary, $2 = scratch dir, $3 = shared dir.
+set -u
+N="$1"; D="$2"
+rm -rf "$D"; mkdir -p "$D"
+fail=0
+expect() {  # expect CODE PATTERN -- args...
+  local code="$1" pat="$2"; shift 3
+  "$N" dynamics "$@" > "$D/out.txt" 2>&1
+  local rc=$?
+  if [ "$rc" != "$code" ] || ! grep -q -- "$pat" "$D/out.txt"; then
+    echo "FAIL: nnspice dynamics $* -> exit $rc (want $code), output:"; cat "$D/out.txt"; echo "(wanted /$pat/)"; fail=1
+  fi
+}
+expect 2 "exactly one of" -- -l 2-2-1 -o "$D/a"
+expect 2 "expected full or layerwise" -- -l 2-2-1 --random-patterns 2 --method fast -o "$D/a"
+printf '1e-8,2e-8,3e-8\n' > "$D/three.csv"
+expect 2 "3 columns" -- -l 2-2-1 --patterns "$D/three.csv" -o "$D/a"
+printf '1e-8,-2e-8\n' > "$D/neg.csv"
+expect 2 "non-negative" -- -l 2-2-1 --patterns "$D/neg.csv" -o "$D/a"
+printf '1e-8,2e-8\n0,0\n' > "$D/zero.csv"
+expect 2 "all zero" -- -l 2-2-1 --patterns "$D/zero.csv" --mean-input 15e-9 -o "$D/a"
+expect 2 "mean-input" -- -l 2-2-1 --random-patterns 2 --mean-input -1e-9 -o "$D/a"
+expect 2 "t_stop_s" -- -l 2-2-1 --random-patterns 2 --t-stop 0 -o "$D/a"
+expect 2 "window" -- -l 2-2-1 --random-patterns 2 --mean-input 15e-9 --t-stop 2e-6 --window 3e-6 -o "$D/a"
+printf '0\n1\n2\n' > "$D/labels.csv"
+printf '1e-8,2e-8\n2e-8,1e-8\n' > "$D/two.csv"
+expect 2 "3 labels for 2 patterns" -- -l 2-2-1 --patterns "$D/two.csv" --labels "$D/labels.csv" -o "$D/a"
+expect 2 "no such file\|cannot read" -- -l 2-2-1 --patterns "$D/missing.csv" -o "$D/a"
+# A tiny real run (2 patterns, 2 us, currents as given).
+expect 0 "as_given" -- -l 2-2-1 --patterns "$D/two.csv" --mean-input none --t-stop 2e-6 --no-progress -o "$D/run"
+for f in summary.json run.json level_as_given/patterns.csv level_as_given/patterns.npy level_as_given/summary.json \
+         level_as_given/patterns/0.json level_as_given/patterns/1.json level_as_given/fig3_traces.csv; do
+  [ -s "$D/run/$f" ] || { echo "FAIL: missing $D/run/$f"; fail=1; }
+done
+# --resume reuses the checkpoints (and still writes the tables).
+expect 0 "as_given" -- -l 2-2-1 --patterns "$D/two.csv" --mean-input none --t-stop 2e-6 --no-progress --resume -o "$D/run"
+exit $fail

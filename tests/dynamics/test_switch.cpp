@@ -1,0 +1,104 @@
+// Pattern-switch transients of a small chip through libngspice: the full netlist against the
+// layer-wise method (time to output within 5 %, energy within 2 %), the transient settling to the DC
+// operating point of the new pattern, and the gate-load calibration's range.
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "nnspice/dynamics/switch_sim.hpp"
+#include "nnspice/mismatch/chip.hpp"
+
+using namespace nnspice;
+using namespace nnspice::dynamics;
+
+namespace {
+
+sim::NetworkChip make_chip(const std::string& layers, std::uint64_t seed) {
+  sim::NetworkChip c;
+  c.spec = netlist::NetworkSpec::parse(layers);
+  c.process = netlist::load_process(std::string(NNSPICE_SOURCE_DIR) + "/data/process/tsmc180.yaml");
+  c.chip = mismatch::draw_chip(c.spec, c.process, seed);
+  return c;
+}
+
+// 2-2-2 with diagonal weights: the class follows the larger input.
+netlist::WeightCodes diagonal() {
+  netlist::WeightCodes w(2);
+  for (auto& m : w) {
+    m.rows = m.cols = 2;
+    m.codes = {7, -3, -3, 7};
+  }
+  return w;
+}
+
+sim::Session& session() {
+  static sim::Session s;
+  return s;
+}
+
+}  // namespace
+
+TEST(GateLoad, CapacitancesArePositiveAndFemtofarads) {
+  const auto chip = make_chip("2-2-2", 3);
+  const GateLoad g = calibrate_gate_load(session(), chip.process);
+  EXPECT_LT(g.v_n_lo_V, g.v_n_hi_V);
+  EXPECT_GT(g.v_p_lo_V, g.v_p_hi_V);  // Vp falls as the current grows
+  for (int code = -7; code <= 7; ++code) {
+    EXPECT_GT(g.c_n(code), 1e-15) << code;
+    EXPECT_LT(g.c_n(code), 20e-15) << code;
+    EXPECT_GT(g.c_p(code), 1e-15) << code;
+    EXPECT_LT(g.c_p(code), 20e-15) << code;
+  }
+}
+
+TEST(Switch, FullNetlistSettlesOnAThenReachesB) {
+  const auto chip = make_chip("2-2-2", 3);
+  SwitchOptions o;
+  o.t_stop_s = 6e-6;
+  const auto tr = simulate_switch(session(), chip, diagonal(), {30e-9, 5e-9}, {5e-9, 30e-9}, o);
+  ASSERT_EQ(tr.output_A.size(), 2u);
+  EXPECT_EQ(tr.asymptotic_class, 1);
+  EXPECT_GT(tr.output_A[0].front(), tr.output_A[1].front()) << "the transient must start settled on pattern A (class 0)";
+  for (std::size_t k = 0; k < 2; ++k)  // settled by 6 us: the last sample is the DC operating point of B
+    EXPECT_NEAR(tr.output_A[k].back(), tr.asymptotic_A[k], 0.03 * std::fabs(tr.asymptotic_A[k]) + 0.1e-9) << k;
+  const auto m = measure_switch(tr, chip.process.vdd_V, o.t_stop_s);
+  EXPECT_GT(m.time_to_output_s, 0.05e-6);
+  EXPECT_LT(m.time_to_output_s, 5e-6);
+  EXPECT_EQ(m.final_class, 1);
+  EXPECT_GT(m.energy_tto_J, 0);
+  EXPECT_GT(m.energy_window_J, m.energy_tto_J);
+  EXPECT_NEAR(m.energy_tto_inputs_J - m.energy_tto_J, 1.8 * 35e-9 * m.time_to_output_s, 1.8 * 35e-9 * 2e-9);
+  std::printf("full: tto %.4g us, energy to output %.4g pJ, %ld time points, %ld Newton iterations, %.2f s\n", m.time_to_output_s * 1e6,
+              m.energy_tto_J * 1e12, tr.time_points, tr.newton_iterations, tr.wall_s);
+}
+
+TEST(Switch, LayerwiseMatchesFullNetlist) {
+  const auto chip = make_chip("2-2-2", 3);
+  SwitchOptions o;
+  o.t_stop_s = 6e-6;
+  const auto full = simulate_switch(session(), chip, diagonal(), {30e-9, 5e-9}, {5e-9, 30e-9}, o);
+  const auto mf = measure_switch(full, chip.process.vdd_V, o.t_stop_s);
+  o.method = Method::layerwise;
+  o.gate_load = calibrate_gate_load(session(), chip.process);
+  for (std::size_t chunk : {0, 1}) {
+    o.chunk = chunk;
+    const auto lw = simulate_switch(session(), chip, diagonal(), {30e-9, 5e-9}, {5e-9, 30e-9}, o);
+    const auto ml = measure_switch(lw, chip.process.vdd_V, o.t_stop_s);
+    EXPECT_EQ(lw.asymptotic_class, full.asymptotic_class);
+    for (std::size_t k = 0; k < 2; ++k) EXPECT_NEAR(lw.asymptotic_A[k], full.asymptotic_A[k], 1e-3 * std::fabs(full.asymptotic_A[k]) + 1e-12);
+    EXPECT_NEAR(ml.time_to_output_s, mf.time_to_output_s, 0.05 * mf.time_to_output_s) << "chunk " << chunk;
+    EXPECT_NEAR(ml.energy_window_J, mf.energy_window_J, 0.02 * mf.energy_window_J) << "chunk " << chunk;
+    EXPECT_EQ(lw.transients, chunk == 0 ? 2u : 4u);
+    std::printf("layerwise chunk %zu: tto %.4g us (full %.4g), energy %.4g pJ (full %.4g)\n", chunk, ml.time_to_output_s * 1e6,
+                mf.time_to_output_s * 1e6, ml.energy_window_J * 1e12, mf.energy_window_J * 1e12);
+  }
+}
+
+TEST(Switch, BadShapesAreInputErrors) {
+  const auto chip = make_chip("2-2-2", 3);
+  SwitchOptions o;
+  EXPECT_THROW(simulate_switch(session(), chip, diagonal(), {1e-9}, {1e-9, 1e-9}, o), InputError);
+  EXPECT_THROW(simulate_switch(session(), chip, diagonal(), {1e-9, -1e-9}, {1e-9, 1e-9}, o), InputError);
+  o.t_stop_s = 0;
+  EXPECT_THROW(simulate_switch(session(), chip, diagonal(), {1e-9, 1e-9}, {1e-9, 1e-9}, o), InputError);
+}
