@@ -59,6 +59,7 @@ train::TrainConfig resolve_train_config(const po::variables_map& vm, bool traini
   if (!(c.negative_gain > 0)) throw InputError(fmt::format("--negative-gain = {}: must be > 0", c.negative_gain));
   if (vm.count("epochs")) c.train.epochs = vm["epochs"].as<int>();
   if (vm.count("lr")) c.train.learning_rate = vm["lr"].as<double>();
+  if (vm.count("lr-schedule")) c.train.lr_schedule = vm["lr-schedule"].as<std::string>();
   if (vm.count("batch")) c.train.batch_size = vm["batch"].as<int>();
   if (vm.count("loss")) c.train.loss = train::parse_loss(vm["loss"].as<std::string>(), "--loss");
   if (vm.count("target-scale")) c.train.target_scale = vm["target-scale"].as<double>();
@@ -66,6 +67,7 @@ train::TrainConfig resolve_train_config(const po::variables_map& vm, bool traini
   if (vm.count("init-range")) c.train.init_range = vm["init-range"].as<double>();
   if (vm.count("l1-negative")) c.train.l1_negative = vm["l1-negative"].as<double>();
   if (vm.count("l1-activity")) c.train.l1_activity = vm["l1-activity"].as<double>();
+  if (vm.count("relu-leak")) c.train.relu_leak = vm["relu-leak"].as<double>();
   if (vm.count("quantize")) c.train.quantize = vm["quantize"].as<bool>();
   if (vm.count("weight-step")) c.train.grid.step = vm["weight-step"].as<double>();
   if (vm.count("patience")) c.train.patience = vm["patience"].as<int>();

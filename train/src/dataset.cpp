@@ -241,9 +241,14 @@ DataSplits load_iris(const DatasetOptions& o) {
   stratified_split(all, o.iris_test_fraction, o.seed, "split/iris-test", train, out.test);
   if (o.validation_fraction > 0) stratified_split(train, o.validation_fraction, o.seed, "split/validation", out.train, out.validation);
   else out.train = std::move(train);
-  nlohmann::json scaling = minmax_scale(out.train, {&out.validation, &out.test, &out.train});
-  out.info = {{"name", "iris"}, {"csv", path}, {"test_fraction", o.iris_test_fraction}};
-  out.info.update(scaling);
+  // Divide by the training-set maximum (no offset): inputs stay proportional to the measurements, so
+  // the always-large sepal length acts like a bias input for the bias-free network. (Min-max scaling
+  // removes that and costs ~20 points of accuracy.)
+  const Eigen::VectorXf hi = out.train.x.rowwise().maxCoeff();
+  for (Dataset* d : {&out.train, &out.validation, &out.test})
+    for (Eigen::Index i = 0; i < d->x.rows(); ++i) d->x.row(i) = (d->x.row(i).array() / hi[i]).cwiseMax(0.0f).matrix();
+  out.info = {{"name", "iris"}, {"csv", path}, {"test_fraction", o.iris_test_fraction},
+              {"feature_scaling", "per feature divided by the training-set maximum"}};
   return out;
 }
 

@@ -12,4 +12,5 @@ void set_threads(int threads);
 /// "AVX512F", "AVX2+FMA", "SSE2", … — what the kernel was compiled for.
 const char* simd_name();
 
+
 }  // namespace nnspice::train::native

@@ -126,11 +126,11 @@ const typename Network<T>::Mat& forward(const Network<T>& net, const Eigen::Ref<
 
 template <typename T>
 void backward(const Network<T>& net, const ForwardCache<T>& c, const typename Network<T>::Mat& d_out,
-              T hidden_activity_grad, std::vector<typename Network<T>::Mat>& grads) {
+              T hidden_activity_grad, std::vector<typename Network<T>::Mat>& grads, T relu_leak) {
   using Mat = typename Network<T>::Mat;
   const std::size_t L = net.num_layers();
   grads.resize(L);
-  Mat dz = (c.z[L - 1].array() > T(0)).select(d_out, T(0));
+  Mat dz = (c.z[L - 1].array() > T(0)).select(d_out, relu_leak * d_out);
   Mat da;
   for (std::size_t l = L; l-- > 0;) {
     matmul(grads[l], dz, false, c.a[l], true);
@@ -139,7 +139,8 @@ void backward(const Network<T>& net, const ForwardCache<T>& c, const typename Ne
     matmul(da, c.w_eff[l], true, dz, false);
     if (hidden_activity_grad != T(0)) da.array() += hidden_activity_grad;
     // a_l = s_l ⊙ relu(z_{l-1})
-    dz = (c.z[l - 1].array() > T(0)).select(net.slopes[l].asDiagonal() * da, T(0));
+    da = net.slopes[l].asDiagonal() * da;
+    dz = (c.z[l - 1].array() > T(0)).select(da, relu_leak * da);
   }
 }
 
@@ -161,7 +162,7 @@ typename Network<T>::Mat predict(const Network<T>& net, const Eigen::Ref<const t
   template const Network<T>::Mat& forward<T>(const Network<T>&, const Eigen::Ref<const Network<T>::Mat>&,       \
                                              ForwardCache<T>&);                                                  \
   template void backward<T>(const Network<T>&, const ForwardCache<T>&, const Network<T>::Mat&, T,               \
-                            std::vector<Network<T>::Mat>&);                                                      \
+                            std::vector<Network<T>::Mat>&, T);                                                    \
   template Network<T>::Mat predict<T>(const Network<T>&, const Eigen::Ref<const Network<T>::Mat>&);
 NNSPICE_INSTANTIATE(float)
 NNSPICE_INSTANTIATE(double)

@@ -5,6 +5,8 @@
 
 #include <chrono>
 #include <cmath>
+#include <numbers>
+#include <thread>
 
 #include "gemm_native.hpp"
 #include "nnspice/common/error.hpp"
@@ -38,6 +40,8 @@ void TrainOptions::validate() const {
   };
   if (layers.size() < 2) fail("layers", fmt::format("{}", format_layers(layers)), "at least 2 layers");
   if (!(learning_rate > 0 && std::isfinite(learning_rate))) fail("learning_rate", fmt::format("{}", learning_rate), "learning_rate > 0");
+  if (lr_schedule != "constant" && lr_schedule != "cosine") fail("lr_schedule", lr_schedule, "constant or cosine");
+  if (!(lr_final_fraction > 0 && lr_final_fraction <= 1)) fail("lr_final_fraction", fmt::format("{}", lr_final_fraction), "0 < lr_final_fraction <= 1");
   if (!(adam_beta1 >= 0 && adam_beta1 < 1)) fail("adam_beta1", fmt::format("{}", adam_beta1), "0 <= adam_beta1 < 1");
   if (!(adam_beta2 >= 0 && adam_beta2 < 1)) fail("adam_beta2", fmt::format("{}", adam_beta2), "0 <= adam_beta2 < 1");
   if (!(adam_eps > 0)) fail("adam_eps", fmt::format("{}", adam_eps), "adam_eps > 0");
@@ -45,6 +49,7 @@ void TrainOptions::validate() const {
   if (batch_size < 1) fail("batch_size", fmt::format("{}", batch_size), "batch_size >= 1");
   if (!(init_range > 0)) fail("init_range", fmt::format("{}", init_range), "init_range > 0");
   if (!(l1_negative >= 0)) fail("l1_negative", fmt::format("{}", l1_negative), "l1_negative >= 0");
+  if (!(relu_leak >= 0 && relu_leak < 1)) fail("relu_leak", fmt::format("{}", relu_leak), "0 <= relu_leak < 1");
   if (!(l1_activity >= 0)) fail("l1_activity", fmt::format("{}", l1_activity), "l1_activity >= 0");
   if (!(grid.step > 0)) fail("weight_step", fmt::format("{}", grid.step), "weight_step > 0");
   if (grid.max_code < 1 || grid.max_code > 127) fail("max_code", fmt::format("{}", grid.max_code), "1 <= max_code <= 127");
@@ -55,10 +60,10 @@ void TrainOptions::validate() const {
 
 nlohmann::json TrainOptions::to_json() const {
   return {{"layers", layers},           {"loss", loss_name(loss)},        {"target_scale", target_scale},
-          {"learning_rate", learning_rate}, {"adam_beta1", adam_beta1},    {"adam_beta2", adam_beta2},
+          {"learning_rate", learning_rate}, {"lr_schedule", lr_schedule}, {"lr_final_fraction", lr_final_fraction}, {"adam_beta1", adam_beta1},    {"adam_beta2", adam_beta2},
           {"adam_eps", adam_eps},       {"epochs", epochs},               {"batch_size", batch_size},
           {"init_range", init_range},   {"l1_negative", l1_negative},     {"l1_activity", l1_activity},
-          {"quantize", quantize},       {"weight_step", grid.step},       {"max_code", grid.max_code},
+          {"quantize", quantize},       {"relu_leak", relu_leak},       {"weight_step", grid.step},       {"max_code", grid.max_code},
           {"patience", patience},       {"seed", seed},                   {"threads", threads}};
 }
 
@@ -122,8 +127,8 @@ namespace {
 
 // The options that must agree between a checkpoint and the run resuming from it.
 void check_resumable(const nlohmann::json& saved, const nlohmann::json& now, const std::string& path) {
-  for (const char* key : {"layers", "loss", "target_scale", "learning_rate", "adam_beta1", "adam_beta2", "adam_eps",
-                          "batch_size", "init_range", "l1_negative", "l1_activity", "quantize", "weight_step",
+  for (const char* key : {"layers", "loss", "target_scale", "learning_rate", "lr_schedule", "lr_final_fraction", "adam_beta1", "adam_beta2", "adam_eps",
+                          "batch_size", "init_range", "l1_negative", "l1_activity", "relu_leak", "quantize", "weight_step",
                           "max_code", "seed", "calibration", "data"}) {
     if (!saved.contains(key) || saved[key] != now[key])
       throw InputError(fmt::format("{}: cannot resume: {} was {} in the checkpointed run, now {}", path, key,
@@ -164,8 +169,7 @@ TrainResult train_network(const TrainOptions& o, const Calibration& cal, const D
   if (tr.n_classes > o.layers.back())
     throw InputError(fmt::format("layers = {}: the data set has {} classes, the last layer only {} neurons",
                                  format_layers(o.layers), tr.n_classes, o.layers.back()));
-  Eigen::setNbThreads(o.threads);
-  native::set_threads(o.threads);
+  native::set_threads(1);  // parallelism is over batch parts (below), not inside the GEMMs
   const auto t0 = std::chrono::steady_clock::now();
 
   nlohmann::json run_key = o.to_json();
@@ -204,11 +208,43 @@ TrainResult train_network(const TrainOptions& o, const Calibration& cal, const D
   const std::size_t batches = (n + B - 1) / B;
   const bool has_val = data.validation.size() > 0;
   const float l1n = static_cast<float>(o.l1_negative);
-  ForwardCache<float> cache;
-  std::vector<Mat> grads;
-  Mat xb, d_out;
-  std::vector<int> yb;
+  // Each batch is split into `threads` contiguous parts, each part's forward/backward runs on its own
+  // thread (blocking joins, no spin-waiting: the machine may be shared), and the gradients are summed
+  // in part order, so results depend on `threads` but never on timing.
+  struct Part {
+    ForwardCache<float> cache;
+    std::vector<Mat> grads;
+    Mat xb, d_out;
+    std::vector<int> yb;
+    double loss = 0;
+    std::size_t correct = 0;
+  };
+  std::vector<Part> parts(static_cast<std::size_t>(o.threads));
   std::vector<std::size_t> perm(n);
+  auto run_part = [&](Part& p, std::size_t first, std::size_t count, std::size_t batch_total) {
+    p.xb.resize(tr.x.rows(), static_cast<Eigen::Index>(count));
+    p.yb.resize(count);
+    for (std::size_t i = 0; i < count; ++i) {
+      p.xb.col(static_cast<Eigen::Index>(i)) = tr.x.col(static_cast<Eigen::Index>(perm[first + i]));
+      p.yb[i] = tr.y[perm[first + i]];
+    }
+    const Mat& out = forward(st.net, p.xb, p.cache);
+    const double share = static_cast<double>(count) / static_cast<double>(batch_total);
+    p.loss = share * static_cast<double>(loss_and_grad<float>(o.loss, o.target_scale, out, p.yb.data(), p.d_out));
+    p.d_out *= static_cast<float>(share);
+    if (o.l1_activity > 0)
+      for (std::size_t l = 1; l < L; ++l)
+        p.loss += o.l1_activity * static_cast<double>(p.cache.a[l].sum()) / static_cast<double>(batch_total);
+    p.correct = 0;
+    for (std::size_t i = 0; i < count; ++i) {
+      Eigen::Index k;
+      out.col(static_cast<Eigen::Index>(i)).maxCoeff(&k);
+      p.correct += static_cast<int>(k) == p.yb[i];
+    }
+    backward(st.net, p.cache, p.d_out, static_cast<float>(o.l1_activity / static_cast<double>(batch_total)), p.grads,
+             static_cast<float>(o.relu_leak));
+  };
+  constexpr std::size_t kMinPart = 32;  // smaller parts are not worth a thread
 
   Progress progress("train", static_cast<std::size_t>(o.epochs), hooks.progress);
   progress.start_from(static_cast<std::size_t>(std::min(st.epoch, o.epochs)));
@@ -217,23 +253,35 @@ TrainResult train_network(const TrainOptions& o, const Calibration& cal, const D
     for (std::size_t i = 0; i < n; ++i) perm[i] = i;
     Rng shuffle_rng = Rng::stream(o.seed, fmt::format("train/shuffle/epoch={}", epoch));
     for (std::size_t i = n; i > 1; --i) std::swap(perm[i - 1], perm[shuffle_rng.below(i)]);
+    double lr = o.learning_rate;
+    if (o.lr_schedule == "cosine" && o.epochs > 1) {
+      const double t = static_cast<double>(epoch - 1) / static_cast<double>(o.epochs - 1);
+      lr *= o.lr_final_fraction + (1 - o.lr_final_fraction) * 0.5 * (1 + std::cos(std::numbers::pi * t));
+    }
     double loss_sum = 0;
     std::size_t correct = 0;
     for (std::size_t b = 0; b < batches; ++b) {
       const std::size_t s = b * B, m = std::min(B, n - s);
-      xb.resize(tr.x.rows(), static_cast<Eigen::Index>(m));
-      yb.resize(m);
-      for (std::size_t i = 0; i < m; ++i) {
-        xb.col(static_cast<Eigen::Index>(i)) = tr.x.col(static_cast<Eigen::Index>(perm[s + i]));
-        yb[i] = tr.y[perm[s + i]];
+      const std::size_t np = std::max<std::size_t>(1, std::min(parts.size(), m / kMinPart));
+      std::vector<std::thread> workers;
+      for (std::size_t q = 1; q < np; ++q) {
+        const std::size_t first = s + q * m / np, count = s + (q + 1) * m / np - first;
+        workers.emplace_back([&, q, first, count] { run_part(parts[q], first, count, m); });
       }
-      const Mat& out = forward(st.net, xb, cache);
-      float loss = loss_and_grad<float>(o.loss, o.target_scale, out, yb.data(), d_out);
-      if (o.l1_activity > 0)
-        for (std::size_t l = 1; l < L; ++l) loss += static_cast<float>(o.l1_activity) * cache.a[l].sum() / static_cast<float>(m);
+      run_part(parts[0], s, m / np, m);
+      for (auto& w : workers) w.join();
+      double loss_d = 0;
+      for (std::size_t q = 0; q < np; ++q) {
+        loss_d += parts[q].loss;
+        correct += parts[q].correct;
+        if (q > 0)
+          for (std::size_t l = 0; l < L; ++l) parts[0].grads[l] += parts[q].grads[l];
+      }
+      std::vector<Mat>& grads = parts[0].grads;
       if (l1n > 0)
-        for (std::size_t l = 0; l < L; ++l) loss += l1n * (-st.net.master[l].cwiseMin(0.0f).sum());
-      if (!std::isfinite(loss)) {
+        for (std::size_t l = 0; l < L; ++l) loss_d += o.l1_negative * static_cast<double>(-st.net.master[l].cwiseMin(0.0f).sum());
+      const float loss = static_cast<float>(loss_d);
+      if (!std::isfinite(loss_d)) {
         const std::string kept = hooks.checkpoint_path.empty() || st.epoch == 0
                                      ? std::string("no checkpoint was written yet")
                                      : fmt::format("the last good checkpoint (epoch {}) is kept at {}", st.epoch,
@@ -243,18 +291,12 @@ TrainResult train_network(const TrainOptions& o, const Calibration& cal, const D
             "inputs?); {}",
             loss, epoch, b + 1, batches, o.learning_rate, kept));
       }
-      loss_sum += static_cast<double>(loss) * static_cast<double>(m);
-      for (std::size_t i = 0; i < m; ++i) {
-        Eigen::Index k;
-        out.col(static_cast<Eigen::Index>(i)).maxCoeff(&k);
-        correct += static_cast<int>(k) == yb[i];
-      }
-      backward(st.net, cache, d_out, static_cast<float>(o.l1_activity / static_cast<double>(m)), grads);
+      loss_sum += loss_d * static_cast<double>(m);
       // Adam (PyTorch's formulation, so that bench/torch_reference.py matches step for step).
       ++st.adam_step;
       const double bc1 = 1 - std::pow(o.adam_beta1, static_cast<double>(st.adam_step));
       const double bc2 = 1 - std::pow(o.adam_beta2, static_cast<double>(st.adam_step));
-      const float step_size = static_cast<float>(o.learning_rate / bc1);
+      const float step_size = static_cast<float>(lr / bc1);
       const float inv_sqrt_bc2 = static_cast<float>(1.0 / std::sqrt(bc2));
       const float b1 = static_cast<float>(o.adam_beta1), b2 = static_cast<float>(o.adam_beta2);
       const float eps = static_cast<float>(o.adam_eps);

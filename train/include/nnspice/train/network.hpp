@@ -62,10 +62,12 @@ const typename Network<T>::Mat& forward(const Network<T>& net, const Eigen::Ref<
 
 /// Backward pass: from d loss / d out (N_L, B) to d loss / d master weights (straight-through through
 /// the quantiser, zero where the clip is active). `hidden_activity_grad` (≥ 0) is added to the gradient
-/// of every hidden activation a_{l+1} (the activity-L1 term λ/B). `grads` is resized as needed.
+/// of every hidden activation a_{l+1} (the activity-L1 term λ/B). `relu_leak` > 0 replaces the ReLU's zero
+/// derivative below threshold by relu_leak (a surrogate gradient that lets dead units recover; the
+/// forward model is unchanged; 0 = the exact gradient). `grads` is resized as needed.
 template <typename T>
 void backward(const Network<T>& net, const ForwardCache<T>& cache, const typename Network<T>::Mat& d_out,
-              T hidden_activity_grad, std::vector<typename Network<T>::Mat>& grads);
+              T hidden_activity_grad, std::vector<typename Network<T>::Mat>& grads, T relu_leak = T(0));
 
 /// Inference only (no cache kept beyond one layer): outputs (N_L, B).
 template <typename T>

@@ -25,6 +25,8 @@ struct TrainOptions {
   Loss loss = Loss::weighted_mse;
   double target_scale = -1;        ///< one-hot target height; < 0: 3 for weighted_mse, 1 for mse
   double learning_rate = 0.001;    ///< Adam; 0.005 can kill an output for good (circuits.md §5)
+  std::string lr_schedule = "constant";  ///< constant | cosine (lr → lr·lr_final_fraction over the epochs)
+  double lr_final_fraction = 0.02;
   double adam_beta1 = 0.9;
   double adam_beta2 = 0.999;
   double adam_eps = 1e-6;
@@ -33,6 +35,7 @@ struct TrainOptions {
   double init_range = 0.5;         ///< masters ~ U(−r, r)
   double l1_negative = 1e-6;       ///< λ · Σ |w| over negative master weights
   double l1_activity = 0.0;        ///< λ · mean over samples of Σ hidden activations
+  double relu_leak = 0.0;          ///< surrogate ReLU derivative below threshold (0 = exact gradient)
   bool quantize = true;            ///< false: float weights (reference / gradient checks)
   QuantGrid grid;
   int patience = 0;                ///< > 0: stop after this many epochs without validation improvement

@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# CLI test of nnspice calibration / train / infer: outputs, resume, and bad inputs (exit 2, clear messages).
+# $1 = nnspice binary, $2 = scratch dir, $3 = shared dir.
+set -u
+N="$1"; D="$2"; SRC="$(cd "$(dirname "$0")/../.." && pwd)"
+rm -rf "$D"; mkdir -p "$D"
+fail() { echo "FAIL: $*"; exit 1; }
+expect_exit() {  # expect_exit CODE PATTERN cmd...
+  local code="$1" pat="$2"; shift 2
+  "$@" > "$D/out.txt" 2> "$D/err.txt"; local rc=$?
+  [[ $rc == "$code" ]] || { cat "$D/out.txt" "$D/err.txt"; fail "'$*' exited $rc, expected $code"; }
+  grep -q -- "$pat" "$D/err.txt" "$D/out.txt" || { cat "$D/err.txt"; fail "'$*': no '$pat' in the output"; }
+}
+
+"$N" calibration random --layers 4-7-3 --sigma 0.15 --negative-gain 1.4 --seed 7 --out "$D/chip" > /dev/null || fail "calibration"
+[[ -f "$D/chip/calibration.json" && -f "$D/chip/run.json" ]] || fail "calibration outputs"
+
+"$N" train --config "$SRC/examples/train_iris.yaml" --calibration "$D/chip/calibration.json" --out "$D/iris" --quiet > "$D/train.txt" \
+  || fail "train iris"
+for f in weights_0.npy weights_1.npy summary.json run.json checkpoint.bin learning_curve.csv calibration.json; do
+  [[ -f "$D/iris/$f" ]] || fail "missing $f"
+done
+grep -q '"test_accuracy"' "$D/iris/summary.json" || fail "summary lacks test_accuracy"
+acc=$(sed -n 's/.*test accuracy \([0-9.]*\) %.*/\1/p' "$D/train.txt")
+[[ -n "$acc" ]] || fail "no accuracy printed"
+# infer on the same chip and split reproduces the training run's test accuracy
+"$N" infer --weights "$D/iris" --calibration "$D/chip/calibration.json" --dataset iris --seed 2 --out "$D/infer" > "$D/infer.txt" \
+  || fail "infer"
+grep -q "accuracy $acc %" "$D/infer.txt" || { cat "$D/infer.txt"; fail "infer accuracy differs from train ($acc %)"; }
+[[ -f "$D/infer/outputs.npy" && -f "$D/infer/confusion.csv" ]] || fail "infer outputs"
+
+# resume: 4 epochs + resume to 8 gives the same weights as 8 epochs straight
+"$N" train --dataset iris --epochs 8 --out "$D/r_full" --quiet --plot false > /dev/null || fail "train 8"
+"$N" train --dataset iris --epochs 4 --out "$D/r_part" --quiet --plot false > /dev/null || fail "train 4"
+"$N" train --dataset iris --epochs 8 --out "$D/r_part" --quiet --plot false --resume > /dev/null || fail "resume"
+cmp -s "$D/r_full/weights_0.npy" "$D/r_part/weights_0.npy" && cmp -s "$D/r_full/weights_1.npy" "$D/r_part/weights_1.npy" \
+  || fail "resumed weights differ"
+cmp -s "$D/r_full/checkpoint.bin" "$D/r_part/checkpoint.bin" || echo "note: checkpoints differ only in timings"
+
+# bad inputs
+"$N" calibration random --layers 4-8-3 --seed 1 --out "$D/chip483" > /dev/null
+expect_exit 2 "calibration is for network 4-8-3" "$N" train --dataset iris --calibration "$D/chip483/calibration.json" --out "$D/bad" --quiet
+printf 'dataset: iris\nepochs: 3\nlearnig_rate: 0.1\n' > "$D/bad.yaml"
+expect_exit 2 "bad.yaml:3" "$N" train --config "$D/bad.yaml" --out "$D/bad" --quiet
+expect_exit 2 "learning_rate > 0" "$N" train --dataset iris --lr -1 --out "$D/bad" --quiet
+mkdir -p "$D/mnist"
+head -c 1000 /dev/zero > "$D/mnist/train-images-idx3-ubyte"
+printf '\x00\x00\x08\x03\x00\x00\x00\x02\x00\x00\x00\x1c\x00\x00\x00\x1c' > "$D/mnist/train-images-idx3-ubyte"
+head -c 100 /dev/zero >> "$D/mnist/train-images-idx3-ubyte"
+for f in train-labels-idx1-ubyte t10k-images-idx3-ubyte t10k-labels-idx1-ubyte; do : > "$D/mnist/$f"; done
+expect_exit 2 "train-images-idx3-ubyte: truncated" "$N" train --dataset mnist --mnist "$D/mnist" --out "$D/bad" --quiet
+expect_exit 2 "MNIST file" "$N" train --dataset mnist --mnist "$D/nonexistent" --out "$D/bad" --quiet
+printf 'RIFF' > "$D/w.wav"
+mkdir -p "$D/fsdd"; cp "$D/w.wav" "$D/fsdd/3_bob_1.wav"
+expect_exit 2 "3_bob_1.wav: not a WAV" "$N" train --dataset fsdd --fsdd "$D/fsdd" --out "$D/bad" --quiet
+expect_exit 2 "no weights_0.npy" "$N" infer --weights "$D/nonexistent" --dataset iris
+echo "train_cli: all checks passed"
