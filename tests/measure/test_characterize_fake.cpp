@@ -120,6 +120,9 @@ TEST(CharacterizeFake, OptionsValidated) {
   nm::CharacterizeOptions o;
   o.routings = 5;  // 5 routings x 2 posts < 20 neurons of layer 0
   EXPECT_THROW(o.validate(spec), nnspice::InputError);
+  o.synapses = true;  // --synapses alone runs no random routings
+  EXPECT_NO_THROW(o.validate(spec));
+  o.synapses = false;
   o.routings = 10;
   EXPECT_NO_THROW(o.validate(spec));
   o.levels_A = {1e-9, -1e-9};
