@@ -142,6 +142,7 @@ int cmd_dynamics(int argc, char** argv) {
     ("timeout", po::value<double>()->default_value(0), "wall-clock limit per pattern in s (0 = none)")
     ("resume", po::bool_switch(), "reuse finished patterns from an earlier run into the same --out")
     ("no-progress", po::bool_switch(), "no progress line")
+    ("log-stages", po::bool_switch(), "print one line per ngspice transient (stage, elements, time points, Newton iterations, seconds)")
     ("out,o", po::value<std::string>()->required(), "output directory");
   po::variables_map vm;
   if (!parse_options(argc, argv, o, vm,
@@ -235,6 +236,7 @@ int cmd_dynamics(int argc, char** argv) {
   sw.t_step_s = vm["tstep"].as<double>();
   sw.ramp_s = vm["ramp"].as<double>();
   sw.chunk = vm["chunk"].as<std::size_t>();
+  sw.log_stages = vm["log-stages"].as<bool>();
   const std::string asym = vm["asymptotic"].as<std::string>();
   if (asym != "op" && asym != "final") throw InputError(fmt::format("--asymptotic '{}': expected op or final", asym));
   sw.asymptotic_op = asym == "op";

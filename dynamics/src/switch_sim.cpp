@@ -263,6 +263,7 @@ ChunkResult run_chunk(sim::Session& s, const sim::NetworkChip& chip, const netli
   s.load(netlist::ngspice_lines(c));
 
   ChunkResult cr;
+  const auto t_start = std::chrono::steady_clock::now();
   const auto r = s.tran(o.t_step_s, o.t_stop_s, o.t_max_s);
   cr.time = r.vectors.at("time");
   cr.supply = delivered(r.vectors, netlist::names::kSupply);
@@ -288,7 +289,12 @@ ChunkResult run_chunk(sim::Session& s, const sim::NetworkChip& chip, const netli
         post_p[j].v_b = op.vectors.at("v(" + neuron_vp_node(l + 1, j) + ")")[0];
       }
     }
-  } else {
+  }
+  if (o.log_stages)
+    fmt::print(stderr, "  stage {} post {}..{}: {} elements, {} time points, {} Newton iterations (transient incl. its initial OP), {:.1f} s with the OP of B\n", l, j0, j1 - 1,
+               c.elements.size(), r.stats.time_points, r.stats.newton_iterations,
+               std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start).count());
+  if (!o.asymptotic_op) {
     for (std::size_t j = j0; j < j1; ++j) {
       cr.post_b_A.push_back(cr.post_A[j - j0].back());
       if (post_axon) {

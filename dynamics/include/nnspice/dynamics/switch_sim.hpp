@@ -56,6 +56,7 @@ struct SwitchOptions {
   bool keep_hidden = false;   ///< return the traces of every hidden and output unit (Fig. 3)
   bool asymptotic_op = true;  ///< asymptotic class from a DC op of pattern B (false: the last transient sample)
   GateLoad gate_load;         ///< layerwise only (calibrate_gate_load)
+  bool log_stages = false;    ///< print one line per ngspice transient to stderr (stage, size, time points, iterations, s)
   /// Validates ranges (InputError naming the field, value and constraint).
   void validate() const;
 };
