@@ -319,11 +319,11 @@ TrainResult train_network(const TrainOptions& o, const Calibration& cal, const D
                                                            st.epoch, hooks.checkpoint_path)));
     EpochRecord rec;
     rec.epoch = epoch;
+    rec.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - te).count();  // training only
     rec.train_loss = loss_sum / static_cast<double>(n);
     rec.train_accuracy = static_cast<double>(correct) / static_cast<double>(n);
     if (has_val) rec.validation_accuracy = accuracy(st.net, data.validation);
     if (data.test.size() > 0) rec.test_accuracy = accuracy(st.net, data.test);
-    rec.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - te).count();
     st.history.push_back(rec);
     st.epoch = epoch;
     if (has_val) {

@@ -49,7 +49,7 @@ struct TrainOptions {
 struct EpochRecord {
   int epoch = 0;  ///< 1-based
   double train_loss = 0, train_accuracy = 0, validation_accuracy = -1, test_accuracy = -1;
-  double seconds = 0;
+  double seconds = 0;  ///< wall time of the epoch's training steps (without the accuracy evaluations)
 };
 
 /// Everything needed to continue a run exactly.
