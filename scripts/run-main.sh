@@ -3,4 +3,4 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
-exec build/tools/nnspice demo --out "${1:-out/demo}"
+exec build/tools/nnspice run --out "${1:-out/run}" ${NNSPICE_RESUME:+--resume}

@@ -8,13 +8,14 @@ const std::vector<Command>& commands() {
 #ifdef NNSPICE_HAVE_MEASURE
       {"characterize", "measure a chip: per-neuron slopes and negative gains (routings at +7) -> calibration.json", cmd_characterize},
 #endif
-      {"demo", "the main job until `run` lands: 4-7-3 chip -> netlist -> DC operating point -> output currents", cmd_demo},
+      {"demo", "a quick look: 4-7-3 chip -> netlist -> in-process DC operating points -> output currents", cmd_demo},
       {"dnpu", "DNPU surrogates: eval, info, convert, spice element, seed experiments", cmd_dnpu},
 #ifdef NNSPICE_HAVE_DYNAMICS
       {"dynamics", "pattern-switch transients: time to output, energy per operation (TOp/J), paper Fig. 3/4", cmd_dynamics},
 #endif
 #ifdef NNSPICE_HAVE_EVALUATE
       {"evaluate", "circuit-level accuracy of a programmed chip on every test sample (fast DC engine or ngspice; MPI)", cmd_evaluate},
+      {"run", "the main job: chip -> characterise -> train -> evaluate -> transients -> report.md (YAML config)", cmd_run},
 #endif
       {"infer", "evaluate trained weight codes on a chip's behavioural model: accuracy, confusion matrix, outputs", cmd_infer},
       {"netlist", "write the SPICE netlist of a mismatched chip (+ its chip file)", cmd_netlist},

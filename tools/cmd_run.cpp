@@ -1,0 +1,493 @@
+// nnspice run: the whole method end to end, from one YAML config (an embedded default when none is
+// given): draw a chip -> characterise it -> train homogeneous and chip-aware 3-bit networks -> behavioural
+// and circuit-level accuracy -> pattern-switch transients (time to output, energy) -> report.md with
+// figures, summary.json, the exact config, seeds and versions in one folder.
+// Each stage is one `nnspice <command>` child process writing its own sub-folder; a stage that finished
+// leaves `stage.json`, so `--resume` skips it and resumes the interrupted one.
+#include <fmt/format.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <cmath>
+#include <csignal>
+#include <cstdlib>
+#include <filesystem>
+#include <map>
+
+#include "cli_util.hpp"
+#include "commands.hpp"
+#include "nnspice/common/error.hpp"
+#include "nnspice/common/fs_util.hpp"
+#include "nnspice/common/progress.hpp"
+#include "nnspice/common/run_info.hpp"
+#include "nnspice/common/yaml_util.hpp"
+#include "nnspice/netlist/network.hpp"
+#include "nnspice/sim/session.hpp"
+#include "nnspice/train/dataset.hpp"
+
+namespace nnspice::tools {
+namespace {
+
+// The default main job (also shipped as examples/run_default.yaml): finishes in ~15 min on 2 cores.
+const char* kDefaultConfig = R"(# nnspice run: the default main job (examples/run_default.yaml)
+out: out/run             # output folder (the command line's --out wins)
+process: ""              # process YAML; "" = the shipped tsmc180.yaml
+jobs: 2                  # simulator worker processes
+experiments:
+  - name: iris
+    dataset: iris
+    layers: 4-7-3
+    chip_seed: 7
+    data_seed: 1
+    characterize: {method: full, routings: 10}
+    train: {epochs: 300}
+    evaluate: {method: full, input_mean_A: 1.0e-7}
+    dynamics: {count: 30, mean_inputs_A: [1.5e-8, 4.5e-8], method: full}
+  - name: mnist
+    dataset: mnist
+    layers: 196-20-10      # the paper's 196-100-50-10: examples/run_paper_mnist.yaml
+    chip_seed: 7
+    data_seed: 1
+    characterize: {method: decomposed, routings: 10}
+    train: {epochs: 15}
+    evaluate: {method: decomposed, limit: 2000, input_mean_A: 1.5e-8}
+    dynamics: {count: 4, mean_inputs_A: [1.5e-8, 4.5e-8], method: auto}
+)";
+
+struct StageSpec {
+  std::string name;                // sub-folder and stage id
+  std::string what;                // one line for the plan
+  std::vector<std::string> args;   // nnspice arguments
+  bool resumable = false;          // the command accepts --resume
+  double weight = 1;               // rough relative cost, for the ETA
+};
+
+struct Experiment {
+  std::string name, dataset, layers, mnist_dir, fsdd_dir, iris_csv;
+  std::uint64_t chip_seed = 7, data_seed = 1;
+  std::string char_method = "decomposed", eval_method = "decomposed", dyn_method = "auto";
+  long long routings = 10, train_epochs = -1, train_limit = 0, eval_limit = 0, dyn_count = 10;
+  double eval_input_mean = 0, train_lr = -1;
+  std::vector<double> dyn_levels{15e-9, 45e-9};
+  bool dynamics = true;
+};
+
+struct RunConfig {
+  std::string out = "out/run", process, source = "(embedded default)", text;
+  int jobs = 2;
+  std::vector<Experiment> experiments;
+};
+
+std::string num(double v) { return fmt::format("{}", v); }
+
+RunConfig parse_config(const std::string& text, const std::string& name) {
+  RunConfig c;
+  c.source = name;
+  c.text = text;
+  const YAML::Node root = parse_yaml(text, name);
+  YamlMap m(root, name, "");
+  m.check_keys({"out", "process", "jobs", "experiments"});
+  c.out = m.get_string("out", c.out);
+  c.process = m.get_string("process", "");
+  c.jobs = static_cast<int>(m.get_int("jobs", 2));
+  if (c.jobs < 1 || c.jobs > 256) m.fail("jobs", "expected 1..256");
+  const YAML::Node ex = root["experiments"];
+  if (!ex || !ex.IsSequence() || ex.size() == 0)
+    throw InputError(m.where("experiments"), "experiments: expected a non-empty list of experiments");
+  std::map<std::string, int> seen;
+  for (std::size_t k = 0; k < ex.size(); ++k) {
+    YamlMap e(ex[k], name, fmt::format("experiments[{}]", k));
+    e.check_keys({"name", "dataset", "layers", "chip_seed", "data_seed", "mnist_dir", "fsdd_dir", "iris_csv", "characterize", "train", "evaluate", "dynamics"});
+    Experiment x;
+    x.name = e.get_string("name");
+    if (x.name.empty() || x.name.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-") != std::string::npos)
+      e.fail("name", "expected letters, digits, '-' or '_' (it names a folder)");
+    if (seen[x.name]++) e.fail("name", "names must be unique");
+    x.dataset = e.get_string("dataset");
+    if (x.dataset != "mnist" && x.dataset != "iris" && x.dataset != "fsdd") e.fail("dataset", "expected mnist, iris or fsdd");
+    x.layers = e.get_string("layers");
+    try {
+      netlist::NetworkSpec::parse(x.layers);
+    } catch (const InputError& err) {
+      e.fail("layers", err.what());
+    }
+    const long long cs = e.get_int("chip_seed", 7), ds = e.get_int("data_seed", 1);
+    if (cs < 0) e.fail("chip_seed", "expected >= 0");
+    if (ds < 0) e.fail("data_seed", "expected >= 0");
+    x.chip_seed = static_cast<std::uint64_t>(cs);
+    x.data_seed = static_cast<std::uint64_t>(ds);
+    x.mnist_dir = e.get_string("mnist_dir", "");
+    x.fsdd_dir = e.get_string("fsdd_dir", "");
+    x.iris_csv = e.get_string("iris_csv", "");
+    if (x.dataset == "fsdd" && x.fsdd_dir.empty()) e.fail("fsdd_dir", "the FSDD data set needs fsdd_dir (the folder with recordings/)");
+
+    const YamlMap ch = e.get_map("characterize");
+    ch.check_keys({"method", "routings"});
+    x.char_method = ch.get_string("method", x.char_method);
+    if (x.char_method != "full" && x.char_method != "decomposed") ch.fail("method", "expected full or decomposed");
+    x.routings = ch.get_int("routings", 10);
+    if (x.routings < 1 || x.routings > 10000) ch.fail("routings", "expected 1..10000");
+
+    const YamlMap tr = e.get_map("train");
+    tr.check_keys({"epochs", "lr", "train_limit"});
+    x.train_epochs = tr.get_int("epochs", -1);
+    if (tr.has("epochs") && (x.train_epochs < 1 || x.train_epochs > 100000)) tr.fail("epochs", "expected 1..100000");
+    x.train_lr = tr.get_double("lr", -1);
+    if (tr.has("lr") && !(x.train_lr > 0 && x.train_lr < 1)) tr.fail("lr", "expected 0 < lr < 1");
+    x.train_limit = tr.get_int("train_limit", 0);
+    if (x.train_limit < 0) tr.fail("train_limit", "expected >= 0");
+
+    const YamlMap ev = e.get_map("evaluate");
+    ev.check_keys({"method", "limit", "input_mean_A"});
+    x.eval_method = ev.get_string("method", x.eval_method);
+    if (x.eval_method != "full" && x.eval_method != "decomposed") ev.fail("method", "expected full or decomposed");
+    x.eval_limit = ev.get_int("limit", 0);
+    if (x.eval_limit < 0) ev.fail("limit", "expected >= 0 (0 = the whole test set)");
+    x.eval_input_mean = ev.get_double("input_mean_A", 0);
+    if (ev.has("input_mean_A") && !(x.eval_input_mean > 0 && x.eval_input_mean <= 1e-5)) ev.fail("input_mean_A", "expected 0 < input_mean_A <= 1e-5");
+
+    if (e.has("dynamics") && e.node()["dynamics"].IsScalar()) {
+      x.dynamics = e.get_bool("dynamics", true);
+    } else {
+      const YamlMap dy = e.get_map("dynamics");
+      dy.check_keys({"count", "mean_inputs_A", "method"});
+      x.dyn_count = dy.get_int("count", 10);
+      if (x.dyn_count < 1 || x.dyn_count > 100000) dy.fail("count", "expected 1..100000");
+      x.dyn_method = dy.get_string("method", x.dyn_method);
+      if (x.dyn_method != "full" && x.dyn_method != "layerwise" && x.dyn_method != "auto") dy.fail("method", "expected full, layerwise or auto");
+      if (dy.has("mean_inputs_A")) {
+        const YAML::Node l = dy.node()["mean_inputs_A"];
+        if (!l.IsSequence() || l.size() == 0) dy.fail("mean_inputs_A", "expected a list of currents in A, e.g. [1.5e-8, 4.5e-8]");
+        x.dyn_levels.clear();
+        for (const auto& v : l) {
+          double d;
+          if (!v.IsScalar() || !YAML::convert<double>::decode(v, d) || !(d > 0 && d <= 1e-5))
+            throw InputError(yaml_where(v, name), fmt::format("{}.dynamics.mean_inputs_A: '{}' is not a current in (0, 1e-5] A",
+                                                              fmt::format("experiments[{}]", k), v.IsScalar() ? v.Scalar() : "(non-scalar)"));
+          x.dyn_levels.push_back(d);
+        }
+      }
+    }
+    c.experiments.push_back(x);
+  }
+  return c;
+}
+
+// Checks what the stages will need before any work starts (data sets present, process loadable).
+void preflight(const RunConfig& c) {
+  if (!c.process.empty()) netlist::load_process(c.process);
+  for (const auto& x : c.experiments) {
+    if (x.dataset == "mnist") {
+      const std::string dir = train::resolve_mnist_dir(x.mnist_dir);
+      for (const char* f : {"train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"})
+        if (!file_exists(dir + "/" + f))
+          throw InputError(fmt::format("experiment '{}': MNIST file {}/{} not found (run scripts/fetch_mnist.sh or set mnist_dir)", x.name, dir, f));
+    }
+    if (x.dataset == "fsdd" && !file_exists(x.fsdd_dir)) throw InputError(fmt::format("experiment '{}': fsdd_dir {} not found", x.name, x.fsdd_dir));
+    if (x.dataset == "iris" && !x.iris_csv.empty() && !file_exists(x.iris_csv))
+      throw InputError(fmt::format("experiment '{}': iris_csv {} not found", x.name, x.iris_csv));
+  }
+}
+
+std::vector<std::string> data_args(const Experiment& x, const char* iris_flag) {
+  std::vector<std::string> a{"--dataset", x.dataset};
+  if (!x.mnist_dir.empty()) a.insert(a.end(), {"--mnist", x.mnist_dir});
+  if (!x.fsdd_dir.empty()) a.insert(a.end(), {"--fsdd", x.fsdd_dir});
+  if (!x.iris_csv.empty()) a.insert(a.end(), {iris_flag, x.iris_csv});
+  return a;
+}
+
+std::vector<StageSpec> plan(const RunConfig& c, const std::string& out) {
+  std::vector<StageSpec> st;
+  const std::string jobs = std::to_string(c.jobs);
+  for (const auto& x : c.experiments) {
+    const std::string d = out + "/" + x.name;
+    std::vector<std::string> proc;
+    if (!c.process.empty()) proc = {"--process", c.process};
+    const std::string chip = d + "/chip/chip.csv", cal = d + "/characterize/calibration.json";
+    const double size = static_cast<double>(netlist::NetworkSpec::parse(x.layers).n_synapses());
+    auto add = [&](std::string stage, std::string what, std::vector<std::string> args, bool resumable, double weight) {
+      args.insert(args.end(), {"--out", d + "/" + stage});
+      st.push_back({x.name + "/" + stage, std::move(what), std::move(args), resumable, weight});
+    };
+    std::vector<std::string> a = {"netlist", "--layers", x.layers, "--seed", std::to_string(x.chip_seed)};
+    a.insert(a.end(), proc.begin(), proc.end());
+    add("chip", fmt::format("draw chip {} (seed {}) and write its netlist", x.layers, x.chip_seed), a, false, 0.01);
+
+    a = {"characterize", "--layers", x.layers, "--chip", chip, "--method", x.char_method, "--routings", std::to_string(x.routings), "--workers", jobs};
+    a.insert(a.end(), proc.begin(), proc.end());
+    add("characterize", fmt::format("measure slopes and negative gains ({} routings, {} solver)", x.routings, x.char_method), a, true, 1 + size / 200);
+
+    for (const bool chip_aware : {false, true}) {
+      a = {"train", "--layers", x.layers, "--seed", std::to_string(x.data_seed)};
+      const auto da = data_args(x, "--iris-csv");
+      a.insert(a.end(), da.begin(), da.end());
+      if (x.train_epochs > 0) a.insert(a.end(), {"--epochs", std::to_string(x.train_epochs)});
+      if (x.train_lr > 0) a.insert(a.end(), {"--lr", num(x.train_lr)});
+      if (x.train_limit > 0) a.insert(a.end(), {"--train-limit", std::to_string(x.train_limit)});
+      if (chip_aware) a.insert(a.end(), {"--calibration", cal});
+      add(chip_aware ? "train_chip" : "train_homogeneous",
+          chip_aware ? "train 3-bit weights on the chip's measured slopes" : "train 3-bit weights on the homogeneous (ideal) model", a, true,
+          1 + size / 2000);
+    }
+    for (const bool chip_aware : {false, true}) {
+      a = {"infer", "--weights", d + (chip_aware ? "/train_chip" : "/train_homogeneous"), "--calibration", cal, "--seed", std::to_string(x.data_seed)};
+      const auto da = data_args(x, "--iris-csv");
+      a.insert(a.end(), da.begin(), da.end());
+      add(chip_aware ? "infer_chip" : "infer_homogeneous",
+          chip_aware ? "behavioural accuracy of the chip-aware weights on the chip model" : "behavioural accuracy of the ideal weights on the chip model",
+          a, false, 0.05);
+    }
+    for (const bool chip_aware : {false, true}) {
+      a = {"evaluate", "--layers", x.layers, "--weights", d + (chip_aware ? "/train_chip" : "/train_homogeneous"), "--chip", chip, "--method",
+           x.eval_method, "--jobs", jobs, "--data-seed", std::to_string(x.data_seed)};
+      const auto da = data_args(x, "--iris");
+      a.insert(a.end(), da.begin(), da.end());
+      a.insert(a.end(), proc.begin(), proc.end());
+      if (x.eval_limit > 0) a.insert(a.end(), {"--limit", std::to_string(x.eval_limit)});
+      if (x.eval_input_mean > 0) a.insert(a.end(), {"--input-mean", num(x.eval_input_mean)});
+      add(chip_aware ? "evaluate_chip" : "evaluate_homogeneous",
+          chip_aware ? "circuit-level accuracy of the chip-aware weights" : "circuit-level accuracy of the ideal weights", a, true, 1 + size / 300);
+    }
+    if (x.dynamics) {
+      std::string levels;
+      for (double v : x.dyn_levels) levels += (levels.empty() ? "" : ",") + num(v);
+      a = {"dynamics", "--layers", x.layers, "--chip", chip, "--weights", d + "/train_chip", "--count", std::to_string(x.dyn_count), "--mean-input", levels,
+           "--method", x.dyn_method, "--jobs", jobs, "--data-seed", std::to_string(x.data_seed)};
+      const auto da = data_args(x, "--iris-csv");
+      if (x.dataset != "fsdd") a.insert(a.end(), da.begin(), da.end());
+      else a.insert(a.end(), {"--random-patterns", std::to_string(x.dyn_count)});
+      a.insert(a.end(), proc.begin(), proc.end());
+      add("dynamics", fmt::format("pattern-switch transients of {} patterns: time to output and energy", x.dyn_count), a, true,
+          static_cast<double>(x.dyn_count) * (1 + size / 1000));
+    }
+  }
+  return st;
+}
+
+std::string quote(const std::vector<std::string>& args) {
+  std::string s = "nnspice";
+  for (const auto& a : args) s += " " + (a.find_first_of(" \"'") == std::string::npos ? a : "'" + a + "'");
+  return s;
+}
+
+int run_child(const std::vector<std::string>& args, const std::string& log) {
+  std::vector<std::string> argv_s = {"nnspice"};
+  argv_s.insert(argv_s.end(), args.begin(), args.end());
+  std::vector<char*> argv;
+  for (auto& s : argv_s) argv.push_back(s.data());
+  argv.push_back(nullptr);
+  const pid_t pid = ::fork();
+  if (pid < 0) throw std::runtime_error("cannot start a stage: fork failed");
+  if (pid == 0) {
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);  // a killed run takes its stage with it
+    if (FILE* f = std::fopen(log.c_str(), "w")) {
+      ::dup2(fileno(f), 1);
+      std::fclose(f);
+    }
+    ::execv("/proc/self/exe", argv.data());
+    std::_Exit(127);
+  }
+  int status = 0;
+  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  if (WIFEXITED(status)) return WEXITSTATUS(status);
+  return 128 + (WIFSIGNALED(status) ? WTERMSIG(status) : 0);
+}
+
+nlohmann::json load_json_or_null(const std::string& path) {
+  if (!file_exists(path)) return nullptr;
+  try {
+    return nlohmann::json::parse(read_file(path));
+  } catch (...) {
+    return nullptr;
+  }
+}
+
+double jnum(const nlohmann::json& j, const std::string& key) {
+  return j.is_object() && j.contains(key) && j[key].is_number() ? j[key].get<double>() : std::nan("");
+}
+
+std::string pct(double v) { return std::isnan(v) ? "n/a" : fmt::format("{:.2f} %", 100 * v); }
+
+void run_gnuplot(const std::string& dir, const std::string& script) {
+  const std::string cmd = fmt::format("cd '{}' && gnuplot {} > {}.log 2>&1", dir, script, script);
+  if (std::system(cmd.c_str()) != 0) fmt::print(stderr, "warning: gnuplot failed for {}/{} (data kept)\n", dir, script);
+}
+
+// Writes OUT/report.md (+ accuracy.png per experiment) and returns the run's summary.
+nlohmann::json write_report(const RunConfig& c, const std::string& out, double wall_s) {
+  nlohmann::json summary = {{"config", c.source}, {"wall_s", wall_s}, {"experiments", nlohmann::json::array()}};
+  std::string md = "# nnspice run report\n\n";
+  md += fmt::format("Config: `{}` (copied to `config.yaml`). Versions and seeds: `run.json`. Every number below comes from the\n"
+                    "stage folders next to this file (their own `summary.json`).\n\n",
+                    c.source);
+  for (const auto& x : c.experiments) {
+    const std::string d = out + "/" + x.name;
+    const auto th = load_json_or_null(d + "/train_homogeneous/summary.json"), tc = load_json_or_null(d + "/train_chip/summary.json");
+    const auto ih = load_json_or_null(d + "/infer_homogeneous/summary.json"), ic = load_json_or_null(d + "/infer_chip/summary.json");
+    const auto eh = load_json_or_null(d + "/evaluate_homogeneous/summary.json"), ec = load_json_or_null(d + "/evaluate_chip/summary.json");
+    const auto ch = load_json_or_null(d + "/characterize/summary.json"), dy = load_json_or_null(d + "/dynamics/summary.json");
+    nlohmann::json e = {{"name", x.name},
+                        {"dataset", x.dataset},
+                        {"layers", x.layers},
+                        {"chip_seed", x.chip_seed},
+                        {"accuracy",
+                         {{"ideal_model_ideal_weights", jnum(th, "test_accuracy")},
+                          {"chip_model_ideal_weights", jnum(ih, "accuracy")},
+                          {"chip_model_chip_aware_weights", jnum(ic, "accuracy")},
+                          {"circuit_ideal_weights", jnum(eh, "accuracy")},
+                          {"circuit_chip_aware_weights", jnum(ec, "accuracy")}}},
+                        {"circuit_samples", ec.is_object() ? ec.value("evaluated", 0) : 0},
+                        {"characterize", ch},
+                        {"dynamics", dy}};
+    summary["experiments"].push_back(e);
+    md += fmt::format("## {}: {} on a {} chip (seed {})\n\n", x.name, x.dataset, x.layers, x.chip_seed);
+    md += "| model | test accuracy |\n|---|---|\n";
+    md += fmt::format("| ideal (homogeneous) model, ideal weights | {} |\n", pct(jnum(th, "test_accuracy")));
+    md += fmt::format("| this chip's behavioural model, ideal weights | {} |\n", pct(jnum(ih, "accuracy")));
+    md += fmt::format("| this chip's behavioural model, chip-aware weights | {} |\n", pct(jnum(ic, "accuracy")));
+    md += fmt::format("| circuit level (SPICE devices), ideal weights | {} ({} samples) |\n", pct(jnum(eh, "accuracy")), eh.is_object() ? eh.value("evaluated", 0) : 0);
+    md += fmt::format("| circuit level (SPICE devices), chip-aware weights | {} ({} samples) |\n\n", pct(jnum(ec, "accuracy")),
+                      ec.is_object() ? ec.value("evaluated", 0) : 0);
+    // Accuracy figure.
+    {
+      const std::string dat = fmt::format(
+          "\"ideal model\" {}\n\"chip model,\\nideal weights\" {}\n\"chip model,\\nchip-aware\" {}\n\"circuit,\\nideal weights\" {}\n\"circuit,\\nchip-aware\" {}\n",
+          100 * jnum(th, "test_accuracy"), 100 * jnum(ih, "accuracy"), 100 * jnum(ic, "accuracy"), 100 * jnum(eh, "accuracy"), 100 * jnum(ec, "accuracy"));
+      write_file_atomic(d + "/accuracy.dat", dat);
+      write_file_atomic(d + "/accuracy.gp",
+                        fmt::format("set terminal pngcairo size 900,500 noenhanced\nset bmargin 4\nset output 'accuracy.png'\nset style fill solid 0.6\n"
+                                    "set boxwidth 0.6\nset ylabel 'test accuracy (%)'\nset yrange [0:100]\nset grid ytics\n"
+                                    "set title '{}: {} chip (seed {})'\nplot 'accuracy.dat' using 0:2:xtic(1) with boxes notitle, "
+                                    "'' using 0:($2+3):(sprintf('%.1f',$2)) with labels notitle\n",
+                                    x.name, x.layers, x.chip_seed));
+      run_gnuplot(d, "accuracy.gp");
+    }
+    md += fmt::format("![accuracy]({}/accuracy.png)\n\n", x.name);
+    if (ch.is_object()) {
+      md += "### Measured slopes\n\n";
+      if (ch.contains("per_layer")) md += fmt::format("Per layer (slopes normalised to mean 1; negative-weight gain):\n\n```json\n{}\n```\n\n", ch["per_layer"].dump(1));
+      md += fmt::format("![slopes]({}/characterize/slopes.png)\n\n", x.name);
+    }
+    md += fmt::format("### Learning curve (chip-aware)\n\n![learning curve]({}/train_chip/learning_curve.png)\n\n", x.name);
+    if (dy.is_object()) {
+      md += "### Time to output and energy\n\n";
+      if (dy.contains("levels")) md += fmt::format("```json\n{}\n```\n\n", dy["levels"].dump(1));
+      std::vector<std::string> pngs;
+      std::error_code ec2;
+      for (auto it = std::filesystem::recursive_directory_iterator(d + "/dynamics", ec2); it != std::filesystem::recursive_directory_iterator(); ++it)
+        if (it->path().extension() == ".png") pngs.push_back(std::filesystem::relative(it->path(), out).string());
+      std::sort(pngs.begin(), pngs.end());
+      for (const auto& p : pngs) md += fmt::format("![{}]({})\n\n", std::filesystem::path(p).stem().string(), p);
+    }
+  }
+  md += fmt::format("Total wall time: {}.\n", format_duration(wall_s));
+  write_file_atomic(out + "/report.md", md);
+  return summary;
+}
+
+}  // namespace
+
+int cmd_run(int argc, char** argv) {
+  po::options_description o("Options");
+  o.add_options()
+    ("config", po::value<std::string>()->default_value(""), "run config YAML (default: the embedded default, see --print-default)")
+    ("out,o", po::value<std::string>(), "output folder (overrides the config's `out`)")
+    ("resume", po::bool_switch(), "continue an interrupted run: finished stages are kept, the interrupted one resumes")
+    ("dry-run", po::bool_switch(), "print the plan (every stage and its command) and exit")
+    ("print-default", po::bool_switch(), "print the embedded default config and exit");
+  po::positional_options_description pos;
+  pos.add("config", 1);
+  po::variables_map vm;
+  if (!parse_options(argc, argv, o, vm, "nnspice run [config.yaml] [--out DIR] [--resume] [--dry-run]",
+                     "The whole method end to end: draw a chip, characterise it, train ideal and chip-aware 3-bit networks,\n"
+                     "measure behavioural and circuit-level accuracy, simulate pattern-switch transients (time to output, energy\n"
+                     "per operation), and write report.md with figures, summary.json, config.yaml and run.json into one folder.\n"
+                     "Unknown keys or wrong types in the config are rejected before any work starts.",
+                     &pos))
+    return 0;
+  if (vm["print-default"].as<bool>()) {
+    fmt::print("{}", kDefaultConfig);
+    return 0;
+  }
+  const std::string cfg_path = vm["config"].as<std::string>();
+  RunConfig cfg = cfg_path.empty() ? parse_config(kDefaultConfig, "(embedded default)") : parse_config(read_file(cfg_path), cfg_path);
+  if (vm.count("out")) cfg.out = vm["out"].as<std::string>();
+  const bool resume = vm["resume"].as<bool>();
+  const auto stages = plan(cfg, cfg.out);
+  if (vm["dry-run"].as<bool>()) {
+    fmt::print("plan: {} stages into {} (config {})\n", stages.size(), cfg.out, cfg.source);
+    for (std::size_t k = 0; k < stages.size(); ++k)
+      fmt::print("{:2}. {:<28} {}\n    {}{}\n", k + 1, stages[k].name, stages[k].what, quote(stages[k].args), stages[k].resumable ? " [--resume]" : "");
+    return 0;
+  }
+  preflight(cfg);
+  if (!resume && file_exists(cfg.out + "/config.yaml"))
+    throw InputError(fmt::format("{} already holds a run: pass --resume to continue it, or choose another --out", cfg.out));
+  if (resume && file_exists(cfg.out + "/config.yaml") && read_file(cfg.out + "/config.yaml") != cfg.text)
+    throw InputError(fmt::format("--resume: {}/config.yaml differs from this config; resume with the same config or use another --out", cfg.out));
+  make_dirs(cfg.out);
+  write_file_atomic(cfg.out + "/config.yaml", cfg.text);
+  write_run_json(cfg.out, {{"config", cfg.source}, {"ngspice", sim::Session::ngspice_version()}, {"stages", stages.size()}, {"resume", resume}});
+
+  double total_w = 0, done_w = 0;
+  for (const auto& s : stages) total_w += s.weight;
+  const auto t0 = std::chrono::steady_clock::now();
+  double first_elapsed = -1;
+  int failed = 0;
+  for (std::size_t k = 0; k < stages.size(); ++k) {
+    const auto& s = stages[k];
+    const std::string dir = cfg.out + "/" + s.name;
+    const std::string marker = dir + "/stage.json";
+    if (file_exists(marker)) {
+      fmt::print(stderr, "[run {}/{}] {}: done earlier, kept\n", k + 1, stages.size(), s.name);
+      done_w += s.weight;
+      continue;
+    }
+    const double el = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    if (first_elapsed < 0) first_elapsed = el;
+    const double rate = done_w > 0 && el > 0 ? el / done_w : NAN;
+    fmt::print(stderr, "[run {}/{}] {}: {} (elapsed {}, ETA {})\n", k + 1, stages.size(), s.name, s.what, format_duration(el),
+               std::isnan(rate) ? "?" : format_duration(rate * (total_w - done_w)));
+    std::vector<std::string> args = s.args;
+    if (resume && s.resumable && file_exists(dir)) args.push_back("--resume");
+    make_dirs(std::filesystem::path(dir).parent_path().string());
+    const auto ts = std::chrono::steady_clock::now();
+    const int rc = run_child(args, cfg.out + "/" + s.name + ".log");
+    const double stage_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - ts).count();
+    if (rc != 0) {
+      ++failed;
+      fmt::print(stderr, "[run] stage {} failed (exit {}); its output: {}.log\n", s.name, rc, cfg.out + "/" + s.name);
+      // Later stages of the same experiment depend on this one: skip them.
+      const std::string exp = s.name.substr(0, s.name.find('/'));
+      while (k + 1 < stages.size() && stages[k + 1].name.rfind(exp + "/", 0) == 0) {
+        fmt::print(stderr, "[run] skipping {} (depends on {})\n", stages[k + 1].name, s.name);
+        ++k;
+      }
+      continue;
+    }
+    make_dirs(dir);
+    write_json(marker, {{"command", quote(args)}, {"wall_s", stage_s}});
+    done_w += s.weight;
+  }
+  const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  nlohmann::json summary = write_report(cfg, cfg.out, wall);
+  summary["failed_stages"] = failed;
+  write_json(cfg.out + "/summary.json", summary);
+  for (const auto& e : summary["experiments"]) {
+    const auto& a = e["accuracy"];
+    auto p = [](const nlohmann::json& v) { return v.is_number() ? fmt::format("{:.2f} %", 100 * v.get<double>()) : std::string("n/a"); };
+    fmt::print("{} ({} {}): ideal {} | chip model, ideal weights {} | chip-aware {} | circuit: ideal weights {}, chip-aware {}\n",
+               e["name"].get<std::string>(), e["dataset"].get<std::string>(), e["layers"].get<std::string>(), p(a["ideal_model_ideal_weights"]),
+               p(a["chip_model_ideal_weights"]), p(a["chip_model_chip_aware_weights"]), p(a["circuit_ideal_weights"]), p(a["circuit_chip_aware_weights"]));
+  }
+  fmt::print("report: {}/report.md ({} stage(s) failed, {})\n", cfg.out, failed, format_duration(wall));
+  return failed ? static_cast<int>(ExitCode::failure) : 0;
+}
+
+}  // namespace nnspice::tools
