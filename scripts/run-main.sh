@@ -3,4 +3,5 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
-exec build/tools/nnspice run --out "${1:-out/run}" ${NNSPICE_RESUME:+--resume}
+# --resume makes a second invocation idempotent: finished stages are kept, an interrupted one continues.
+exec build/tools/nnspice run --out "${1:-out/run}" --resume
