@@ -92,6 +92,7 @@ int cmd_characterize(int argc, char** argv) {
     ("ground-truth", po::bool_switch(), "measure every synapse too and compare the routing estimates with it (r, max relative error)")
     ("ground-truth-routings", po::value<std::string>()->default_value("5,10,20,40"), "routing counts compared in --ground-truth mode")
     ("fit", po::value<std::string>()->default_value("pooled"), "slope per neuron: pooled (one fit over all its points, the paper) | synapse-mean (mean of per-synapse fits)")
+    ("evaluate", po::value<std::size_t>()->default_value(0), "with --synapses/--ground-truth: N random weight sets x 5 input vectors, predicted with per-layer, per-neuron and per-synapse calibration vs simulated")
     ("routing-seed", po::value<std::uint64_t>()->default_value(1), "seed of the random routings (not the chip)")
     ("resume", po::bool_switch(), "continue a run in --out: finished operating points are taken from its ops.jsonl")
     ("overwrite", po::bool_switch(), "discard a checkpoint (ops.jsonl) already in --out")
@@ -135,6 +136,9 @@ int cmd_characterize(int argc, char** argv) {
   opt.seed = vm["routing-seed"].as<std::uint64_t>();
   opt.fit = measure::parse_fit_kind(vm["fit"].as<std::string>());
   opt.validate(spec);
+  if (vm["evaluate"].as<std::size_t>() > 0 && !opt.synapses && !opt.ground_truth)
+    throw InputError("--evaluate needs the per-synapse measurement: add --synapses (or --ground-truth)");
+  if (vm["evaluate"].as<std::size_t>() > 1000) throw InputError("--evaluate: at most 1000 weight sets");
 
   const std::string out = vm["out"].as<std::string>();
   const bool resume = vm["resume"].as<bool>();
@@ -166,6 +170,7 @@ int cmd_characterize(int argc, char** argv) {
                                  {"ground_truth_routings", opt.ground_truth_routings},
                                  {"routing_seed", opt.seed},
                                  {"fit", measure::fit_kind_name(opt.fit)},
+                                 {"evaluate", vm["evaluate"].as<std::size_t>()},
                                  {"resume", resume}};
   const nlohmann::json record = {{"seed", chip.seed}, {"config", config}, {"versions", {{"ngspice", sim::Session::ngspice_version()}}}};
   write_run_json(out, record);
@@ -179,7 +184,11 @@ int cmd_characterize(int argc, char** argv) {
   ro.progress = !vm["no-progress"].as<bool>();
   const auto t0 = std::chrono::steady_clock::now();
   measure::OpRunner runner(sim::NetworkChip{spec, process, chip}, ro);
-  const auto c = measure::characterize(spec, runner, opt);
+  auto c = measure::characterize(spec, runner, opt);
+  const std::size_t n_eval = vm["evaluate"].as<std::size_t>();
+  nlohmann::json evaluation;
+  if (n_eval > 0) evaluation = measure::evaluate_models(spec, runner, c, n_eval, 5, opt.seed);
+  c.runner = runner.stats();  // counts include the evaluation's operating points
   const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 
   measure::write_characterization(out, c, chip_name, chip.seed);
@@ -189,6 +198,7 @@ int cmd_characterize(int argc, char** argv) {
   summary["process"] = process.name;
   summary["wall_s"] = wall;
   summary["workers"] = ro.workers;
+  if (!evaluation.is_null()) summary["evaluation"] = evaluation;
   summary["solver"] = runner.solver_details();  // decomposed: table sweeps and their Newton iterations
   write_json(out + "/summary.json", summary);
   measure::plot_slopes(out, c);
@@ -220,6 +230,13 @@ int cmd_characterize(int argc, char** argv) {
                      cmp["fit"].get<std::string>(), cmp["routings"].get<std::size_t>(), e["layer"].get<std::size_t>(), num(e["r"]),
                      num(e["max_rel_err"]), num(e["max_sampling_err"]), num(e["expected_rel_err_mean"]), 100 * num(e["within_2_expected"]),
                      num(e["max_current_dependence_err"]));
+  if (!evaluation.is_null())
+    for (const auto& e : evaluation["layers"])
+      fmt::print("  prediction of layer {} post-neuron currents ({} values), rms / max error relative to rms current: per layer {:.4f} / {:.4f}, per neuron "
+                 "{:.4f} / {:.4f}, per synapse {:.4f} / {:.4f}\n",
+                 e["layer"].get<std::size_t>() + 1, e["post_neurons_compared"].get<std::size_t>(), num(e["per_layer"]["rms_rel_err"]),
+                 num(e["per_layer"]["max_rel_err"]), num(e["per_neuron"]["rms_rel_err"]), num(e["per_neuron"]["max_rel_err"]),
+                 num(e["per_synapse"]["rms_rel_err"]), num(e["per_synapse"]["max_rel_err"]));
   fmt::print("-> {}/calibration.json, summary.json, slopes.png\n", out);
   if (c.failed_ops) {
     fmt::print(stderr, "nnspice characterize: {} operating point(s) failed (left out of the fits); rerun with --resume to retry them\n", c.failed_ops);

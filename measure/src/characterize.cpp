@@ -7,6 +7,7 @@
 #include <cmath>
 
 #include "nnspice/common/error.hpp"
+#include "nnspice/common/rng.hpp"
 
 namespace nnspice::measure {
 namespace {
@@ -467,6 +468,71 @@ Characterization characterize(const netlist::NetworkSpec& spec, OpRunner& runner
   c.runner = runner.stats();
   (void)K;
   return c;
+}
+
+nlohmann::json evaluate_models(const netlist::NetworkSpec& spec, OpRunner& runner, const Characterization& c, std::size_t n_weights,
+                               std::size_t n_inputs, std::uint64_t seed) {
+  if (!c.have_synapses) throw InputError("--evaluate needs the per-synapse measurement (--synapses or --ground-truth)");
+  const std::size_t L = spec.n_weight_layers();
+  Rng rng = Rng::stream(seed, "evaluate");
+  std::vector<OpBatch> batches;
+  for (std::size_t b = 0; b < n_weights; ++b) {
+    OpBatch batch;
+    batch.weights = netlist::constant_weights(spec, 0);
+    for (auto& m : batch.weights) {
+      const double active = std::min(0.5, 4.0 / m.cols);  // about 4 inputs per post-neuron, 2/3 of them positive
+      for (auto& k : m.codes) {
+        const double u = rng.uniform();
+        k = static_cast<std::int8_t>(u < active * 2 / 3 ? 7 : u < active ? -7 : 0);
+      }
+    }
+    for (std::size_t n = 0; n < n_inputs; ++n) {
+      std::vector<double> in(spec.layers[0]);
+      for (auto& x : in) x = rng.uniform(5e-9, 60e-9);
+      batch.inputs.push_back(in);
+    }
+    batches.push_back(std::move(batch));
+  }
+  const auto ops = runner.run(batches, "evaluate");
+  // Model parameters per layer: raw slope a_i, positive gain gp_ji, negative gain gn_ji (relative to a_i).
+  const char* names[3] = {"per_layer", "per_neuron", "per_synapse"};
+  nlohmann::json layers = nlohmann::json::array();
+  for (std::size_t l = 0; l < L; ++l) {
+    const std::size_t N = spec.layers[l], P = spec.layers[l + 1];
+    const double a_mean = stats(c.slopes_raw[l]).mean, g_mean = stats(c.negative_gain[l]).mean;
+    std::vector<std::vector<double>> err(3);  // prediction − measurement (A)
+    double syy = 0;
+    for (std::size_t b = 0; b < batches.size(); ++b)
+      for (const auto& op : ops[b]) {
+        if (!op.ok || op.currents.size() != spec.layers.size()) continue;
+        for (std::size_t j = 0; j < P; ++j) {
+          const double y = op.currents[l + 1][j];
+          if (!(y > 1e-9)) continue;
+          double pred[3] = {0, 0, 0};
+          for (std::size_t i = 0; i < N; ++i) {
+            const int k = batches[b].weights[l].at(j, i);
+            if (k == 0) continue;
+            const double x = op.currents[l][i];
+            const double s = k > 0 ? 1.0 : -1.0;
+            pred[0] += s * a_mean * x * (k > 0 ? 1.0 : g_mean);
+            pred[1] += s * c.slopes_raw[l][i] * x * (k > 0 ? 1.0 : c.negative_gain[l][i]);
+            pred[2] += s * c.slopes_raw[l][i] * x * (k > 0 ? c.synapse_gain_pos[l][j * N + i] : c.synapse_gain_neg[l][j * N + i]);
+          }
+          syy += y * y;
+          for (int m = 0; m < 3; ++m) err[m].push_back(std::max(0.0, pred[m]) - y);
+        }
+      }
+    nlohmann::json e = {{"layer", l}, {"post_neurons_compared", err[0].size()}};
+    for (int m = 0; m < 3; ++m) {
+      double ss = 0, mx = 0;
+      for (double v : err[m]) ss += v * v, mx = std::max(mx, std::abs(v));
+      const double rms_y = err[m].empty() ? kNaN : std::sqrt(syy / err[m].size());
+      e[names[m]] = {{"rms_rel_err", err[m].empty() ? kNaN : std::sqrt(ss / err[m].size()) / rms_y},
+                     {"max_rel_err", err[m].empty() ? kNaN : mx / rms_y}};
+    }
+    layers.push_back(e);
+  }
+  return {{"weight_sets", n_weights}, {"input_vectors", n_inputs}, {"layers", layers}};
 }
 
 }  // namespace nnspice::measure

@@ -177,7 +177,7 @@ bool plot_slopes(const std::string& dir, const Characterization& c) {
   std::string gp = fmt::format(
       "# Slopes of every neuron per layer (mean ± sd), like Binas et al. Fig. 5c. Run: gnuplot slopes.gp\n"
       "set terminal pngcairo size 900,{} font ',11'\nset output 'slopes.png'\nset multiplot layout {},1 title 'nnspice characterize: "
-      "{} ({}, {} )'\n",
+      "{} ({}, slopes from {})'\n",
       260 * L + 40, L, c.spec.str(), c.method, c.slopes_source);
   for (std::size_t l = 0; l < L; ++l) {
     if (l) dat += "\n\n";

@@ -55,6 +55,23 @@ assert s["operating_points"] == 3 * 2 + 2 * 2 * 2 * 1, s["operating_points"]
 assert s["operating_points_failed"] == 0 and s["newton_iterations"] > 0
 assert len(s["per_layer"]) == 2 and s["method"] == "full-netlist"
 PY
+# Per-synapse calibration + the evaluation of the three models.
+expect_error 2 "--synapses" -l 4-7-3 --evaluate 2 --out "$dir/ev0"
+"$bin" characterize -l 4-7-3 --seed 5 --synapses --evaluate 1 --levels 1e-8,4e-8 --negative-levels 2e-8 --no-progress \
+  --out "$dir/syn" > "$dir/syn.txt" 2>&1 || { cat "$dir/syn.txt"; fail "--synapses run failed"; }
+python3 - "$dir/syn" <<'PY' || fail "--synapses outputs"
+import json, struct, ast, sys
+d = sys.argv[1]
+def shape(p):
+    b = open(p, "rb").read(); n = struct.unpack("<H", b[8:10])[0]
+    return ast.literal_eval(b[10:10 + n].decode())["shape"]
+assert shape(d + "/synapse_gain_pos_0.npy") == (7, 4) and shape(d + "/synapse_gain_neg_1.npy") == (3, 7)
+c = json.load(open(d + "/calibration.json")); s = json.load(open(d + "/summary.json"))
+assert c["slopes_source"] == "synapses" and s["slopes_source"] == "synapses"
+assert s["operating_points"] == 7 * 2 + (4 + 7) * 1 * 2 + 5, s["operating_points"]
+ev = s["evaluation"]["layers"]
+assert len(ev) == 2 and all(e["per_synapse"]["rms_rel_err"] >= 0 for e in ev), ev
+PY
 # A second run into the same directory must not silently discard its checkpoint.
 expect_error 2 "--resume" -l 4-7-3 --chip "$dir/chip5/chip.csv" --out "$dir/run" "${small[@]}"
 echo "ok"

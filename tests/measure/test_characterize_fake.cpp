@@ -133,3 +133,23 @@ TEST(CharacterizeFake, OptionsValidated) {
   o.negative.high_ratio = 1.0;
   EXPECT_THROW(o.validate(spec), nnspice::InputError);
 }
+
+TEST(CharacterizeFake, EvaluationPerSynapseExactOnALinearChip) {
+  const auto spec = NetworkSpec::parse("8-6-4");
+  const auto m = make_model(spec, 13, 0.12, 0.1);
+  auto runner = fake_runner(spec, m);
+  nm::CharacterizeOptions o;
+  o.synapses = true;
+  const auto c = nm::characterize(spec, runner, o);
+  const auto e = nm::evaluate_models(spec, runner, c, 6, 5, 1);
+  ASSERT_EQ(e["layers"].size(), 2u);
+  for (const auto& l : e["layers"]) {
+    EXPECT_GT(l["post_neurons_compared"].get<std::size_t>(), 10u);
+    EXPECT_LT(l["per_synapse"]["rms_rel_err"].get<double>(), 1e-9);
+    EXPECT_GT(l["per_neuron"]["rms_rel_err"].get<double>(), 0.01);
+    EXPECT_GT(l["per_layer"]["rms_rel_err"].get<double>(), l["per_neuron"]["rms_rel_err"].get<double>());
+  }
+  nm::Characterization no_synapses = c;
+  no_synapses.have_synapses = false;
+  EXPECT_THROW(nm::evaluate_models(spec, runner, no_synapses, 1, 1, 1), nnspice::InputError);
+}

@@ -133,4 +133,13 @@ nlohmann::json compare_with_truth(const netlist::NetworkSpec& spec, const std::v
                                   const std::vector<std::vector<double>>& true_slopes, double y_min_A,
                                   SlopeFitKind fit = SlopeFitKind::pooled);
 
+/// What the calibrations buy (needs the per-synapse measurement): `n_weights` random weight sets (codes
+/// ±7 or 0, about 4 active inputs per post-neuron, 2/3 positive) × `n_inputs` random input vectors (5–60 nA) are simulated
+/// on the chip; every post-neuron's input current is predicted from the measured currents of the layer
+/// before it with (a) one slope and one negative gain per layer, (b) the per-neuron calibration,
+/// (c) per-synapse gains: y_j = max(0, Σ_i a_i x_i (gp_ji [k > 0] − gn_ji [k < 0])), a_i = raw slopes.
+/// Reports per layer rms and max |prediction − measurement| / rms(measurement) over post-neurons carrying > 1 nA.
+nlohmann::json evaluate_models(const netlist::NetworkSpec& spec, OpRunner& runner, const Characterization& c, std::size_t n_weights,
+                               std::size_t n_inputs, std::uint64_t seed);
+
 }  // namespace nnspice::measure
