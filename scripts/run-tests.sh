@@ -4,7 +4,7 @@
 #   NNSPICE_TEST_LABELS=...   extra ctest arguments, e.g. "-L slow" for the long suites
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/setup.sh
+NNSPICE_SKIP_BUILD=1 scripts/setup.sh
 cmake --preset asan >/dev/null
 cmake --build --preset asan -j "$(nproc)"
 export ASAN_OPTIONS="detect_leaks=0:abort_on_error=1:halt_on_error=1"

