@@ -9,6 +9,8 @@ grep -q "^plan: 18 stages" plan.txt || fail "default plan: $(head -2 plan.txt)"
 grep -q "nnspice characterize --layers 4-7-3" plan.txt || fail "plan lacks the characterisation command"
 "$nn" run --print-default > default.yaml || fail "print-default"
 "$nn" run default.yaml --dry-run > /dev/null 2>&1 || fail "the printed default does not parse"
+cmp default.yaml "$src/examples/run_default.yaml" || fail "examples/run_default.yaml is stale: regenerate with nnspice run --print-default"
+for ex in "$src"/examples/run_*.yaml; do "$nn" run "$ex" --dry-run > /dev/null 2> e.txt || fail "example $ex: $(cat e.txt)"; done
 
 printf 'out: x\nexperiments:\n  - name: a\n    dataset: iris\n    layers: 4-7-3\n    evaluate: {method: decomposed, limt: 3}\n' > unknown.yaml
 "$nn" run unknown.yaml --out u > o.txt 2> e.txt; rc=$?
