@@ -50,6 +50,8 @@ int cmd_infer(int argc, char** argv) {
   const std::string split = vm["split"].as<std::string>();
   if (split != "test" && split != "train" && split != "validation")
     throw InputError(fmt::format("--split = '{}': expected test, train or validation", split));
+  // Augmented copies only enlarge the training set (the feature scaling uses the un-augmented one).
+  if (split != "train") cfg.data.augment = false;
   const train::DataSplits data = train::load_dataset(cfg.data);
   const train::Dataset& d = split == "test" ? data.test : split == "train" ? data.train : data.validation;
   if (d.size() == 0) throw InputError(fmt::format("--split {}: no samples (use --validation F for a validation split)", split));
