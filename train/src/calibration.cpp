@@ -112,15 +112,18 @@ Calibration random_calibration(const Layers& layers, double sigma, double negati
 
 namespace {
 
-std::vector<double> number_list(const nlohmann::json& j, const std::string& file, const std::string& field) {
+// Slopes may be 0 (a neuron that never conducted); gains must be > 0.
+std::vector<double> number_list(const nlohmann::json& j, const std::string& file, const std::string& field,
+                                bool allow_zero = false) {
   if (!j.is_array()) throw InputError(fmt::format("{}: {} must be a list of numbers", file, field));
   std::vector<double> out;
   for (std::size_t i = 0; i < j.size(); ++i) {
     if (!j[i].is_number())
       throw InputError(fmt::format("{}: {}[{}] = {} is not a number", file, field, i, j[i].dump()));
     double v = j[i].get<double>();
-    if (!std::isfinite(v) || v <= 0)
-      throw InputError(fmt::format("{}: {}[{}] = {}: must be a finite number > 0", file, field, i, v));
+    if (!std::isfinite(v) || v < 0 || (v == 0 && !allow_zero))
+      throw InputError(fmt::format("{}: {}[{}] = {}: must be a finite number {} 0", file, field, i, v,
+                                   allow_zero ? ">=" : ">"));
     out.push_back(v);
   }
   return out;
@@ -155,7 +158,7 @@ Calibration read_calibration(const std::string& path) {
   if (!j.contains("slopes") || !j["slopes"].is_array())
     throw InputError(fmt::format("{}: field 'slopes' (one list per layer) is missing", path));
   for (std::size_t l = 0; l < j["slopes"].size(); ++l)
-    c.slopes.push_back(number_list(j["slopes"][l], path, fmt::format("slopes[{}]", l)));
+    c.slopes.push_back(number_list(j["slopes"][l], path, fmt::format("slopes[{}]", l), true));
   const std::size_t L = c.layers.size() - 1;
   if (!j.contains("negative_gain")) {
     for (std::size_t l = 0; l < L; ++l) c.negative_gain.emplace_back(c.layers[l], 1.0);
