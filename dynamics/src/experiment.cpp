@@ -203,9 +203,9 @@ ExperimentResult run_experiment(const ExperimentConfig& cfg) {
     }
     todo.push_back(k);
   }
-  if (!cfg.resume) {  // stale checkpoints of an earlier run must not be mixed in later
-    for (std::size_t k = n; file_exists(fmt::format("{}/patterns/{}.json", cfg.out_dir, k)); ++k)
-      fs::remove(fmt::format("{}/patterns/{}.json", cfg.out_dir, k));
+  if (!cfg.resume) {  // a fresh run: checkpoints of an earlier run must not be mixed in by a later --resume
+    for (const auto& e : fs::directory_iterator(cfg.out_dir + "/patterns"))
+      if (e.path().extension() == ".json") fs::remove(e.path());
   }
 
   const auto& chip = cfg.chip;
