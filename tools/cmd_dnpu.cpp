@@ -16,6 +16,8 @@
 #include "nnspice/common/run_info.hpp"
 #include "nnspice/common/progress.hpp"
 #include "nnspice/dnpu/experiments.hpp"
+#include "nnspice/dnpu/linear_dnpu.hpp"
+#include "nnspice/train/mnist.hpp"
 #include "nnspice/dnpu/spice.hpp"
 #include "nnspice/dnpu/surrogate.hpp"
 
@@ -180,6 +182,7 @@ int dnpu_capacity(int argc, char** argv) {
                      "Capacity C_N (fraction of the 2^N labelings of the paper's points a single DNPU node can realise; data on e1, e2,\n"
                      "controls e0, e3-e6, batch norm + logistic decision, BCE, Adam) for N = n-min..n-max, and the VC-dimension bound.")) return 0;
   o.stop_when_found = !vm["full-epochs"].as<bool>();
+  o.validate();
   const SurrogateModel m = load_model(vm);
   const std::string out = vm["out"].as<std::string>();
   make_dirs(out);
@@ -386,6 +389,73 @@ int dnpu_spice(int argc, char** argv) {
   return 0;
 }
 
+int dnpu_mnist(int argc, char** argv) {
+  po::options_description d("Options");
+  add_model_options(d);
+  dnpu::LinearDnpuOptions o;
+  d.add_options()("out,o", po::value<std::string>()->required(), "output directory (summary.json, history.csv, mnist_accuracy.png, run.json)")
+      ("mnist", po::value<std::string>()->default_value("/usr/local/share/nnspice/mnist"), "directory with the four MNIST IDX files")
+      ("field", po::value<std::size_t>(&o.field)->default_value(o.field), "receptive field: 3 (784->30, data on e0, e3, e4) or 7 (784->70, all electrodes)")
+      ("epochs", po::value<std::size_t>(&o.epochs)->default_value(o.epochs), "epochs (the paper: 80)")
+      ("batch", po::value<std::size_t>(&o.batch)->default_value(o.batch), "minibatch size")
+      ("lr", po::value<double>(&o.learning_rate)->default_value(o.learning_rate), "Adam learning rate (the paper: 2e-5 DNPU, 3e-4 baseline)")
+      ("weight-decay", po::value<double>(&o.weight_decay)->default_value(o.weight_decay), "L2 weight decay of the linear layer")
+      ("logit-scale", po::value<double>(&o.logit_scale)->default_value(o.logit_scale), "logit = output current (nA) x this")
+      ("baseline", po::bool_switch(&o.baseline), "the NN baseline (ReLU units + biases, one linear output per field) instead of DNPUs")
+      ("train-limit", po::value<std::size_t>()->default_value(55000), "use the first N of the 55,000 training images (quick runs)")
+      ("seed", po::value<std::uint64_t>(&o.seed)->default_value(o.seed), "random seed");
+  po::variables_map vm;
+  if (!parse_options(argc, argv, d, vm, "nnspice dnpu mnist --model FILE --out DIR",
+                     "Single-layer MNIST of the seed paper: linear 784 -> 10*field, then 10 DNPU nodes (one per class), cross entropy.\n"
+                     "Pixels in [-0.5, 0.5]; 55k train / 5k validation (the last 5k training images) / 10k test.")) return 0;
+  o.validate();
+  const SurrogateModel m = load_model(vm);
+  const std::string dir = vm["mnist"].as<std::string>(), out = vm["out"].as<std::string>();
+  const auto train_set = train::read_image_set(dir + "/train-images-idx3-ubyte", dir + "/train-labels-idx1-ubyte");
+  const auto test_set = train::read_image_set(dir + "/t10k-images-idx3-ubyte", dir + "/t10k-labels-idx1-ubyte");
+  if (train_set.n < 6000) throw InputError(fmt::format("{}: {} training images; need at least 6000 (5000 are validation)", dir, train_set.n));
+  const std::size_t n_val = 5000, n_train = std::min(vm["train-limit"].as<std::size_t>(), train_set.n - n_val);
+  const std::size_t px = train_set.rows * train_set.cols;
+  auto to_matrix = [&](const train::ImageSet& s, std::size_t first, std::size_t n, std::vector<int>& labels) {
+    Eigen::MatrixXd x(static_cast<Eigen::Index>(px), static_cast<Eigen::Index>(n));
+    for (std::size_t i = 0; i < n; ++i)
+      for (std::size_t p = 0; p < px; ++p) x(static_cast<Eigen::Index>(p), static_cast<Eigen::Index>(i)) = s.pixels[(first + i) * px + p] / 255.0 - 0.5;
+    labels.assign(s.labels.begin() + static_cast<std::ptrdiff_t>(first), s.labels.begin() + static_cast<std::ptrdiff_t>(first + n));
+    return x;
+  };
+  std::vector<int> ytr, yval, yte;
+  const Eigen::MatrixXd xtr = to_matrix(train_set, 0, n_train, ytr);
+  const Eigen::MatrixXd xval = to_matrix(train_set, train_set.n - n_val, n_val, yval);
+  const Eigen::MatrixXd xte = to_matrix(test_set, 0, test_set.n, yte);
+  make_dirs(out);
+  write_run_json(out, {{"seed", o.seed}, {"config", {{"model", vm["model"].as<std::string>()}, {"field", o.field}, {"baseline", o.baseline}}}});
+  Progress prog(o.baseline ? "mnist baseline batches" : "mnist dnpu batches", o.epochs * ((n_train + o.batch - 1) / o.batch));
+  const auto res = dnpu::train_linear_dnpu(m, xtr, ytr, xval, yval, xte, yte, o, [&](std::size_t ep, std::size_t b, std::size_t nb) { prog.update(ep * nb + b); });
+  prog.finish();
+  std::vector<double> rows;
+  nlohmann::json hist = nlohmann::json::array();
+  for (std::size_t e = 0; e < res.history.size(); ++e) {
+    const auto& h = res.history[e];
+    rows.insert(rows.end(), {static_cast<double>(e + 1), h.loss, 100 * h.train_accuracy, 100 * h.val_accuracy});
+    hist.push_back({{"epoch", e + 1}, {"loss", h.loss}, {"train_accuracy", h.train_accuracy}, {"val_accuracy", h.val_accuracy}});
+  }
+  write_csv(out + "/history.csv", {"epoch", "loss", "train_accuracy_pct", "val_accuracy_pct"}, rows, 4);
+  write_json(out + "/summary.json", {{"experiment", "mnist"}, {"variant", o.baseline ? "nn-baseline" : "dnpu"}, {"model", model_record(m)},
+                                     {"field", o.field}, {"train_images", n_train}, {"test_accuracy", res.test_accuracy}, {"best_val_accuracy", res.best_val_accuracy},
+                                     {"best_epoch", res.best_epoch}, {"linear_out_abs_p99_V", res.linear_out_abs_p99_V}, {"history", hist},
+                                     {"elapsed_s", prog.elapsed_s()},
+                                     {"options", {{"epochs", o.epochs}, {"batch", o.batch}, {"learning_rate", o.learning_rate}, {"weight_decay", o.weight_decay}, {"logit_scale", o.logit_scale}}},
+                                     {"paper", {{"dnpu_field3", 0.947}, {"dnpu_field7", 0.961}, {"nn_field3", 0.945}, {"nn_field7", 0.960}}}});
+  write_file_atomic(out + "/mnist_accuracy.gp",
+                    "set terminal pngcairo size 800,500\nset output 'mnist_accuracy.png'\nset datafile separator ','\nset xlabel 'epoch'\n"
+                    "set ylabel 'accuracy (%)'\nset grid\nset key bottom right\n"
+                    "plot 'history.csv' every ::1 using 1:3 with linespoints title 'train', '' every ::1 using 1:4 with linespoints title 'validation'\n");
+  dnpu::run_gnuplot(out + "/mnist_accuracy.gp");
+  fmt::print("{} field {}: test accuracy {:.2f} % (best validation {:.2f} % at epoch {}); |linear outputs| 99th percentile {:.3f} V\n",
+             o.baseline ? "NN baseline" : "10 DNPUs", o.field, 100 * res.test_accuracy, 100 * res.best_val_accuracy, res.best_epoch, res.linear_out_abs_p99_V);
+  return 0;
+}
+
 struct Sub {
   const char* name;
   const char* summary;
@@ -398,6 +468,7 @@ const Sub kSubs[] = {
     {"convert", "convert between brains-py .pt and the plain format", dnpu_convert},
     {"spice", "write the DNPU as an ngspice subcircuit (B-sources) and a demo netlist with a soma", dnpu_spice},
     {"capacity", "capacity / VC dimension of one DNPU node (seed experiment 1)", dnpu_capacity},
+    {"mnist", "single-layer MNIST: linear 784 -> 10*field + 10 DNPUs, or the NN baseline (seed experiment 3)", dnpu_mnist},
     {"ring", "concentric-ring task: single DNPU vs 2-2-1 network (seed experiment 2)", dnpu_ring},
 };
 
