@@ -66,9 +66,10 @@ int main(int argc, char** argv) {
   dynamics::SwitchOptions o;
   o.t_stop_s = tstop;
   o.t_max_s = tmax;
+  o.t_step_s = tmax;  // the layer-wise driver grid: a finer grid would force breakpoints every t_step
   o.chunk = chunk;
   o.gate_load = dynamics::calibrate_gate_load(session, process);
-  fmt::print("switch A -> B at 15 nA mean input, {} us, max step {} ns, chunk {}; ngspice {}\n", tstop * 1e6, tmax * 1e9, chunk,
+  fmt::print("switch A -> B at 15 nA mean input, {} us, max step = output step {} ns, chunk {}; ngspice {}\n", tstop * 1e6, tmax * 1e9, chunk,
              sim::Session::ngspice_version());
   fmt::print("{:<14} {:>9} {:>5} {:>9} {:>10} {:>9} {:>10}\n", "network/method", "wall s", "trans", "points", "Newton it", "tto us", "E_win pJ");
   auto run = [&](const sim::NetworkChip& chip, const netlist::WeightCodes& w, dynamics::Method m, Rng rng) {
