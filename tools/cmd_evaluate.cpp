@@ -20,7 +20,7 @@ int cmd_evaluate(int argc, char** argv) {
   po::options_description o("Options");
   o.add_options()
     ("layers,l", po::value<std::string>()->required(), "layer sizes, e.g. 196-100-50-10")
-    ("weights,w", po::value<std::vector<std::string>>()->multitoken()->required(), "weight codes: a directory of weights_<l>.npy or one file per layer")
+    ("weights,w", po::value<std::vector<std::string>>()->multitoken(), "weight codes: a directory of weights_<l>.npy or one file per layer")
     ("chip", po::value<std::string>(), "chip file (chip.csv); default: drawn from --seed")
     ("seed,s", po::value<std::uint64_t>()->default_value(1), "chip seed when --chip is absent")
     ("process,p", po::value<std::string>()->default_value(""), "process YAML (default: the shipped tsmc180.yaml)")
@@ -36,6 +36,9 @@ int cmd_evaluate(int argc, char** argv) {
     ("jobs,j", po::value<int>()->default_value(0), "worker processes per rank (0 = all cores)")
     ("block", po::value<std::size_t>()->default_value(500), "samples per checkpoint")
     ("resume", po::bool_switch(), "continue an interrupted evaluation in --out")
+    ("chips", po::value<int>()->default_value(1), "Monte Carlo: draw N chips (seeds --seed, --seed+1, ...) and run characterise -> train -> "
+                                                   "evaluate for each (through `nnspice run`; --weights is then not used)")
+    ("train-epochs", po::value<int>()->default_value(0), "Monte Carlo: training epochs per chip (0 = the data set's default)")
     ("out,o", po::value<std::string>()->required(), "output directory");
   po::variables_map vm;
   if (!parse_options(argc, argv, o, vm, "nnspice evaluate --layers L --weights DIR --chip chip.csv --dataset mnist --out DIR",
@@ -45,6 +48,36 @@ int cmd_evaluate(int argc, char** argv) {
                      "Under MPI (mpirun -np K nnspice evaluate ...) the ranks split tabulation and samples; rank 0 writes."))
     return 0;
   const auto spec = netlist::NetworkSpec::parse(vm["layers"].as<std::string>());
+  const int chips = vm["chips"].as<int>();
+  if (chips < 1 || chips > 10000) throw InputError(fmt::format("--chips = {}: expected 1..10000", chips));
+  if (chips > 1) {
+    // Monte Carlo over chips = a `nnspice run` of one experiment with `chips: N` and no transients.
+    if (mpi.size() > 1) throw InputError("--chips runs stages as child processes; start it without mpirun");
+    const std::string out = vm["out"].as<std::string>();
+    make_dirs(out);
+    std::string cfg = fmt::format("# written by: {}\nout: {}\njobs: {}\nexperiments:\n  - name: montecarlo\n    dataset: {}\n    layers: {}\n"
+                                  "    chip_seed: {}\n    data_seed: {}\n    chips: {}\n    dynamics: false\n",
+                                  command_line(), out, std::max(1, vm["jobs"].as<int>() > 0 ? vm["jobs"].as<int>() : 2), vm["dataset"].as<std::string>(),
+                                  spec.str(), vm["seed"].as<std::uint64_t>(), vm["data-seed"].as<std::uint64_t>(), chips);
+    if (!vm["mnist"].as<std::string>().empty()) cfg += fmt::format("    mnist_dir: {}\n", vm["mnist"].as<std::string>());
+    if (!vm["fsdd"].as<std::string>().empty()) cfg += fmt::format("    fsdd_dir: {}\n", vm["fsdd"].as<std::string>());
+    if (!vm["iris"].as<std::string>().empty()) cfg += fmt::format("    iris_csv: {}\n", vm["iris"].as<std::string>());
+    cfg += fmt::format("    characterize: {{method: {}}}\n", spec.n_synapses() < 500 ? "full" : "decomposed");
+    if (vm["train-epochs"].as<int>() > 0) cfg += fmt::format("    train: {{epochs: {}}}\n", vm["train-epochs"].as<int>());
+    cfg += fmt::format("    evaluate: {{method: {}", vm["method"].as<std::string>());
+    if (vm["limit"].as<std::size_t>() > 0) cfg += fmt::format(", limit: {}", vm["limit"].as<std::size_t>());
+    if (vm["input-mean"].as<double>() > 0) cfg += fmt::format(", input_mean_A: {}", vm["input-mean"].as<double>());
+    cfg += "}\n";
+    if (!vm["process"].as<std::string>().empty()) cfg += fmt::format("process: {}\n", vm["process"].as<std::string>());
+    const std::string cfg_path = out + "/montecarlo.yaml";
+    if (!(vm["resume"].as<bool>() && file_exists(cfg_path))) write_file_atomic(cfg_path, cfg);
+    std::vector<std::string> args = {"nnspice run", cfg_path, "--out", out};
+    if (vm["resume"].as<bool>()) args.push_back("--resume");
+    std::vector<char*> av;
+    for (auto& a : args) av.push_back(a.data());
+    return cmd_run(static_cast<int>(av.size()), av.data());
+  }
+  if (!vm.count("weights")) throw InputError("--weights is required (unless --chips N > 1 trains weights for each chip)");
   sim::NetworkChip chip;
   chip.spec = spec;
   chip.process = netlist::load_process_or_default(vm["process"].as<std::string>());

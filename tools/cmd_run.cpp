@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <cerrno>
 #include <chrono>
 #include <cmath>
@@ -64,6 +65,7 @@ struct StageSpec {
   std::vector<std::string> args;   // nnspice arguments
   bool resumable = false;          // the command accepts --resume
   double weight = 1;               // rough relative cost, for the ETA
+  std::string group;               // stages of one group depend on each other: a failure skips the rest
 };
 
 struct Experiment {
@@ -74,6 +76,7 @@ struct Experiment {
   double eval_input_mean = 0, train_lr = -1;
   std::vector<double> dyn_levels{15e-9, 45e-9};
   bool dynamics = true;
+  long long chips = 1;             // Monte Carlo: chips drawn with seeds chip_seed, chip_seed+1, ...
 };
 
 struct RunConfig {
@@ -101,7 +104,8 @@ RunConfig parse_config(const std::string& text, const std::string& name) {
   std::map<std::string, int> seen;
   for (std::size_t k = 0; k < ex.size(); ++k) {
     YamlMap e(ex[k], name, fmt::format("experiments[{}]", k));
-    e.check_keys({"name", "dataset", "layers", "chip_seed", "data_seed", "mnist_dir", "fsdd_dir", "iris_csv", "characterize", "train", "evaluate", "dynamics"});
+    e.check_keys({"name", "dataset", "layers", "chip_seed", "data_seed", "chips", "mnist_dir", "fsdd_dir", "iris_csv", "characterize", "train", "evaluate",
+                  "dynamics"});
     Experiment x;
     x.name = e.get_string("name");
     if (x.name.empty() || x.name.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-") != std::string::npos)
@@ -119,6 +123,8 @@ RunConfig parse_config(const std::string& text, const std::string& name) {
     if (cs < 0) e.fail("chip_seed", "expected >= 0");
     if (ds < 0) e.fail("data_seed", "expected >= 0");
     x.chip_seed = static_cast<std::uint64_t>(cs);
+    x.chips = e.get_int("chips", 1);
+    if (x.chips < 1 || x.chips > 10000) e.fail("chips", "expected 1..10000 (Monte Carlo over chips)");
     x.data_seed = static_cast<std::uint64_t>(ds);
     x.mnist_dir = e.get_string("mnist_dir", "");
     x.fsdd_dir = e.get_string("fsdd_dir", "");
@@ -201,69 +207,81 @@ std::vector<std::string> data_args(const Experiment& x, const char* iris_flag) {
   return a;
 }
 
+// The folder of chip k of an experiment: the experiment folder itself for a single chip.
+std::string chip_dir(const std::string& out, const Experiment& x, long long k) {
+  return x.chips == 1 ? out + "/" + x.name : fmt::format("{}/{}/chip_{}", out, x.name, k);
+}
+
 std::vector<StageSpec> plan(const RunConfig& c, const std::string& out) {
   std::vector<StageSpec> st;
   const std::string jobs = std::to_string(c.jobs);
+  std::vector<std::string> proc;
+  if (!c.process.empty()) proc = {"--process", c.process};
   for (const auto& x : c.experiments) {
-    const std::string d = out + "/" + x.name;
-    std::vector<std::string> proc;
-    if (!c.process.empty()) proc = {"--process", c.process};
-    const std::string chip = d + "/chip/chip.csv", cal = d + "/characterize/calibration.json";
+    const std::string e = out + "/" + x.name;
     const double size = static_cast<double>(netlist::NetworkSpec::parse(x.layers).n_synapses());
-    auto add = [&](std::string stage, std::string what, std::vector<std::string> args, bool resumable, double weight) {
-      args.insert(args.end(), {"--out", d + "/" + stage});
-      st.push_back({x.name + "/" + stage, std::move(what), std::move(args), resumable, weight});
+    auto add = [&](const std::string& dir, const std::string& group, std::string stage, std::string what, std::vector<std::string> args,
+                   bool resumable, double weight) {
+      args.insert(args.end(), {"--out", dir + "/" + stage});
+      std::string name = std::filesystem::path(dir + "/" + stage).lexically_relative(out).string();
+      st.push_back({std::move(name), std::move(what), std::move(args), resumable, weight, group});
     };
-    std::vector<std::string> a = {"netlist", "--layers", x.layers, "--seed", std::to_string(x.chip_seed)};
-    a.insert(a.end(), proc.begin(), proc.end());
-    add("chip", fmt::format("draw chip {} (seed {}) and write its netlist", x.layers, x.chip_seed), a, false, 0.01);
-
-    a = {"characterize", "--layers", x.layers, "--chip", chip, "--method", x.char_method, "--routings", std::to_string(x.routings), "--workers", jobs};
-    a.insert(a.end(), proc.begin(), proc.end());
-    add("characterize", fmt::format("measure slopes and negative gains ({} routings, {} solver)", x.routings, x.char_method), a, true, 1 + size / 200);
-
-    for (const bool chip_aware : {false, true}) {
-      a = {"train", "--layers", x.layers, "--seed", std::to_string(x.data_seed)};
+    auto train_args = [&](const std::string& calibration) {
+      std::vector<std::string> a = {"train", "--layers", x.layers, "--seed", std::to_string(x.data_seed)};
       const auto da = data_args(x, "--iris-csv");
       a.insert(a.end(), da.begin(), da.end());
       if (x.train_epochs > 0) a.insert(a.end(), {"--epochs", std::to_string(x.train_epochs)});
       if (x.train_lr > 0) a.insert(a.end(), {"--lr", num(x.train_lr)});
       if (x.train_limit > 0) a.insert(a.end(), {"--train-limit", std::to_string(x.train_limit)});
-      if (chip_aware) a.insert(a.end(), {"--calibration", cal});
-      add(chip_aware ? "train_chip" : "train_homogeneous",
-          chip_aware ? "train 3-bit weights on the chip's measured slopes" : "train 3-bit weights on the homogeneous (ideal) model", a, true,
-          1 + size / 2000);
-    }
-    for (const bool chip_aware : {false, true}) {
-      a = {"infer", "--weights", d + (chip_aware ? "/train_chip" : "/train_homogeneous"), "--calibration", cal, "--seed", std::to_string(x.data_seed)};
-      const auto da = data_args(x, "--iris-csv");
-      a.insert(a.end(), da.begin(), da.end());
-      add(chip_aware ? "infer_chip" : "infer_homogeneous",
-          chip_aware ? "behavioural accuracy of the chip-aware weights on the chip model" : "behavioural accuracy of the ideal weights on the chip model",
-          a, false, 0.05);
-    }
-    for (const bool chip_aware : {false, true}) {
-      a = {"evaluate", "--layers", x.layers, "--weights", d + (chip_aware ? "/train_chip" : "/train_homogeneous"), "--chip", chip, "--method",
-           x.eval_method, "--jobs", jobs, "--data-seed", std::to_string(x.data_seed)};
-      const auto da = data_args(x, "--iris");
-      a.insert(a.end(), da.begin(), da.end());
+      if (!calibration.empty()) a.insert(a.end(), {"--calibration", calibration});
+      return a;
+    };
+    // Ideal weights: trained once per experiment on the homogeneous model.
+    add(e, x.name, "train_homogeneous", "train 3-bit weights on the homogeneous (ideal) model", train_args(""), true, 1 + size / 2000);
+    for (long long k = 0; k < x.chips; ++k) {
+      const std::string d = chip_dir(out, x, k);
+      const std::string group = x.chips == 1 ? x.name : fmt::format("{}/chip_{}", x.name, k);
+      const std::uint64_t seed = x.chip_seed + static_cast<std::uint64_t>(k);
+      const std::string chip = d + "/chip/chip.csv", cal = d + "/characterize/calibration.json";
+      std::vector<std::string> a = {"netlist", "--layers", x.layers, "--seed", std::to_string(seed)};
       a.insert(a.end(), proc.begin(), proc.end());
-      if (x.eval_limit > 0) a.insert(a.end(), {"--limit", std::to_string(x.eval_limit)});
-      if (x.eval_input_mean > 0) a.insert(a.end(), {"--input-mean", num(x.eval_input_mean)});
-      add(chip_aware ? "evaluate_chip" : "evaluate_homogeneous",
-          chip_aware ? "circuit-level accuracy of the chip-aware weights" : "circuit-level accuracy of the ideal weights", a, true, 1 + size / 300);
-    }
-    if (x.dynamics) {
-      std::string levels;
-      for (double v : x.dyn_levels) levels += (levels.empty() ? "" : ",") + num(v);
-      a = {"dynamics", "--layers", x.layers, "--chip", chip, "--weights", d + "/train_chip", "--count", std::to_string(x.dyn_count), "--mean-input", levels,
-           "--method", x.dyn_method, "--jobs", jobs, "--data-seed", std::to_string(x.data_seed)};
-      const auto da = data_args(x, "--iris-csv");
-      if (x.dataset != "fsdd") a.insert(a.end(), da.begin(), da.end());
-      else a.insert(a.end(), {"--random-patterns", std::to_string(x.dyn_count)});
+      add(d, group, "chip", fmt::format("draw chip {} (seed {}) and write its netlist", x.layers, seed), a, false, 0.01);
+      a = {"characterize", "--layers", x.layers, "--chip", chip, "--method", x.char_method, "--routings", std::to_string(x.routings), "--workers", jobs};
       a.insert(a.end(), proc.begin(), proc.end());
-      add("dynamics", fmt::format("pattern-switch transients of {} patterns: time to output and energy", x.dyn_count), a, true,
-          static_cast<double>(x.dyn_count) * (1 + size / 1000));
+      add(d, group, "characterize", fmt::format("measure slopes and negative gains ({} routings, {} solver)", x.routings, x.char_method), a, true,
+          1 + size / 200);
+      add(d, group, "train_chip", "train 3-bit weights on the chip's measured slopes", train_args(cal), true, 1 + size / 2000);
+      for (const bool chip_aware : {false, true}) {
+        a = {"infer", "--weights", chip_aware ? d + "/train_chip" : e + "/train_homogeneous", "--calibration", cal, "--seed", std::to_string(x.data_seed)};
+        const auto da = data_args(x, "--iris-csv");
+        a.insert(a.end(), da.begin(), da.end());
+        add(d, group, chip_aware ? "infer_chip" : "infer_homogeneous",
+            chip_aware ? "behavioural accuracy of the chip-aware weights on the chip model" : "behavioural accuracy of the ideal weights on the chip model",
+            a, false, 0.05);
+      }
+      for (const bool chip_aware : {false, true}) {
+        a = {"evaluate", "--layers", x.layers, "--weights", chip_aware ? d + "/train_chip" : e + "/train_homogeneous", "--chip", chip, "--method",
+             x.eval_method, "--jobs", jobs, "--data-seed", std::to_string(x.data_seed)};
+        const auto da = data_args(x, "--iris");
+        a.insert(a.end(), da.begin(), da.end());
+        a.insert(a.end(), proc.begin(), proc.end());
+        if (x.eval_limit > 0) a.insert(a.end(), {"--limit", std::to_string(x.eval_limit)});
+        if (x.eval_input_mean > 0) a.insert(a.end(), {"--input-mean", num(x.eval_input_mean)});
+        add(d, group, chip_aware ? "evaluate_chip" : "evaluate_homogeneous",
+            chip_aware ? "circuit-level accuracy of the chip-aware weights" : "circuit-level accuracy of the ideal weights", a, true, 1 + size / 300);
+      }
+      if (x.dynamics && k == 0) {
+        std::string levels;
+        for (double v : x.dyn_levels) levels += (levels.empty() ? "" : ",") + num(v);
+        a = {"dynamics", "--layers", x.layers, "--chip", chip, "--weights", d + "/train_chip", "--count", std::to_string(x.dyn_count), "--mean-input",
+             levels, "--method", x.dyn_method, "--jobs", jobs, "--data-seed", std::to_string(x.data_seed)};
+        const auto da = data_args(x, "--iris-csv");
+        if (x.dataset != "fsdd") a.insert(a.end(), da.begin(), da.end());
+        else a.insert(a.end(), {"--random-patterns", std::to_string(x.dyn_count)});
+        a.insert(a.end(), proc.begin(), proc.end());
+        add(d, group, "dynamics", fmt::format("pattern-switch transients of {} patterns: time to output and energy", x.dyn_count), a, true,
+            static_cast<double>(x.dyn_count) * (1 + size / 1000));
+      }
     }
   }
   return st;
@@ -327,64 +345,107 @@ nlohmann::json write_report(const RunConfig& c, const std::string& out, double w
                     "stage folders next to this file (their own `summary.json`).\n\n",
                     c.source);
   for (const auto& x : c.experiments) {
-    const std::string d = out + "/" + x.name;
-    const auto th = load_json_or_null(d + "/train_homogeneous/summary.json"), tc = load_json_or_null(d + "/train_chip/summary.json");
-    const auto ih = load_json_or_null(d + "/infer_homogeneous/summary.json"), ic = load_json_or_null(d + "/infer_chip/summary.json");
-    const auto eh = load_json_or_null(d + "/evaluate_homogeneous/summary.json"), ec = load_json_or_null(d + "/evaluate_chip/summary.json");
-    const auto ch = load_json_or_null(d + "/characterize/summary.json"), dy = load_json_or_null(d + "/dynamics/summary.json");
-    nlohmann::json e = {{"name", x.name},
-                        {"dataset", x.dataset},
-                        {"layers", x.layers},
-                        {"chip_seed", x.chip_seed},
-                        {"accuracy",
-                         {{"ideal_model_ideal_weights", jnum(th, "test_accuracy")},
-                          {"chip_model_ideal_weights", jnum(ih, "accuracy")},
-                          {"chip_model_chip_aware_weights", jnum(ic, "accuracy")},
-                          {"circuit_ideal_weights", jnum(eh, "accuracy")},
-                          {"circuit_chip_aware_weights", jnum(ec, "accuracy")}}},
-                        {"circuit_samples", ec.is_object() ? ec.value("evaluated", 0) : 0},
-                        {"characterize", ch},
-                        {"dynamics", dy}};
-    summary["experiments"].push_back(e);
-    md += fmt::format("## {}: {} on a {} chip (seed {})\n\n", x.name, x.dataset, x.layers, x.chip_seed);
-    md += "| model | test accuracy |\n|---|---|\n";
-    md += fmt::format("| ideal (homogeneous) model, ideal weights | {} |\n", pct(jnum(th, "test_accuracy")));
-    md += fmt::format("| this chip's behavioural model, ideal weights | {} |\n", pct(jnum(ih, "accuracy")));
-    md += fmt::format("| this chip's behavioural model, chip-aware weights | {} |\n", pct(jnum(ic, "accuracy")));
-    md += fmt::format("| circuit level (SPICE devices), ideal weights | {} ({} samples) |\n", pct(jnum(eh, "accuracy")), eh.is_object() ? eh.value("evaluated", 0) : 0);
-    md += fmt::format("| circuit level (SPICE devices), chip-aware weights | {} ({} samples) |\n\n", pct(jnum(ec, "accuracy")),
-                      ec.is_object() ? ec.value("evaluated", 0) : 0);
-    // Accuracy figure.
-    {
-      const std::string dat = fmt::format(
-          "\"ideal model\" {}\n\"chip model,\\nideal weights\" {}\n\"chip model,\\nchip-aware\" {}\n\"circuit,\\nideal weights\" {}\n\"circuit,\\nchip-aware\" {}\n",
-          100 * jnum(th, "test_accuracy"), 100 * jnum(ih, "accuracy"), 100 * jnum(ic, "accuracy"), 100 * jnum(eh, "accuracy"), 100 * jnum(ec, "accuracy"));
-      write_file_atomic(d + "/accuracy.dat", dat);
-      write_file_atomic(d + "/accuracy.gp",
-                        fmt::format("set terminal pngcairo size 900,500 noenhanced\nset bmargin 4\nset output 'accuracy.png'\nset style fill solid 0.6\n"
-                                    "set boxwidth 0.6\nset ylabel 'test accuracy (%)'\nset yrange [0:100]\nset grid ytics\n"
-                                    "set title '{}: {} chip (seed {})'\nplot 'accuracy.dat' using 0:2:xtic(1) with boxes notitle, "
-                                    "'' using 0:($2+3):(sprintf('%.1f',$2)) with labels notitle\n",
-                                    x.name, x.layers, x.chip_seed));
-      run_gnuplot(d, "accuracy.gp");
+    const std::string e_dir = out + "/" + x.name;
+    const auto th = load_json_or_null(e_dir + "/train_homogeneous/summary.json");
+    nlohmann::json e = {{"name", x.name}, {"dataset", x.dataset}, {"layers", x.layers}, {"chips", nlohmann::json::array()}};
+    md += fmt::format("## {}: {} on {} {} chip{} (seed{} {}{})\n\n", x.name, x.dataset, x.chips == 1 ? "a" : std::to_string(x.chips), x.layers,
+                      x.chips == 1 ? "" : "s", x.chips == 1 ? "" : "s", x.chip_seed,
+                      x.chips == 1 ? "" : fmt::format("…{}", x.chip_seed + static_cast<std::uint64_t>(x.chips) - 1));
+    md += "| chip seed | ideal model, ideal weights | chip model, ideal weights | chip model, chip-aware weights | circuit, ideal weights | "
+          "circuit, chip-aware weights | circuit samples |\n|---|---|---|---|---|---|---|\n";
+    std::vector<std::array<double, 5>> acc;
+    for (long long k = 0; k < x.chips; ++k) {
+      const std::string d = chip_dir(out, x, k);
+      const auto ih = load_json_or_null(d + "/infer_homogeneous/summary.json"), ic = load_json_or_null(d + "/infer_chip/summary.json");
+      const auto eh = load_json_or_null(d + "/evaluate_homogeneous/summary.json"), ec = load_json_or_null(d + "/evaluate_chip/summary.json");
+      const auto ch = load_json_or_null(d + "/characterize/summary.json");
+      const std::array<double, 5> a = {jnum(th, "test_accuracy"), jnum(ih, "accuracy"), jnum(ic, "accuracy"), jnum(eh, "accuracy"), jnum(ec, "accuracy")};
+      acc.push_back(a);
+      const std::uint64_t seed = x.chip_seed + static_cast<std::uint64_t>(k);
+      e["chips"].push_back({{"chip_seed", seed},
+                            {"accuracy",
+                             {{"ideal_model_ideal_weights", a[0]},
+                              {"chip_model_ideal_weights", a[1]},
+                              {"chip_model_chip_aware_weights", a[2]},
+                              {"circuit_ideal_weights", a[3]},
+                              {"circuit_chip_aware_weights", a[4]}}},
+                            {"circuit_samples", ec.is_object() ? ec.value("evaluated", 0) : 0},
+                            {"characterize", ch.is_object() && ch.contains("per_layer") ? ch["per_layer"] : nlohmann::json(nullptr)}});
+      md += fmt::format("| {} | {} | {} | {} | {} | {} | {} |\n", seed, pct(a[0]), pct(a[1]), pct(a[2]), pct(a[3]), pct(a[4]),
+                        ec.is_object() ? ec.value("evaluated", 0) : 0);
     }
+    // Mean and sd over chips (NaN-free entries only).
+    nlohmann::json stats = nlohmann::json::object();
+    const char* keys[5] = {"ideal_model_ideal_weights", "chip_model_ideal_weights", "chip_model_chip_aware_weights", "circuit_ideal_weights",
+                           "circuit_chip_aware_weights"};
+    std::string mean_row = "| mean ± sd |", dat;
+    for (int q = 0; q < 5; ++q) {
+      double s1 = 0, s2 = 0;
+      int n = 0;
+      for (const auto& a : acc)
+        if (!std::isnan(a[q])) {
+          s1 += a[q];
+          s2 += a[q] * a[q];
+          ++n;
+        }
+      const double m = n ? s1 / n : NAN, sd = n > 1 ? std::sqrt(std::max(0.0, (s2 - n * m * m) / (n - 1))) : NAN;
+      stats[keys[q]] = {{"mean", m}, {"sd", sd}, {"n", n}};
+      mean_row += n ? fmt::format(" {:.2f} ± {:.2f} % |", 100 * m, std::isnan(sd) ? 0.0 : 100 * sd) : " n/a |";
+      dat += fmt::format("\"{}\" {} {}\n", std::array<const char*, 5>{"ideal model", "chip model,\\nideal weights", "chip model,\\nchip-aware",
+                                                                   "circuit,\\nideal weights", "circuit,\\nchip-aware"}[q],
+                         100 * m, std::isnan(sd) ? 0.0 : 100 * sd);
+    }
+    if (x.chips > 1) md += mean_row + " |\n";
+    md += "\n";
+    e["accuracy"] = stats;
+    write_file_atomic(e_dir + "/accuracy.dat", dat);
+    write_file_atomic(e_dir + "/accuracy.gp",
+                      fmt::format("set terminal pngcairo size 900,500 noenhanced\nset bmargin 4\nset output 'accuracy.png'\nset style fill solid 0.6\n"
+                                  "set boxwidth 0.6\nset ylabel 'test accuracy (%)'\nset yrange [0:105]\nset grid ytics\n"
+                                  "set title '{}: {} ({} chip{}, mean ± sd)'\nplot 'accuracy.dat' using 0:2:xtic(1) with boxes notitle, "
+                                  "'' using 0:2:3 with yerrorbars lc rgb 'black' pt 0 notitle, "
+                                  "'' using 0:($2+4):(sprintf('%.1f',$2)) with labels notitle\n",
+                                  x.name, x.layers, x.chips, x.chips == 1 ? "" : "s"));
+    run_gnuplot(e_dir, "accuracy.gp");
     md += fmt::format("![accuracy]({}/accuracy.png)\n\n", x.name);
-    if (ch.is_object()) {
-      md += "### Measured slopes\n\n";
-      if (ch.contains("per_layer")) md += fmt::format("Per layer (slopes normalised to mean 1; negative-weight gain):\n\n```json\n{}\n```\n\n", ch["per_layer"].dump(1));
-      md += fmt::format("![slopes]({}/characterize/slopes.png)\n\n", x.name);
+    if (x.chips > 1) {
+      // Histogram of the circuit-level accuracies over chips.
+      std::string h;
+      for (const auto& a : acc) h += fmt::format("{} {}\n", 100 * a[3], 100 * a[4]);
+      write_file_atomic(e_dir + "/chips.dat", h);
+      write_file_atomic(e_dir + "/chips_histogram.gp",
+                        fmt::format("set terminal pngcairo size 800,450 noenhanced\nset output 'chips_histogram.png'\nbin(x)=0.5*floor(x/0.5)\n"
+                                    "set style fill transparent solid 0.5\nset xlabel 'circuit-level test accuracy (%)'\nset ylabel 'chips'\n"
+                                    "set title '{}: {} chips of {}'\nset boxwidth 0.5\n"
+                                    "plot 'chips.dat' using (bin($1)):(1.0) smooth frequency with boxes title 'ideal weights', "
+                                    "'' using (bin($2)):(1.0) smooth frequency with boxes title 'chip-aware weights'\n",
+                                    x.name, x.chips, x.layers));
+      run_gnuplot(e_dir, "chips_histogram.gp");
+      md += fmt::format("![chips]({}/chips_histogram.png)\n\n", x.name);
     }
-    md += fmt::format("### Learning curve (chip-aware)\n\n![learning curve]({}/train_chip/learning_curve.png)\n\n", x.name);
+    const std::string d0 = chip_dir(out, x, 0);
+    const std::string r0 = std::filesystem::path(d0).lexically_relative(out).string();
+    if (file_exists(d0 + "/characterize/summary.json")) {
+      const auto ch = load_json_or_null(d0 + "/characterize/summary.json");
+      md += "### Measured slopes (chip " + std::to_string(x.chip_seed) + ")\n\n";
+      if (ch.is_object() && ch.contains("per_layer"))
+        md += fmt::format("Per layer (slopes normalised to mean 1; negative-weight gain):\n\n```json\n{}\n```\n\n", ch["per_layer"].dump(1));
+      md += fmt::format("![slopes]({}/characterize/slopes.png)\n\n", r0);
+    }
+    md += fmt::format("### Learning curve (chip-aware, chip {})\n\n![learning curve]({}/train_chip/learning_curve.png)\n\n", x.chip_seed, r0);
+    const auto dy = load_json_or_null(d0 + "/dynamics/summary.json");
+    e["dynamics"] = dy;
     if (dy.is_object()) {
       md += "### Time to output and energy\n\n";
       if (dy.contains("levels")) md += fmt::format("```json\n{}\n```\n\n", dy["levels"].dump(1));
       std::vector<std::string> pngs;
       std::error_code ec2;
-      for (auto it = std::filesystem::recursive_directory_iterator(d + "/dynamics", ec2); it != std::filesystem::recursive_directory_iterator(); ++it)
+      for (auto it = std::filesystem::recursive_directory_iterator(d0 + "/dynamics", ec2); it != std::filesystem::recursive_directory_iterator(); ++it)
         if (it->path().extension() == ".png") pngs.push_back(std::filesystem::relative(it->path(), out).string());
       std::sort(pngs.begin(), pngs.end());
       for (const auto& p : pngs) md += fmt::format("![{}]({})\n\n", std::filesystem::path(p).stem().string(), p);
     }
+    summary["experiments"].push_back(e);
   }
   md += fmt::format("Total wall time: {}.\n", format_duration(wall_s));
   write_file_atomic(out + "/report.md", md);
@@ -463,9 +524,8 @@ int cmd_run(int argc, char** argv) {
     if (rc != 0) {
       ++failed;
       fmt::print(stderr, "[run] stage {} failed (exit {}); its output: {}.log\n", s.name, rc, cfg.out + "/" + s.name);
-      // Later stages of the same experiment depend on this one: skip them.
-      const std::string exp = s.name.substr(0, s.name.find('/'));
-      while (k + 1 < stages.size() && stages[k + 1].name.rfind(exp + "/", 0) == 0) {
+      // Later stages of the same group (experiment or chip) depend on this one: skip them.
+      while (k + 1 < stages.size() && stages[k + 1].group == s.group) {
         fmt::print(stderr, "[run] skipping {} (depends on {})\n", stages[k + 1].name, s.name);
         ++k;
       }
@@ -481,7 +541,9 @@ int cmd_run(int argc, char** argv) {
   write_json(cfg.out + "/summary.json", summary);
   for (const auto& e : summary["experiments"]) {
     const auto& a = e["accuracy"];
-    auto p = [](const nlohmann::json& v) { return v.is_number() ? fmt::format("{:.2f} %", 100 * v.get<double>()) : std::string("n/a"); };
+    auto p = [](const nlohmann::json& v) {
+      return v.is_object() && v["mean"].is_number() ? fmt::format("{:.2f} %", 100 * v["mean"].get<double>()) : std::string("n/a");
+    };
     fmt::print("{} ({} {}): ideal {} | chip model, ideal weights {} | chip-aware {} | circuit: ideal weights {}, chip-aware {}\n",
                e["name"].get<std::string>(), e["dataset"].get<std::string>(), e["layers"].get<std::string>(), p(a["ideal_model_ideal_weights"]),
                p(a["chip_model_ideal_weights"]), p(a["chip_model_chip_aware_weights"]), p(a["circuit_ideal_weights"]), p(a["circuit_chip_aware_weights"]));
