@@ -129,8 +129,8 @@ int cmd_dynamics(int argc, char** argv) {
     ("mean-input", po::value<std::string>()->default_value("15e-9,45e-9"), "mean input current per input (A) each pattern is scaled to; a comma list runs one level each; 'none' = patterns are in A")
     ("t-stop", po::value<std::string>(), "transient length per level (s); default 15e-6 below 30 nA mean input, else 7e-6")
     ("window", po::value<std::string>(), "evaluation window per level (s; correct within / energy per pattern); default = --t-stop")
-    ("tmax", po::value<double>()->default_value(20e-9), "maximum time step (s)")
-    ("tstep", po::value<double>()->default_value(20e-9), "output time step (s); also the layer-wise driver grid")
+    ("tmax", po::value<double>()->default_value(20e-9), "maximum time step (s); 1e-7 gave times to output within 1 % of 2e-8 on 4-7-3 at 2x fewer Newton iterations (docs/dynamics.md)")
+    ("tstep", po::value<double>(), "output time step (s), also the layer-wise driver grid (breakpoints); default = --tmax")
     ("ramp", po::value<double>()->default_value(1e-9), "input ramp from pattern A to B (s)")
     ("method", po::value<std::string>()->default_value("auto"), "full | layerwise | auto (full below 20,000 transistors)")
     ("chunk", po::value<std::size_t>()->default_value(0), "layerwise: post-neurons per stage netlist (0 = whole layer)")
@@ -233,7 +233,7 @@ int cmd_dynamics(int argc, char** argv) {
 
   dynamics::SwitchOptions sw;
   sw.t_max_s = vm["tmax"].as<double>();
-  sw.t_step_s = vm["tstep"].as<double>();
+  sw.t_step_s = vm.count("tstep") ? vm["tstep"].as<double>() : sw.t_max_s;
   sw.ramp_s = vm["ramp"].as<double>();
   sw.chunk = vm["chunk"].as<std::size_t>();
   sw.log_stages = vm["log-stages"].as<bool>();
