@@ -297,9 +297,9 @@ int cmd_dynamics(int argc, char** argv) {
     const auto& v = res[0].data.at("v");
     gate_load.v_n_lo_V = v[0], gate_load.v_n_hi_V = v[1], gate_load.v_p_lo_V = v[2], gate_load.v_p_hi_V = v[3];
     have_gate_load = true;
-    fmt::print("gate load per synapse (fF), code -7..7: Vn {}\n                                        Vp {}\n",
-               json(std::vector<double>(gate_load.c_n_F.begin(), gate_load.c_n_F.end())).dump(),
-               json(std::vector<double>(gate_load.c_p_F.begin(), gate_load.c_p_F.end())).dump());
+    std::string cn, cp;
+    for (std::size_t k = 0; k < 15; ++k) cn += fmt::format(" {:.2f}", gate_load.c_n_F[k] * 1e15), cp += fmt::format(" {:.2f}", gate_load.c_p_F[k] * 1e15);
+    fmt::print("gate load per synapse (fF), codes -7..7: Vn{}\n                                          Vp{}\n", cn, cp);
   };
   auto gate_json = [&]() {
     return have_gate_load ? json{{"c_n_F", gate_load.c_n_F}, {"c_p_F", gate_load.c_p_F}, {"v_n_range_V", {gate_load.v_n_lo_V, gate_load.v_n_hi_V}},

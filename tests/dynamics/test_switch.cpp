@@ -5,6 +5,9 @@
 
 #include <cmath>
 
+#include <fstream>
+
+#include "nnspice/dynamics/experiment.hpp"
 #include "nnspice/dynamics/switch_sim.hpp"
 #include "nnspice/mismatch/chip.hpp"
 
@@ -101,4 +104,28 @@ TEST(Switch, BadShapesAreInputErrors) {
   EXPECT_THROW(simulate_switch(session(), chip, diagonal(), {1e-9, -1e-9}, {1e-9, 1e-9}, o), InputError);
   o.t_stop_s = 0;
   EXPECT_THROW(simulate_switch(session(), chip, diagonal(), {1e-9, 1e-9}, {1e-9, 1e-9}, o), InputError);
+}
+
+TEST(Experiment, AFailedPatternIsRecordedAndTheRunGoesOn) {
+  // Pattern 1 is out of range: its worker job fails (as a "timestep too small" transient would) and is
+  // recorded with its error; pattern 0 is simulated and the tables are written.
+  ExperimentConfig cfg;
+  cfg.chip = make_chip("2-2-2", 3);
+  cfg.weights = diagonal();
+  cfg.patterns_A = {{30e-9, 5e-9}, {2e-3, 5e-9}};
+  cfg.from = {0, 0};
+  cfg.sw.t_stop_s = 1e-6;
+  cfg.window_s = 1e-6;
+  cfg.out_dir = ::testing::TempDir() + "/nnspice_dyn_fail";
+  cfg.progress = false;
+  const auto res = run_experiment(cfg);
+  ASSERT_EQ(res.records.size(), 2u);
+  EXPECT_TRUE(res.records[0].ok) << res.records[0].error;
+  EXPECT_FALSE(res.records[1].ok);
+  EXPECT_NE(res.records[1].error.find("outside"), std::string::npos) << res.records[1].error;
+  EXPECT_EQ(res.summary["failed"].get<int>(), 1);
+  EXPECT_EQ(res.summary["simulated"].get<int>(), 1);
+  EXPECT_TRUE(std::ifstream(cfg.out_dir + "/patterns.csv").good());
+  EXPECT_TRUE(std::ifstream(cfg.out_dir + "/patterns/1.json").good());
+  EXPECT_EQ(res.records[0].m.time_to_output_s, 0.0);  // settled on itself: no switch, right from the start
 }
