@@ -12,7 +12,7 @@ cd "$(dirname "$0")/.."
 packages=(build-essential cmake ninja-build pkg-config git ca-certificates
           ngspice libngspice0-dev libeigen3-dev libboost-program-options-dev libfmt-dev libyaml-cpp-dev
           nlohmann-json3-dev libgtest-dev libgmock-dev libbenchmark-dev gnuplot-nox npm
-          libopenmpi-dev openmpi-bin)
+          libopenmpi-dev openmpi-bin python3)
 
 as_root() {
   if [[ $(id -u) == 0 ]]; then "$@"
