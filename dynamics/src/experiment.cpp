@@ -81,6 +81,48 @@ json stats_json(const std::vector<double>& v, double scale = 1.0) {
           {"p95", number(st.p95)}, {"max", number(st.max)}};
 }
 
+// Fig. 3 traces of the figure pattern: written as soon as that pattern finishes, read back on --resume.
+void write_fig3(const std::string& dir, const ExperimentResult& res, std::size_t n_layers) {
+  std::vector<std::string> header{"time_s"};
+  std::vector<const std::vector<double>*> ys;
+  for (std::size_t l = 0; l < res.fig_units_A.size(); ++l)
+    for (std::size_t i = 0; i < res.fig_units_A[l].size(); ++i) {
+      header.push_back(fmt::format("i{}_{}_A", l + 1, i));
+      ys.push_back(&res.fig_units_A[l][i]);
+    }
+  for (std::size_t j = 0; j < res.fig_output_A.size(); ++j) {
+    header.push_back(fmt::format("i{}_{}_A", n_layers - 1, j));
+    ys.push_back(&res.fig_output_A[j]);
+  }
+  std::vector<double> t;
+  for (std::size_t i = 0; i < res.fig_time_s.size(); ++i) {
+    t.push_back(res.fig_time_s[i]);
+    for (const auto* y : ys) t.push_back((*y)[i]);
+  }
+  write_csv(dir + "/fig3_traces.csv", header, t, header.size());
+}
+
+bool read_fig3(const std::string& dir, const netlist::NetworkSpec& spec, ExperimentResult& res) {
+  const std::string path = dir + "/fig3_traces.csv";
+  if (!file_exists(path)) return false;
+  const CsvTable t = read_csv(path);
+  std::size_t expect = 1;
+  for (std::size_t l = 1; l < spec.layers.size(); ++l) expect += static_cast<std::size_t>(spec.layers[l]);
+  if (t.cols != expect || t.rows == 0) return false;
+  res.fig_time_s.clear();
+  res.fig_units_A.assign(spec.layers.size() - 2, {});
+  res.fig_output_A.clear();
+  std::size_t c = 1;
+  for (std::size_t r = 0; r < t.rows; ++r) res.fig_time_s.push_back(t.at(r, 0));
+  for (std::size_t l = 1; l < spec.layers.size(); ++l)
+    for (int i = 0; i < spec.layers[l]; ++i, ++c) {
+      std::vector<double> y;
+      for (std::size_t r = 0; r < t.rows; ++r) y.push_back(t.at(r, c));
+      (l + 1 < spec.layers.size() ? res.fig_units_A[l - 1] : res.fig_output_A).push_back(std::move(y));
+    }
+  return true;
+}
+
 }  // namespace
 
 std::vector<std::string> pattern_columns() {
@@ -193,10 +235,12 @@ ExperimentResult run_experiment(const ExperimentConfig& cfg) {
   std::vector<std::size_t> todo;
   for (std::size_t k = 0; k < n; ++k) {
     const std::string ck = fmt::format("{}/patterns/{}.json", cfg.out_dir, k);
-    if (cfg.resume && file_exists(ck) && k != cfg.figure_pattern) {
+    if (cfg.resume && file_exists(ck)) {
       try {
         res.records[k] = record_from_json(json::parse(read_file(ck)));
-        if (res.records[k].index == k && res.records[k].from == cfg.from[k] && res.records[k].energy_curve_J.size() == ncurve) continue;
+        if (res.records[k].index == k && res.records[k].from == cfg.from[k] && res.records[k].energy_curve_J.size() == ncurve &&
+            (k != cfg.figure_pattern || !res.records[k].ok || read_fig3(cfg.out_dir, cfg.chip.spec, res)))
+          continue;
       } catch (const std::exception& e) {
         fmt::print(stderr, "{}: unreadable checkpoint ({}); simulating pattern {} again\n", ck, e.what(), k);
       }
@@ -271,6 +315,7 @@ ExperimentResult run_experiment(const ExperimentConfig& cfg) {
           for (int i = 0; i < chip.spec.layers[l]; ++i) res.fig_units_A.back().push_back(out.data.at(fmt::format("u{}_{}", l, i)));
         }
         for (int j = 0; j < chip.spec.layers.back(); ++j) res.fig_output_A.push_back(out.data.at(fmt::format("o{}", j)));
+        write_fig3(cfg.out_dir, res, chip.spec.layers.size());
       }
     } else {
       ++failed;
@@ -307,25 +352,6 @@ ExperimentResult run_experiment(const ExperimentConfig& cfg) {
   write_npy(cfg.out_dir + "/patterns.npy", table, {n, cols.size()});
   write_npy(cfg.out_dir + "/energy_curves.npy", curves, {n, ncurve});
   write_npy(cfg.out_dir + "/run_time_s.npy", res.run_time_s, {ncurve});
-  if (!res.fig_time_s.empty()) {
-    std::vector<std::string> header{"time_s"};
-    std::vector<const std::vector<double>*> ys;
-    for (std::size_t l = 0; l < res.fig_units_A.size(); ++l)
-      for (std::size_t i = 0; i < res.fig_units_A[l].size(); ++i) {
-        header.push_back(fmt::format("i{}_{}_A", l + 1, i));
-        ys.push_back(&res.fig_units_A[l][i]);
-      }
-    for (std::size_t j = 0; j < res.fig_output_A.size(); ++j) {
-      header.push_back(fmt::format("i{}_{}_A", chip.spec.layers.size() - 1, j));
-      ys.push_back(&res.fig_output_A[j]);
-    }
-    std::vector<double> t;
-    for (std::size_t i = 0; i < res.fig_time_s.size(); ++i) {
-      t.push_back(res.fig_time_s[i]);
-      for (const auto* y : ys) t.push_back((*y)[i]);
-    }
-    write_csv(cfg.out_dir + "/fig3_traces.csv", header, t, header.size());
-  }
   res.summary = summarise(res.records, chip.spec.n_ops(), cfg.window_s, vdd);
   res.summary["name"] = cfg.name;
   res.summary["method"] = method_name(cfg.sw.method);

@@ -34,6 +34,12 @@ for f in summary.json run.json level_as_given/patterns.csv level_as_given/patter
          level_as_given/patterns/0.json level_as_given/patterns/1.json level_as_given/fig3_traces.csv; do
   [ -s "$D/run/$f" ] || { echo "FAIL: missing $D/run/$f"; fail=1; }
 done
-# --resume reuses the checkpoints (and still writes the tables).
+# --resume reuses the checkpoints, the Fig. 3 pattern's included (no pattern is simulated again), and still writes the tables.
+m0=$(stat -c %Y "$D/run/level_as_given/patterns/0.json"); m1=$(stat -c %Y "$D/run/level_as_given/patterns/1.json")
+sleep 1.1
+rm -f "$D/run/level_as_given/patterns.csv"
 expect 0 "as_given" -- -l 2-2-1 --patterns "$D/two.csv" --mean-input none --t-stop 2e-6 --no-progress --resume -o "$D/run"
+[ "$m0" = "$(stat -c %Y "$D/run/level_as_given/patterns/0.json")" ] || { echo "FAIL: --resume simulated pattern 0 again"; fail=1; }
+[ "$m1" = "$(stat -c %Y "$D/run/level_as_given/patterns/1.json")" ] || { echo "FAIL: --resume simulated pattern 1 again"; fail=1; }
+[ -s "$D/run/level_as_given/patterns.csv" ] || { echo "FAIL: --resume wrote no patterns.csv"; fail=1; }
 exit $fail
