@@ -33,7 +33,7 @@
 namespace nnspice::tools {
 namespace {
 
-// The default main job (also shipped as examples/run_default.yaml): finishes in ~15 min on 2 cores.
+// The default main job (also shipped as examples/run_default.yaml); measured times are in the README.
 const char* kDefaultConfig = R"(# nnspice run: the default main job (examples/run_default.yaml)
 out: out/run             # output folder (the command line's --out wins)
 process: ""              # process YAML; "" = the shipped tsmc180.yaml
