@@ -1,3 +1,4 @@
+#include "crc32.hpp"
 #include "nnspice/dnpu/torch_file.hpp"
 
 #include <fmt/format.h>
@@ -11,26 +12,14 @@
 namespace nnspice::dnpu {
 namespace {
 
+using detail::crc32;
+
 std::uint64_t rd(const std::string& b, std::size_t pos, std::size_t n) {
   std::uint64_t v = 0;
   for (std::size_t k = 0; k < n; ++k) v |= static_cast<std::uint64_t>(static_cast<unsigned char>(b[pos + k])) << (8 * k);
   return v;
 }
 
-std::uint32_t crc32(const char* p, std::size_t n) {
-  static const std::array<std::uint32_t, 256> table = [] {
-    std::array<std::uint32_t, 256> t{};
-    for (std::uint32_t i = 0; i < 256; ++i) {
-      std::uint32_t c = i;
-      for (int k = 0; k < 8; ++k) c = (c & 1) ? 0xEDB88320u ^ (c >> 1) : c >> 1;
-      t[i] = c;
-    }
-    return t;
-  }();
-  std::uint32_t c = 0xFFFFFFFFu;
-  for (std::size_t i = 0; i < n; ++i) c = table[(c ^ static_cast<unsigned char>(p[i])) & 0xff] ^ (c >> 8);
-  return c ^ 0xFFFFFFFFu;
-}
 
 }  // namespace
 

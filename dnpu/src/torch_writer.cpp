@@ -10,6 +10,7 @@
 
 #include "nnspice/common/error.hpp"
 #include "nnspice/common/fs_util.hpp"
+#include "crc32.hpp"
 #include "nnspice/dnpu/surrogate.hpp"
 
 namespace nnspice::dnpu {
@@ -187,20 +188,6 @@ std::string build_object_pickle(const SurrogateModel& m, ScalarType t, bool lega
   return w.out;
 }
 
-std::uint32_t crc32(const std::string& s) {
-  static const std::array<std::uint32_t, 256> table = [] {
-    std::array<std::uint32_t, 256> t{};
-    for (std::uint32_t i = 0; i < 256; ++i) {
-      std::uint32_t c = i;
-      for (int k = 0; k < 8; ++k) c = (c & 1) ? 0xEDB88320u ^ (c >> 1) : c >> 1;
-      t[i] = c;
-    }
-    return t;
-  }();
-  std::uint32_t c = 0xFFFFFFFFu;
-  for (unsigned char ch : s) c = table[(c ^ ch) & 0xff] ^ (c >> 8);
-  return c ^ 0xFFFFFFFFu;
-}
 
 void le(std::string& o, std::uint64_t v, int n) {
   for (int k = 0; k < n; ++k) o += static_cast<char>((v >> (8 * k)) & 0xff);
@@ -210,7 +197,7 @@ std::string stored_zip(const std::vector<std::pair<std::string, std::string>>& m
   std::string out, cd;
   for (const auto& [name, data] : members) {
     const std::uint64_t off = out.size();
-    const std::uint32_t crc = crc32(data);
+    const std::uint32_t crc = detail::crc32(data.data(), data.size());
     // pad with an extra field so the data start on a 64-byte boundary (as torch does)
     std::size_t pad = (64 - (off + 30 + name.size() + 4) % 64) % 64;
     std::string lh;

@@ -56,15 +56,6 @@ std::string pwl_wave(const std::vector<double>& t, const std::vector<double>& v)
   return s;
 }
 
-netlist::Circuit skeleton(const netlist::Process& pr, const std::string& title) {
-  netlist::Circuit c;
-  c.title = title;
-  c.includes.push_back(pr.model_card);
-  c.temp_C = pr.temp_C;
-  c.options = pr.ngspice_options;
-  return c;
-}
-
 // The current delivered by a voltage source from its + terminal into the circuit (ngspice's branch
 // current flows from + through the source to -).
 std::vector<double> delivered(const sim::Vectors& v, const std::string& source) {
@@ -181,7 +172,7 @@ ChunkResult run_chunk(sim::Session& s, const sim::NetworkChip& chip, const netli
   const bool post_axon = l + 2 < L;
   const double* dv = chip.chip.delvto_V.data();
   const std::string vdd = netlist::names::kVdd, gnd = "0";
-  netlist::Circuit c = skeleton(pr, fmt::format("nnspice dynamics {} stage {} post {}..{}", spec.str(), l, j0, j1 - 1));
+  netlist::Circuit c = netlist::circuit_for_process(pr, fmt::format("nnspice dynamics {} stage {} post {}..{}", spec.str(), l, j0, j1 - 1));
   c.add_vsource(netlist::names::kSupply, vdd, gnd, pr.vdd_V);
 
   if (l == 0) {

@@ -8,6 +8,16 @@
 
 namespace nnspice::netlist {
 
+Circuit circuit_for_process(const Process& pr, const std::string& title) {
+  Circuit c;
+  c.title = title;
+  c.includes.push_back(pr.model_card);
+  c.temp_C = pr.temp_C;
+  c.options = pr.ngspice_options;
+  c.control.clear();
+  return c;
+}
+
 void add_soma(Circuit& c, const Process& pr, std::size_t l, std::size_t i, bool axon, const std::string& g, const std::string& p,
               const std::string& n, const double* dv) {
   const std::string vdd = names::kVdd, gnd = "0";

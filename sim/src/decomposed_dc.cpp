@@ -112,12 +112,7 @@ DecomposedSolver::~DecomposedSolver() = default;
 namespace {
 
 netlist::Circuit base_circuit(const netlist::Process& pr, const std::string& title) {
-  netlist::Circuit c;
-  c.title = title;
-  c.includes.push_back(pr.model_card);
-  c.temp_C = pr.temp_C;
-  c.options = pr.ngspice_options;
-  c.control.clear();
+  netlist::Circuit c = netlist::circuit_for_process(pr, title);
   c.add_vsource(netlist::names::kSupply, netlist::names::kVdd, "0", pr.vdd_V);
   return c;
 }
@@ -126,8 +121,6 @@ netlist::Circuit base_circuit(const netlist::Process& pr, const std::string& tit
 
 void DecomposedSolver::tabulate(const netlist::WeightCodes& weights) {
   netlist::validate_weights(weights, chip_.spec, "weights");
-  std::vector<Chunk> todo;
-  (void)todo;
   std::map<std::size_t, std::vector<SynRef>> need;
   for (std::size_t l = 0; l < weights.size(); ++l)
     for (std::size_t j = 0; j < weights[l].rows; ++j)

@@ -22,6 +22,10 @@ struct BuildOptions {
   std::vector<std::string> comments;
 };
 
+/// An empty circuit set up for `process`: title, model card include, temperature, simulator options.
+/// Partial circuits (tables, layer-wise transients) start from this.
+Circuit circuit_for_process(const Process& process, const std::string& title);
+
 /// Adds the soma of neuron (layer, i): M0 (and M1-M4 when `axon`) between nodes in/vp/vn.
 /// `delvto_V` points at the neuron's first threshold shift in chip order (null = none).
 void add_soma(Circuit& c, const Process& process, std::size_t layer, std::size_t i, bool axon, const std::string& in,
