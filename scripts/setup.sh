@@ -11,8 +11,11 @@ cd "$(dirname "$0")/.."
 
 packages=(build-essential cmake ninja-build pkg-config git ca-certificates
           ngspice libngspice0-dev libeigen3-dev libboost-program-options-dev libfmt-dev libyaml-cpp-dev
-          nlohmann-json3-dev libgtest-dev libgmock-dev libbenchmark-dev gnuplot-nox npm
+          nlohmann-json3-dev libgtest-dev libgmock-dev libbenchmark-dev gnuplot-nox
           libopenmpi-dev openmpi-bin python3)
+# npm: Debian's package only where no npm is on PATH. A machine whose nodejs comes from NodeSource
+# already has npm, and Debian's npm cannot be installed beside that nodejs ("held broken packages").
+command -v npm >/dev/null 2>&1 || packages+=(npm)
 
 as_root() {
   if [[ $(id -u) == 0 ]]; then "$@"
