@@ -18,6 +18,9 @@ const std::vector<Command>& commands() {
       {"run", "the main job: chip -> characterise -> train -> evaluate -> transients -> report.md (YAML config)", cmd_run},
 #endif
       {"infer", "evaluate trained weight codes on a chip's behavioural model: accuracy, confusion matrix, outputs", cmd_infer},
+#ifdef NNSPICE_HAVE_MEMRISTOR
+      {"memristor", "memristor crossbars: devices, SPICE crossbar and IR drop, VTEAM, in-place training, crossbar + DNPU hybrid", cmd_memristor},
+#endif
       {"netlist", "write the SPICE netlist of a mismatched chip (+ its chip file)", cmd_netlist},
       {"simulate", "operating point or transient of a netlist in-process; probe currents as NPY/CSV", cmd_simulate},
       {"train", "train 3-bit + sign weights for a chip's measured slopes (MNIST, FSDD, Iris) -> weights_<l>.npy", cmd_train},

@@ -26,5 +26,6 @@ int cmd_dnpu(int argc, char** argv);
 int cmd_dynamics(int argc, char** argv);
 int cmd_evaluate(int argc, char** argv);
 int cmd_run(int argc, char** argv);
+int cmd_memristor(int argc, char** argv);
 
 }  // namespace nnspice::tools

@@ -41,8 +41,8 @@ struct Model {
     std::vector<NodeTape> tapes;
     Eigen::MatrixXd pre;                  // baseline pre-activations
   };
-  Eigen::MatrixXd forward(const Eigen::MatrixXd& x, Cache& c) const {
-    c.a = W * x;
+  Eigen::MatrixXd forward(const Eigen::MatrixXd& x, Cache& c, LinearPhase phase) const {
+    c.a = o->linear_layer ? o->linear_layer(W, x, phase) : Eigen::MatrixXd(W * x);
     Eigen::MatrixXd logits(static_cast<Eigen::Index>(o->classes), x.cols());
     const auto f = static_cast<Eigen::Index>(o->field);
     if (o->baseline) {
@@ -82,15 +82,17 @@ double softmax_ce(const Eigen::MatrixXd& logits, const std::vector<int>& y, cons
   return loss / static_cast<double>(logits.cols());
 }
 
-double accuracy(const Model& m, const Eigen::MatrixXd& x, const std::vector<int>& y, std::vector<double>* abs_a = nullptr) {
+double accuracy(const Model& m, const Eigen::MatrixXd& x, const std::vector<int>& y, LinearPhase phase, std::vector<double>* abs_a = nullptr,
+                double* abs_out_sum = nullptr) {
   std::size_t correct = 0;
   for (Eigen::Index s0 = 0; s0 < x.cols(); s0 += 1000) {
     const Eigen::Index n = std::min<Eigen::Index>(1000, x.cols() - s0);
     Model::Cache c;
-    const Eigen::MatrixXd logits = m.forward(x.middleCols(s0, n), c);
+    const Eigen::MatrixXd logits = m.forward(x.middleCols(s0, n), c, phase);
     std::vector<std::size_t> idx(static_cast<std::size_t>(n));
     std::iota(idx.begin(), idx.end(), static_cast<std::size_t>(s0));
     softmax_ce(logits, y, idx, nullptr, &correct);
+    if (abs_out_sum) *abs_out_sum += logits.cwiseAbs().sum() / m.o->logit_scale;
     if (abs_a)
       for (Eigen::Index i = 0; i < c.a.size(); ++i) abs_a->push_back(std::abs(c.a.data()[i]));
   }
@@ -174,7 +176,7 @@ LinearDnpuResult train_linear_dnpu(const SurrogateModel& sm, const Eigen::Matrix
       Eigen::MatrixXd xb(n_in, static_cast<Eigen::Index>(n));
       for (std::size_t s = 0; s < n; ++s) xb.col(static_cast<Eigen::Index>(s)) = xtr.col(static_cast<Eigen::Index>(idx[s]));
       Model::Cache c;
-      const Eigen::MatrixXd logits = m.forward(xb, c);
+      const Eigen::MatrixXd logits = m.forward(xb, c, LinearPhase::train);
       Eigen::MatrixXd dlog;
       loss_sum += softmax_ce(logits, ytr, idx, &dlog, &correct) * static_cast<double>(n);
       Eigen::MatrixXd da(c.a.rows(), c.a.cols());
@@ -216,12 +218,15 @@ LinearDnpuResult train_linear_dnpu(const SurrogateModel& sm, const Eigen::Matrix
     r.loss = loss_sum / static_cast<double>(order.size());
     if (!std::isfinite(r.loss)) throw NumericalError(fmt::format("MNIST DNPU training: loss is {} in epoch {}", r.loss, ep + 1));
     r.train_accuracy = static_cast<double>(correct) / static_cast<double>(order.size());
-    r.val_accuracy = xval.cols() ? accuracy(m, xval, yval) : r.train_accuracy;
+    r.val_accuracy = xval.cols() ? accuracy(m, xval, yval, LinearPhase::validate) : r.train_accuracy;
     res.history.push_back(r);
     if (ep == 0 || r.val_accuracy > res.best_val_accuracy) { res.best_val_accuracy = r.val_accuracy; res.best_epoch = ep + 1; best = m; }
   }
   std::vector<double> abs_a;
-  res.test_accuracy = accuracy(best, xte, yte, &abs_a);
+  double abs_out_sum = 0;
+  res.test_accuracy = accuracy(best, xte, yte, LinearPhase::test, &abs_a, &abs_out_sum);
+  if (xte.cols() && !o.baseline) res.mean_abs_output_nA = abs_out_sum / static_cast<double>(xte.cols() * static_cast<Eigen::Index>(o.classes));
+  res.linear_weights = best.W;
   if (!abs_a.empty()) {
     std::nth_element(abs_a.begin(), abs_a.begin() + static_cast<std::ptrdiff_t>(abs_a.size() * 99 / 100), abs_a.end());
     res.linear_out_abs_p99_V = abs_a[abs_a.size() * 99 / 100];

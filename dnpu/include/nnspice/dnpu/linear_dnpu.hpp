@@ -16,6 +16,8 @@
 
 namespace nnspice::dnpu {
 
+enum class LinearPhase { train, validate, test };
+
 struct LinearDnpuOptions {
   std::size_t field = 3;          ///< linear outputs per node: 3 or 7
   std::size_t classes = 10;
@@ -27,6 +29,10 @@ struct LinearDnpuOptions {
   double logit_scale = 1.0;       ///< logits = output current (nA) x logit_scale
   bool baseline = false;          ///< NN baseline instead of DNPUs
   std::uint64_t seed = 1;
+  /// Optional hardware linear layer: outputs (hidden x samples) from the ideal weights W and the inputs x, e.g.
+  /// a memristor crossbar with the device model in the loop (nnspice/memristor/hybrid.hpp). Gradients pass
+  /// straight through (dL/dW = dL/da x^T). Empty = the ideal W x.
+  std::function<Eigen::MatrixXd(const Eigen::MatrixXd& w, const Eigen::MatrixXd& x, LinearPhase phase)> linear_layer;
   void validate() const;
 };
 
@@ -39,6 +45,8 @@ struct LinearDnpuResult {
   double test_accuracy = 0, best_val_accuracy = 0;
   std::size_t best_epoch = 0;     ///< test accuracy is measured with the weights of the best validation epoch
   double linear_out_abs_p99_V = 0;  ///< 99th percentile of |linear outputs| on the test set (range check)
+  Eigen::MatrixXd linear_weights;   ///< the linear layer's weights of the best validation epoch (hidden x n_in)
+  double mean_abs_output_nA = 0;    ///< mean |node output current| over the test set and the 10 nodes (DNPU variant)
 };
 
 /// x: pixels (n_in x samples) in [-0.5, 0.5]; labels 0..classes-1. `progress(epoch, batch_done, batches)`.
