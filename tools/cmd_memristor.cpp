@@ -138,7 +138,7 @@ int mem_device(int argc, char** argv) {
   write_csv(out + "/pulse_response.csv", {"pulse", "g_S"}, rows, 2);
   write_run_json(out, {{"seed", vm["seed"].as<std::uint64_t>()}, {"config", {{"device", device_json(p)}, {"pulses", n}}}});
   write_json(out + "/summary.json", {{"device", device_json(p)}, {"symmetry_point", mem::symmetry_point(c)}, {"pulses_each_way", n}});
-  write_file_atomic(out + "/pulse_response.gp", fmt::format("set terminal pngcairo size 800,500\nset output 'pulse_response.png'\nset datafile separator ','\n"
+  write_file_atomic(out + "/pulse_response.gp", fmt::format("set terminal pngcairo noenhanced size 800,500\nset output 'pulse_response.png'\nset datafile separator ','\n"
                                                             "set xlabel 'pulse number ({} up, then {} down)'\nset ylabel 'conductance (uS)'\nset grid\n"
                                                             "plot 'pulse_response.csv' every ::1 using 1:($2*1e6) with lines title '{}'\n", n, n, p.name));
   dnpu::run_gnuplot(out + "/pulse_response.gp");
@@ -263,7 +263,7 @@ int mem_irdrop(int argc, char** argv) {
   prog.finish();
   write_csv(out + "/irdrop.csv", {"n", "r_wire_ohm", "mean_error_rel", "max_error_rel", "n_rwire_gmean", "ngspice_wall_s"}, t, 6);
   write_json(out + "/summary.json", {{"device", p.name}, {"g_min_S", p.g_min_S}, {"g_max_S", p.g_max_S}, {"v_max_V", v_max}, {"results", rec}});
-  std::string plot = "set terminal pngcairo size 800,500\nset output 'irdrop.png'\nset datafile separator ','\nset logscale xy\n"
+  std::string plot = "set terminal pngcairo noenhanced size 800,500\nset output 'irdrop.png'\nset datafile separator ','\nset logscale xy\n"
                      "set xlabel 'array size N (N x N)'\nset ylabel 'column-current error |I - G.V| / G.V'\nset grid\nset key top left\nplot ";
   for (std::size_t k = 0; k < rws.size(); ++k)
     plot += fmt::format("{}'irdrop.csv' every ::1 using ($2=={:g}?$1:1/0):3 with linespoints title 'mean, r_wire {:g} ohm', "
@@ -339,7 +339,7 @@ int mem_vteam(int argc, char** argv) {
   for (double s : xs) { xmin = std::min(xmin, s); xmax = std::max(xmax, s); }
   write_json(out + "/summary.json", {{"time_points", time.size()}, {"x_min", xmin}, {"x_max", xmax}, {"max_state_deviation_vs_reference", max_dev},
                                      {"newton_iterations", tr.stats.newton_iterations}});
-  write_file_atomic(out + "/vteam.gp", "set terminal pngcairo size 1000,450\nset output 'vteam.png'\nset datafile separator ','\nset multiplot layout 1,2\n"
+  write_file_atomic(out + "/vteam.gp", "set terminal pngcairo noenhanced size 1000,450\nset output 'vteam.png'\nset datafile separator ','\nset multiplot layout 1,2\n"
                                        "set xlabel 'V (V)'\nset ylabel 'I (uA)'\nset grid\nplot 'vteam.csv' every ::1 using 2:($3*1e6) with lines title 'I-V (ngspice)'\n"
                                        "set xlabel 't (us)'\nset ylabel 'state x'\nplot 'vteam.csv' every ::1 using ($1*1e6):4 with lines title 'ngspice', "
                                        "'' every ::1 using ($1*1e6):5 with lines dt 2 title 'C++ RK4'\nunset multiplot\n");
@@ -362,10 +362,12 @@ int mem_train(int argc, char** argv) {
       ("w-scale", po::value<double>(&o.w_scale)->default_value(o.w_scale), "weight of a full-window conductance difference")
       ("max-pulses", po::value<long>(&o.max_pulses)->default_value(o.max_pulses), "pulses per device per update")
       ("gamma", po::value<double>(&o.gamma)->default_value(o.gamma), "tiki-taka: W = gamma A + C")
-      ("transfer-lr", po::value<double>(&o.transfer_lr)->default_value(o.transfer_lr), "tiki-taka / shd: transfer learning rate")
+      ("transfer-lr", po::value<double>(&o.transfer_lr)->default_value(o.transfer_lr), "tiki-taka: transfer learning rate")
+      ("shd-lr", po::value<double>(&o.shd_lr)->default_value(o.shd_lr), "shd: q += shd-lr p at every transfer")
       ("transfer-columns", po::value<std::size_t>(&o.transfer_columns)->default_value(o.transfer_columns), "tiki-taka: columns transferred per sample")
       ("transfer-every", po::value<std::size_t>(&o.transfer_every)->default_value(o.transfer_every), "shd: samples between full transfers")
       ("pulse-cost", po::value<double>(&o.pulse_cost)->default_value(o.pulse_cost), "shd: update-energy weight lambda, in pulses")
+      ("friction", po::value<double>(&o.friction)->default_value(o.friction), "shd: p -= friction p at every transfer")
       ("seed", po::value<std::uint64_t>(&o.seed)->default_value(o.seed), "seed (d2d, pulses, reads, shuffling)");
   po::variables_map vm;
   if (!parse_options(argc, argv, d, vm, "nnspice memristor train --out DIR [--device rram --rules ideal,sgd,tiki-taka,shd]",
@@ -382,7 +384,7 @@ int mem_train(int argc, char** argv) {
   make_dirs(out);
   nlohmann::json cfg{{"device", device_json(p)}, {"rules", vm["rules"].as<std::string>()}, {"train_images", tr.y.size()}, {"test_images", te.y.size()},
                      {"epochs", o.epochs}, {"learning_rate", o.learning_rate}, {"w_scale", o.w_scale}, {"max_pulses", o.max_pulses}, {"gamma", o.gamma},
-                     {"transfer_lr", o.transfer_lr}, {"transfer_columns", o.transfer_columns}, {"transfer_every", o.transfer_every}, {"pulse_cost", o.pulse_cost}};
+                     {"transfer_lr", o.transfer_lr}, {"shd_lr", o.shd_lr}, {"transfer_columns", o.transfer_columns}, {"transfer_every", o.transfer_every}, {"pulse_cost", o.pulse_cost}, {"friction", o.friction}};
   write_run_json(out, {{"seed", o.seed}, {"config", cfg}});
   nlohmann::json results = nlohmann::json::object();
   std::vector<double> hist;
@@ -408,7 +410,7 @@ int mem_train(int argc, char** argv) {
   }
   prog.finish();
   write_csv(out + "/history.csv", {"rule_index", "epoch", "loss", "train_accuracy_pct", "test_accuracy_pct", "pulses"}, hist, 6);
-  std::string plot = fmt::format("set terminal pngcairo size 800,500\nset output 'train_accuracy.png'\nset datafile separator ','\nset xlabel 'epoch'\n"
+  std::string plot = fmt::format("set terminal pngcairo noenhanced size 800,500\nset output 'train_accuracy.png'\nset datafile separator ','\nset xlabel 'epoch'\n"
                                  "set ylabel 'test accuracy (%)'\nset grid\nset key bottom right\nset title 'in-place training on {}'\nplot ", p.name);
   for (std::size_t k = 0; k < rules.size(); ++k)
     plot += fmt::format("{}'history.csv' every ::1 using ($1=={}?$2:1/0):5 with linespoints title '{}'", k ? ", " : "", k, mem::to_string(rules[k]));
@@ -505,7 +507,7 @@ int mem_hybrid(int argc, char** argv) {
   write_csv(out + "/accuracy.csv", {"index", "test_accuracy_pct", "best_val_accuracy_pct", "energy_per_inference_J"}, rows, 4);
   std::string labels;
   for (std::size_t k = 0; k < names.size(); ++k) labels += fmt::format("{}'{}' {}", k ? ", " : "", names[k], k);
-  write_file_atomic(out + "/hybrid_accuracy.gp", fmt::format("set terminal pngcairo size 700,450\nset output 'hybrid_accuracy.png'\nset datafile separator ','\n"
+  write_file_atomic(out + "/hybrid_accuracy.gp", fmt::format("set terminal pngcairo noenhanced size 700,450\nset output 'hybrid_accuracy.png'\nset datafile separator ','\n"
                                                              "set style fill solid 0.6\nset boxwidth 0.6\nset ylabel 'test accuracy (%)'\nset grid ytics\n"
                                                              "set xtics ({})\nset yrange [0:100]\nplot 'accuracy.csv' every ::1 using 1:2 with boxes notitle, "
                                                              "'' every ::1 using 1:2:(sprintf('%.2f', $2)) with labels offset 0,1 notitle\n", labels));

@@ -40,9 +40,11 @@ void InPlaceOptions::validate() const {
   if (max_pulses < 1) bad("max_pulses", std::to_string(max_pulses), "max_pulses >= 1");
   if (!(gamma >= 0)) bad("gamma", fmt::format("{}", gamma), "gamma >= 0");
   if (!(transfer_lr > 0)) bad("transfer_lr", fmt::format("{}", transfer_lr), "transfer_lr > 0");
+  if (!(shd_lr > 0)) bad("shd_lr", fmt::format("{}", shd_lr), "shd_lr > 0");
   if (transfer_columns < 1) bad("transfer_columns", std::to_string(transfer_columns), "transfer_columns >= 1");
   if (transfer_every < 1) bad("transfer_every", std::to_string(transfer_every), "transfer_every >= 1");
   if (!(pulse_cost >= 0)) bad("pulse_cost", fmt::format("{}", pulse_cost), "pulse_cost >= 0");
+  if (!(friction >= 0 && friction <= 1)) bad("friction", fmt::format("{}", friction), "0 <= friction <= 1");
 }
 
 namespace {
@@ -187,7 +189,8 @@ InPlaceResult train_in_place(const DeviceParams& device, const Eigen::MatrixXd& 
           for (std::size_t c = 0; c < cols; ++c)
             for (std::size_t r = 0; r < rows; ++r) {
               const double p = a_arr->w(static_cast<Eigen::Index>(r), static_cast<Eigen::Index>(c)) + read_sd * noise.normal();
-              c_arr->update(r, c, o.transfer_lr * p, o.max_pulses, o.pulse_cost, rng);
+              c_arr->update(r, c, o.shd_lr * p, o.max_pulses, o.pulse_cost, rng);
+              if (o.friction > 0) a_arr->update(r, c, -o.friction * p, o.max_pulses, o.pulse_cost, rng);  // dp = -friction p
             }
         }
       }

@@ -5,9 +5,10 @@
 //   sgd        plain in-place SGD on one array C (reference device at mid-window): drifts to the symmetry point;
 //   tiki-taka  Gokmen & Haensch 2020: gradient pulses on A (reference = A's symmetry point), W = gamma A + C,
 //              A's columns read and transferred to C in turn;
-//   shd        our Stochastic-Hamiltonian-Descent-style rule (Onen et al. 2022 formulation in the docs): A holds a
-//              momentum p (asymmetric drift = friction), W = C = position q, q += eta_q p for all weights, with an
-//              update-energy term lambda * |pulses| in the objective (soft threshold on the pulse counts).
+//   shd        our Stochastic-Hamiltonian-Descent-style rule (Onen et al. 2022; formulation in the docs): A holds a
+//              momentum p (its asymmetric drift adds to an explicit friction), W = C = position q, every
+//              transfer_every samples q += eta_q p and p -= friction p for all weights, with an update-energy term
+//              lambda |pulses| in the objective (soft threshold on the pulse counts).
 #pragma once
 
 #include <Eigen/Dense>
@@ -33,10 +34,12 @@ struct InPlaceOptions {
   double w_scale = 2.0;             ///< weight of a full-window conductance difference (w = w_scale (g - g_ref)/(g_max - g_min))
   long max_pulses = 31;             ///< pulses per device per update (the pulse-train length)
   double gamma = 0.5;               ///< tiki-taka: W = gamma A + C
-  double transfer_lr = 0.05;        ///< tiki-taka / shd: C update = transfer_lr x (read of A)
+  double transfer_lr = 0.01;        ///< tiki-taka: C update = transfer_lr x (read of a column of A)
   std::size_t transfer_columns = 4; ///< tiki-taka: columns of A transferred after every sample
-  std::size_t transfer_every = 1;   ///< shd: samples between two full transfers
-  double pulse_cost = 0.3;          ///< shd: lambda of the update-energy term, in pulses (soft threshold)
+  double shd_lr = 0.1;              ///< shd: q += shd_lr p at every transfer
+  std::size_t transfer_every = 10;  ///< shd: samples between two full transfers
+  double pulse_cost = 1.0;          ///< shd: lambda of the update-energy term, in pulses (soft threshold)
+  double friction = 0.0;            ///< shd: explicit friction, p -= friction p at every transfer (pulses on A)
   std::uint64_t seed = 1;
   void validate() const;
 };
