@@ -21,3 +21,13 @@ if(NNSPICE_SANITIZE)
   add_compile_options(-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined)
   add_link_options(-fsanitize=address,undefined)
 endif()
+
+# Fuzzing (tests/fuzz, docs/reliability.md): every library gets libFuzzer's coverage instrumentation and
+# ASan + UBSan; only the fuzz executables link the libFuzzer runtime (-fsanitize=fuzzer).
+if(NNSPICE_FUZZ)
+  if(NOT CMAKE_CXX_COMPILER_ID MATCHES "Clang")
+    message(FATAL_ERROR "NNSPICE_FUZZ needs clang (libFuzzer); configure with the 'fuzz' preset or CXX=clang++")
+  endif()
+  add_compile_options(-fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined)
+  add_link_options(-fsanitize=address,undefined)
+endif()

@@ -29,6 +29,7 @@
 #include "nnspice/netlist/network.hpp"
 #include "nnspice/sim/session.hpp"
 #include "nnspice/train/dataset.hpp"
+#include "run_config.hpp"
 
 namespace nnspice::tools {
 namespace {
@@ -68,120 +69,7 @@ struct StageSpec {
   std::string group;               // stages of one group depend on each other: a failure skips the rest
 };
 
-struct Experiment {
-  std::string name, dataset, layers, mnist_dir, fsdd_dir, iris_csv;
-  std::uint64_t chip_seed = 7, data_seed = 1;
-  std::string char_method = "decomposed", eval_method = "decomposed", dyn_method = "auto";
-  long long routings = 10, train_epochs = -1, train_limit = 0, eval_limit = 0, dyn_count = 10;
-  double eval_input_mean = 0, train_lr = -1;
-  std::vector<double> dyn_levels{15e-9, 45e-9};
-  bool dynamics = true;
-  long long chips = 1;             // Monte Carlo: chips drawn with seeds chip_seed, chip_seed+1, ...
-};
-
-struct RunConfig {
-  std::string out = "out/run", process, source = "(embedded default)", text;
-  int jobs = 2;
-  std::vector<Experiment> experiments;
-};
-
 std::string num(double v) { return fmt::format("{}", v); }
-
-RunConfig parse_config(const std::string& text, const std::string& name) {
-  RunConfig c;
-  c.source = name;
-  c.text = text;
-  const YAML::Node root = parse_yaml(text, name);
-  YamlMap m(root, name, "");
-  m.check_keys({"out", "process", "jobs", "experiments"});
-  c.out = m.get_string("out", c.out);
-  c.process = m.get_string("process", "");
-  c.jobs = static_cast<int>(m.get_int("jobs", 2));
-  if (c.jobs < 1 || c.jobs > 256) m.fail("jobs", "expected 1..256");
-  const YAML::Node ex = root["experiments"];
-  if (!ex || !ex.IsSequence() || ex.size() == 0)
-    throw InputError(m.where("experiments"), "experiments: expected a non-empty list of experiments");
-  std::map<std::string, int> seen;
-  for (std::size_t k = 0; k < ex.size(); ++k) {
-    YamlMap e(ex[k], name, fmt::format("experiments[{}]", k));
-    e.check_keys({"name", "dataset", "layers", "chip_seed", "data_seed", "chips", "mnist_dir", "fsdd_dir", "iris_csv", "characterize", "train", "evaluate",
-                  "dynamics"});
-    Experiment x;
-    x.name = e.get_string("name");
-    if (x.name.empty() || x.name.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-") != std::string::npos)
-      e.fail("name", "expected letters, digits, '-' or '_' (it names a folder)");
-    if (seen[x.name]++) e.fail("name", "names must be unique");
-    x.dataset = e.get_string("dataset");
-    if (x.dataset != "mnist" && x.dataset != "iris" && x.dataset != "fsdd") e.fail("dataset", "expected mnist, iris or fsdd");
-    x.layers = e.get_string("layers");
-    try {
-      netlist::NetworkSpec::parse(x.layers);
-    } catch (const InputError& err) {
-      e.fail("layers", err.what());
-    }
-    const long long cs = e.get_int("chip_seed", 7), ds = e.get_int("data_seed", 1);
-    if (cs < 0) e.fail("chip_seed", "expected >= 0");
-    if (ds < 0) e.fail("data_seed", "expected >= 0");
-    x.chip_seed = static_cast<std::uint64_t>(cs);
-    x.chips = e.get_int("chips", 1);
-    if (x.chips < 1 || x.chips > 10000) e.fail("chips", "expected 1..10000 (Monte Carlo over chips)");
-    x.data_seed = static_cast<std::uint64_t>(ds);
-    x.mnist_dir = e.get_string("mnist_dir", "");
-    x.fsdd_dir = e.get_string("fsdd_dir", "");
-    x.iris_csv = e.get_string("iris_csv", "");
-    if (x.dataset == "fsdd" && x.fsdd_dir.empty()) e.fail("fsdd_dir", "the FSDD data set needs fsdd_dir (the folder with recordings/)");
-
-    const YamlMap ch = e.get_map("characterize");
-    ch.check_keys({"method", "routings"});
-    x.char_method = ch.get_string("method", x.char_method);
-    if (x.char_method != "full" && x.char_method != "decomposed") ch.fail("method", "expected full or decomposed");
-    x.routings = ch.get_int("routings", 10);
-    if (x.routings < 1 || x.routings > 10000) ch.fail("routings", "expected 1..10000");
-
-    const YamlMap tr = e.get_map("train");
-    tr.check_keys({"epochs", "lr", "train_limit"});
-    x.train_epochs = tr.get_int("epochs", -1);
-    if (tr.has("epochs") && (x.train_epochs < 1 || x.train_epochs > 100000)) tr.fail("epochs", "expected 1..100000");
-    x.train_lr = tr.get_double("lr", -1);
-    if (tr.has("lr") && !(x.train_lr > 0 && x.train_lr < 1)) tr.fail("lr", "expected 0 < lr < 1");
-    x.train_limit = tr.get_int("train_limit", 0);
-    if (x.train_limit < 0) tr.fail("train_limit", "expected >= 0");
-
-    const YamlMap ev = e.get_map("evaluate");
-    ev.check_keys({"method", "limit", "input_mean_A"});
-    x.eval_method = ev.get_string("method", x.eval_method);
-    if (x.eval_method != "full" && x.eval_method != "decomposed") ev.fail("method", "expected full or decomposed");
-    x.eval_limit = ev.get_int("limit", 0);
-    if (x.eval_limit < 0) ev.fail("limit", "expected >= 0 (0 = the whole test set)");
-    x.eval_input_mean = ev.get_double("input_mean_A", 0);
-    if (ev.has("input_mean_A") && !(x.eval_input_mean > 0 && x.eval_input_mean <= 1e-5)) ev.fail("input_mean_A", "expected 0 < input_mean_A <= 1e-5");
-
-    if (e.has("dynamics") && e.node()["dynamics"].IsScalar()) {
-      x.dynamics = e.get_bool("dynamics", true);
-    } else {
-      const YamlMap dy = e.get_map("dynamics");
-      dy.check_keys({"count", "mean_inputs_A", "method"});
-      x.dyn_count = dy.get_int("count", 10);
-      if (x.dyn_count < 1 || x.dyn_count > 100000) dy.fail("count", "expected 1..100000");
-      x.dyn_method = dy.get_string("method", x.dyn_method);
-      if (x.dyn_method != "full" && x.dyn_method != "layerwise" && x.dyn_method != "auto") dy.fail("method", "expected full, layerwise or auto");
-      if (dy.has("mean_inputs_A")) {
-        const YAML::Node l = dy.node()["mean_inputs_A"];
-        if (!l.IsSequence() || l.size() == 0) dy.fail("mean_inputs_A", "expected a list of currents in A, e.g. [1.5e-8, 4.5e-8]");
-        x.dyn_levels.clear();
-        for (const auto& v : l) {
-          double d;
-          if (!v.IsScalar() || !YAML::convert<double>::decode(v, d) || !(d > 0 && d <= 1e-5))
-            throw InputError(yaml_where(v, name), fmt::format("{}.dynamics.mean_inputs_A: '{}' is not a current in (0, 1e-5] A",
-                                                              fmt::format("experiments[{}]", k), v.IsScalar() ? v.Scalar() : "(non-scalar)"));
-          x.dyn_levels.push_back(d);
-        }
-      }
-    }
-    c.experiments.push_back(x);
-  }
-  return c;
-}
 
 // Checks what the stages will need before any work starts (data sets present, process loadable).
 void preflight(const RunConfig& c) {
@@ -246,7 +134,10 @@ std::vector<StageSpec> plan(const RunConfig& c, const std::string& out) {
       std::vector<std::string> a = {"netlist", "--layers", x.layers, "--seed", std::to_string(seed)};
       a.insert(a.end(), proc.begin(), proc.end());
       add(d, group, "chip", fmt::format("draw chip {} (seed {}) and write its netlist", x.layers, seed), a, false, 0.01);
-      a = {"characterize", "--layers", x.layers, "--chip", chip, "--method", x.char_method, "--routings", std::to_string(x.routings), "--workers", jobs};
+      // One folder of decomposed-engine tables per chip: evaluations reuse the characterisation's code-0 tables.
+      const std::string tables = d + "/tables";
+      a = {"characterize", "--layers", x.layers, "--chip", chip, "--method", x.char_method, "--routings", std::to_string(x.routings), "--workers", jobs,
+           "--table-cache", tables};
       a.insert(a.end(), proc.begin(), proc.end());
       add(d, group, "characterize", fmt::format("measure slopes and negative gains ({} routings, {} solver)", x.routings, x.char_method), a, true,
           1 + size / 200);
@@ -261,7 +152,7 @@ std::vector<StageSpec> plan(const RunConfig& c, const std::string& out) {
       }
       for (const bool chip_aware : {false, true}) {
         a = {"evaluate", "--layers", x.layers, "--weights", chip_aware ? d + "/train_chip" : e + "/train_homogeneous", "--chip", chip, "--method",
-             x.eval_method, "--jobs", jobs, "--data-seed", std::to_string(x.data_seed)};
+             x.eval_method, "--jobs", jobs, "--data-seed", std::to_string(x.data_seed), "--table-cache", tables};
         const auto da = data_args(x, "--iris");
         a.insert(a.end(), da.begin(), da.end());
         a.insert(a.end(), proc.begin(), proc.end());
@@ -477,7 +368,7 @@ int cmd_run(int argc, char** argv) {
     return 0;
   }
   const std::string cfg_path = vm["config"].as<std::string>();
-  RunConfig cfg = cfg_path.empty() ? parse_config(kDefaultConfig, "(embedded default)") : parse_config(read_file(cfg_path), cfg_path);
+  RunConfig cfg = cfg_path.empty() ? parse_run_config(kDefaultConfig, "(embedded default)") : parse_run_config(read_file(cfg_path), cfg_path);
   if (vm.count("out")) cfg.out = vm["out"].as<std::string>();
   const bool resume = vm["resume"].as<bool>();
   const auto stages = plan(cfg, cfg.out);

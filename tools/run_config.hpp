@@ -1,0 +1,32 @@
+// The config of `nnspice run` (YAML; keys in the README and examples/run_*.yaml): its experiments and
+// their stage options. parse_run_config() validates everything before any work starts: unknown keys,
+// wrong types and out-of-range values are InputErrors naming file:line, the key and the value.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace nnspice::tools {
+
+struct Experiment {
+  std::string name, dataset, layers, mnist_dir, fsdd_dir, iris_csv;
+  std::uint64_t chip_seed = 7, data_seed = 1;
+  std::string char_method = "decomposed", eval_method = "decomposed", dyn_method = "auto";
+  long long routings = 10, train_epochs = -1, train_limit = 0, eval_limit = 0, dyn_count = 10;
+  double eval_input_mean = 0, train_lr = -1;
+  std::vector<double> dyn_levels{15e-9, 45e-9};
+  bool dynamics = true;
+  long long chips = 1;             // Monte Carlo: chips drawn with seeds chip_seed, chip_seed+1, ...
+};
+
+struct RunConfig {
+  std::string out = "out/run", process, source = "(embedded default)", text;
+  int jobs = 2;
+  std::vector<Experiment> experiments;
+};
+
+/// Parses and validates a run config (`name` = the file, for messages). Throws InputError.
+RunConfig parse_run_config(const std::string& text, const std::string& name);
+
+}  // namespace nnspice::tools
