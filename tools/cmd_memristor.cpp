@@ -126,7 +126,7 @@ int mem_device(int argc, char** argv) {
   const std::string out = vm["out"].as<std::string>();
   make_dirs(out);
   long n = vm["pulses"].as<long>();
-  if (n < 0) throw InputError(fmt::format("--pulses {}: must be >= 0", n));
+  if (n < 0 || n > 1000000) throw InputError(fmt::format("--pulses {}: must be in 0..1000000", n));
   if (n == 0) n = static_cast<long>(p.states) - 1;
   mem::DeviceArray a(p, 1, vm["seed"].as<std::uint64_t>(), "pulse-response");
   Rng rng = Rng::stream(vm["seed"].as<std::uint64_t>(), "memristor/pulse-response");
@@ -377,6 +377,8 @@ int mem_train(int argc, char** argv) {
   for (const auto& r : parse_name_list(vm["rules"].as<std::string>())) rules.push_back(mem::parse_update_rule(r));
   if (rules.empty()) throw InputError("--rules is empty");
   o.validate();
+  for (const char* k : {"train-limit", "test-limit"})
+    if (vm[k].as<std::size_t>() < 1) throw InputError(fmt::format("--{} {}: must be >= 1", k, vm[k].as<std::size_t>()));
   const mem::DeviceParams p = mem::load_device(vm["device"].as<std::string>());
   const std::string dir = vm["mnist"].as<std::string>(), out = vm["out"].as<std::string>();
   const Data tr = load_images(dir, false, 0, vm["train-limit"].as<std::size_t>(), 0.0);
@@ -455,6 +457,8 @@ int mem_hybrid(int argc, char** argv) {
   o.hardware_aware = !vm["no-hardware-aware"].as<bool>();
   o.dnpu.validate();
   o.crossbar.validate();
+  for (const char* k : {"train-limit", "test-limit"})
+    if (vm[k].as<std::size_t>() < 1) throw InputError(fmt::format("--{} {}: must be >= 1", k, vm[k].as<std::size_t>()));
   const auto names = parse_name_list(vm["devices"].as<std::string>());
   if (names.empty()) throw InputError("--devices is empty");
   std::vector<std::optional<mem::DeviceParams>> devs;
