@@ -144,10 +144,69 @@ namespace {
 
 using T = PyValue::Type;
 
+// Every value the running Vm creates, so that reference cycles (a list appended to itself through the memo,
+// which shared_ptr would leak) can be found and broken whatever way the load ends. One Vm per thread at a time.
+thread_local std::vector<PyPtr>* g_created = nullptr;
+
 PyPtr make(T t) {
   auto v = std::make_shared<PyValue>();
   v->type = t;
+  if (g_created) g_created->push_back(v);
   return v;
+}
+
+// Drops the links of a value to others (breaks any cycle through it).
+void unlink(PyValue& v) {
+  v.items.clear();
+  v.entries.clear();
+  v.callable.reset();
+  v.state.reset();
+}
+
+// The values linked from v (items, dict keys and values, constructor, state).
+template <typename F>
+void for_each_child(const PyValue& v, F&& f) {
+  for (const auto& x : v.items) f(x.get());
+  for (const auto& [k, x] : v.entries) {
+    f(k.get());
+    f(x.get());
+  }
+  f(v.callable.get());
+  f(v.state.get());
+}
+
+// True when a value reachable from `root` links back to one of its ancestors. Iterative (a deeply nested
+// pickle must not exhaust the stack); records every reachable value in `state`.
+bool has_cycle(const PyValue* root, std::unordered_map<const PyValue*, int>& state) {
+  enum { in_progress = 1, finished = 2 };
+  struct Frame {
+    const PyValue* v;
+    std::vector<const PyValue*> children;
+    std::size_t next = 0;
+  };
+  std::vector<Frame> stack;
+  auto enter = [&](const PyValue* v) {
+    state[v] = in_progress;
+    Frame f{v, {}, 0};
+    for_each_child(*v, [&](const PyValue* c) {
+      if (c) f.children.push_back(c);
+    });
+    stack.push_back(std::move(f));
+  };
+  enter(root);
+  while (!stack.empty()) {
+    Frame& f = stack.back();
+    if (f.next == f.children.size()) {
+      state[f.v] = finished;
+      stack.pop_back();
+      continue;
+    }
+    const PyValue* c = f.children[f.next++];
+    const auto it = state.find(c);
+    if (it == state.end()) enter(c);
+    else if (it->second == in_progress) return true;
+  }
+  return false;
 }
 PyPtr make_int(std::int64_t i) {
   auto v = make(T::integer);
@@ -673,8 +732,30 @@ class Vm {
 }  // namespace
 
 PyPtr Unpickler::load(std::size_t& pos) {
+  std::vector<PyPtr> created;
+  std::vector<PyPtr>* const outer = g_created;
+  g_created = &created;
+  // Whatever happens, values not reachable from the result lose their links, so no cycle among them leaks.
+  struct Release {
+    std::vector<PyPtr>& created;
+    std::vector<PyPtr>* outer;
+    std::unordered_map<const PyValue*, int> reachable;
+    ~Release() {
+      for (const PyPtr& v : created)
+        if (!reachable.count(v.get())) unlink(*v);
+      g_created = outer;
+    }
+  } release{created, outer, {}};
+  const std::size_t start = pos;
   Vm vm(bytes_, name_, pos, storages_);
-  return vm.run(pos);
+  PyPtr root = vm.run(pos);
+  if (has_cycle(root.get(), release.reachable)) {
+    release.reachable.clear();  // unlink everything
+    throw InputError(fmt::format("{}: pickle at byte {}: the object holds a reference to itself (a cycle); torch checkpoints "
+                                 "have none, so this file is corrupt or not a checkpoint",
+                                 name_, start));
+  }
+  return root;
 }
 
 }  // namespace nnspice::dnpu

@@ -635,7 +635,7 @@ SurrogateModel load_plain(const std::string& json_path) {
   nlohmann::json j;
   try {
     j = nlohmann::json::parse(text);
-  } catch (const nlohmann::json::parse_error& e) {
+  } catch (const nlohmann::json::exception& e) {  // parse_error, and out_of_range for a number like 1e99999
     throw InputError(fmt::format("{}: not valid JSON: {}", json_path, e.what()));
   }
   const std::string dir = std::filesystem::path(json_path).parent_path().string();

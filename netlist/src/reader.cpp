@@ -11,11 +11,19 @@
 namespace nnspice::netlist {
 namespace {
 
-std::vector<std::string> tokens(const std::string& line) {
+// Whitespace-separated tokens of a line and the offset of each in the line.
+std::vector<std::string> tokens(const std::string& line, std::vector<std::size_t>* offsets = nullptr) {
   std::vector<std::string> t;
-  std::istringstream ss(line);
-  std::string w;
-  while (ss >> w) t.push_back(w);
+  std::size_t i = 0;
+  auto space = [](char c) { return std::isspace(static_cast<unsigned char>(c)) != 0; };
+  while (i < line.size()) {
+    while (i < line.size() && space(line[i])) ++i;
+    if (i == line.size()) break;
+    const std::size_t start = i;
+    while (i < line.size() && !space(line[i])) ++i;
+    t.push_back(line.substr(start, i - start));
+    if (offsets) offsets->push_back(start);
+  }
   return t;
 }
 
@@ -48,11 +56,13 @@ Circuit read_ngspice(const std::string& text, const std::string& name) {
       c.comments.push_back(line.size() > 2 ? line.substr(2) : "");
       continue;
     }
-    auto t = tokens(line);
+    std::vector<std::size_t> at_offset;
+    auto t = tokens(line, &at_offset);
     if (t.empty()) continue;
     const std::string& head = t[0];
     if (head == ".include") {
-      std::string p = line.substr(line.find(' ') + 1);
+      if (t.size() < 2) throw InputError(at, ".include needs a file name");
+      std::string p = line.substr(at_offset[1]);
       if (p.size() >= 2 && p.front() == '"' && p.back() == '"') p = p.substr(1, p.size() - 2);
       c.includes.push_back(p);
     } else if (head == ".temp" && t.size() == 2) {
@@ -85,10 +95,7 @@ Circuit read_ngspice(const std::string& text, const std::string& name) {
         if (t.size() < 5 || t[3] != "DC") throw InputError(at, "source line needs: name p n DC value");
         if (k == 'V') c.add_vsource(t[0], t[1], t[2], number(t[4], at));
         else c.add_isource(t[0], t[1], t[2], number(t[4], at));
-        if (t.size() > 5) {
-          const auto pos = line.find(t[5], line.find(" DC "));
-          c.elements.back().waveform = line.substr(pos);
-        }
+        if (t.size() > 5) c.elements.back().waveform = line.substr(at_offset[5]);  // e.g. PULSE(...) after the DC value
       } else if (k == 'C' || k == 'R') {
         if (t.size() != 4) throw InputError(at, "two-terminal line needs: name p n value");
         if (k == 'C') c.add_capacitor(t[0], t[1], t[2], number(t[3], at));

@@ -219,3 +219,29 @@ TEST(DnpuLoader, ClearMessages) {
   EXPECT_NE(message(flipped).find("CRC-32"), std::string::npos) << message(flipped);
   EXPECT_THROW(load_surrogate("/nonexistent/model.pt"), InputError);
 }
+
+TEST(DnpuPickle, ReferenceCycleIsAnInputErrorAndUnreachableCyclesAreFreed) {
+  // Fuzz finding (docs/reliability.md): a list appended to itself through the memo (EMPTY_LIST, BINPUT 0,
+  // BINGET 0, APPEND) made a shared_ptr cycle that leaked. The result may not hold a cycle; cycles among
+  // values the pickle dropped (POP) are broken when the load ends (the fuzz test checks there is no leak).
+  const std::string self = std::string("\x80\x02]q\x00h\x00" "a.", 9);
+  std::size_t pos = 0;
+  try {
+    Unpickler(self, "cycle.pkl").load(pos);
+    FAIL() << "expected InputError";
+  } catch (const InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("cycle.pkl: pickle at byte 0: the object holds a reference to itself"), std::string::npos) << e.what();
+  }
+  const std::string dropped = std::string("\x80\x02]q\x00h\x00" "a0K\x07.", 12);  // ... POP, BININT1 7, STOP
+  pos = 0;
+  const PyPtr v = Unpickler(dropped, "dropped.pkl").load(pos);
+  EXPECT_EQ(pos, dropped.size());
+  ASSERT_EQ(v->type, PyValue::Type::integer);
+  EXPECT_EQ(v->i, 7);
+  // Shared (not cyclic) references stay: [x, x] with x = [] is fine.
+  const std::string shared = std::string("\x80\x02](]q\x00h\x00" "e.", 11);
+  pos = 0;
+  const PyPtr l = Unpickler(shared, "shared.pkl").load(pos);
+  ASSERT_EQ(l->items.size(), 2U);
+  EXPECT_EQ(l->items[0], l->items[1]);
+}

@@ -87,3 +87,18 @@ TEST(Writer, ReaderRoundTripIsExact) {
   EXPECT_THROW(read_ngspice("t\nM1 a b c\n", "bad.cir"), InputError);
   EXPECT_THROW(read_ngspice("t\nR1 a b 1k\n", "suffix.cir"), InputError);  // scale suffixes are never written
 }
+
+TEST(Reader, WaveformStartsAfterTheDcValue) {
+  // Fuzz finding (docs/reliability.md): the waveform was searched for by its text from the first " DC ",
+  // so "V1 a 0 DC 1 DC 2" read "DC 1 DC 2" as the waveform and every write/read added another copy.
+  const auto c = read_ngspice("t\nV1 a 0 DC 1.5 DC 1.5 PULSE(0 1 0 1e-9 1e-9 1e-6 2e-6)\nI1 0 b DC 1e-9 PWL(0 0 1e-6 1e-9)\n", "w.cir");
+  ASSERT_EQ(c.elements.size(), 2U);
+  EXPECT_EQ(c.elements[0].waveform, "DC 1.5 PULSE(0 1 0 1e-9 1e-9 1e-6 2e-6)");
+  EXPECT_EQ(c.elements[1].waveform, "PWL(0 0 1e-6 1e-9)");
+  const std::string once = write_ngspice(c);
+  EXPECT_EQ(write_ngspice(read_ngspice(once, "again.cir")), once);
+  // Tabs separate tokens like spaces; an .include without a file is an error, not the whole line as a path.
+  const auto tabs = read_ngspice("t\n.include\t\"/x/card.lib\"\nR1\ta\t0\t1e3\n", "tabs.cir");
+  EXPECT_EQ(tabs.includes, (std::vector<std::string>{"/x/card.lib"}));
+  EXPECT_THROW(read_ngspice("t\n.include\n", "inc.cir"), InputError);
+}

@@ -1,5 +1,5 @@
 // Data loaders: IDX errors (truncated, wrong magic, count mismatch), pixel rules, WAV errors, MFCC,
-// Iris CSV, stratified splits.
+// Iris CSV, stratified splits; calibration files' corrupt numbers (fuzz findings).
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -9,6 +9,7 @@
 
 #include "nnspice/common/error.hpp"
 #include "nnspice/train/audio.hpp"
+#include "nnspice/train/calibration.hpp"
 #include "nnspice/train/dataset.hpp"
 #include "nnspice/train/mnist.hpp"
 
@@ -90,6 +91,14 @@ TEST(Idx, LabelImageCountMismatch) {
   EXPECT_NE(m.find("4 labels"), std::string::npos) << m;
 }
 
+TEST(Idx, DimensionsWhoseProductWrapsAroundAreAnError) {
+  // Found in review for the fuzz work (docs/reliability.md): 2^20 x 2^20 x 2^24 = 2^64 wrapped to 0, so a
+  // header-only file was accepted as 2^20 images of 2^20 x 2^24 pixels with no data.
+  const std::string p = scratch("wrap.idx");
+  write_bytes(p, std::string("\0\0\x08\x03", 4) + be32(1u << 20) + be32(1u << 20) + be32(1u << 24));
+  EXPECT_NE(error_of([&] { read_idx(p, 3); }).find("IDX dimensions too large"), std::string::npos) << error_of([&] { read_idx(p, 3); });
+}
+
 TEST(Idx, TrailingBytesAreAnError) {
   const std::string p = scratch("long-labels");
   write_bytes(p, idx_labels(4, 6));
@@ -128,6 +137,45 @@ TEST(Wav, ParsesPcm16MonoAndRejectsBadFiles) {
   EXPECT_NE(error_of([&] { parse_wav(wav(3, 1, 32, 4, 4), "f.wav"); }).find("16-bit PCM"), std::string::npos);
   EXPECT_NE(error_of([&] { parse_wav("RIFX1234", "x.wav"); }).find("not a WAV"), std::string::npos);
   EXPECT_NE(error_of([&] { parse_wav(wav(1, 1, 16, 4, 4).substr(0, 30), "c.wav"); }).find("c.wav"), std::string::npos);
+}
+
+TEST(Wav, AbsurdSampleRateIsAnInputError) {
+  // Fuzz finding (docs/reliability.md): a corrupt rate of 8.4 MHz made the MFCC of a 2 KB file take
+  // FFTs of 2^20 points per slice (a hang). Rates outside 1 ... 192 kHz are rejected by the reader.
+  auto le32 = [](std::uint32_t v) {
+    return std::string{static_cast<char>(v), static_cast<char>(v >> 8), static_cast<char>(v >> 16), static_cast<char>(v >> 24)};
+  };
+  auto wav_at = [&](std::uint32_t rate) {
+    const std::string f = "fmt " + le32(16) + std::string("\x01\x00\x01\x00", 4) + le32(rate) + le32(2 * rate) + std::string("\x02\x00\x10\x00", 4);
+    const std::string d = "data" + le32(4) + std::string(4, '\0');
+    return "RIFF" + le32(static_cast<std::uint32_t>(4 + f.size() + d.size())) + "WAVE" + f + d;
+  };
+  EXPECT_EQ(parse_wav(wav_at(8000), "ok.wav").sample_rate_Hz, 8000);
+  EXPECT_EQ(parse_wav(wav_at(192000), "hi.wav").sample_rate_Hz, 192000);
+  EXPECT_NE(error_of([&] { parse_wav(wav_at(0x00801f40), "r.wav"); }).find("r.wav: sample rate 8396608 Hz outside 1000"), std::string::npos)
+      << error_of([&] { parse_wav(wav_at(0x00801f40), "r.wav"); });
+  EXPECT_NE(error_of([&] { parse_wav(wav_at(999), "low.wav"); }).find("sample rate 999 Hz"), std::string::npos);
+  EXPECT_NE(error_of([&] { parse_wav(wav_at(0x80000000u), "neg.wav"); }).find("neg.wav: sample rate"), std::string::npos);
+}
+
+TEST(CalibrationFile, CorruptNumbersAndSizesAreInputErrors) {
+  // Fuzz findings (docs/reliability.md): a number too large for a double escaped as nlohmann's out_of_range
+  // (not an InputError); a layer size beyond int allocated gains of that size.
+  const std::string path = scratch("calibration.json");
+  auto message = [&](const std::string& text) {
+    write_bytes(path, text);
+    return error_of([&] { read_calibration(path); });
+  };
+  const std::string huge = message(R"({"format": "nnspice-calibration/1", "layers": [2, 1], "slopes": [[1e99999, 1]]})");
+  EXPECT_NE(huge.find(path + ": not valid JSON"), std::string::npos) << huge;
+  EXPECT_NE(huge.find("1e99999"), std::string::npos) << huge;
+  const std::string big = message(R"({"format": "nnspice-calibration/1", "layers": [3000000000, 1], "slopes": [[1]]})");
+  EXPECT_NE(big.find("layers[0] = 3000000000 is not a layer size in 1..100000"), std::string::npos) << big;
+  EXPECT_NE(message(R"({"format": "nnspice-calibration/1", "layers": [2, 0], "slopes": [[1, 1]]})").find("layers[1] = 0"), std::string::npos);
+  write_bytes(path, R"({"format": "nnspice-calibration/1", "layers": [2, 1], "slopes": [[0.5, 1.5]], "negative_gain": 1.25})");
+  const Calibration c = read_calibration(path);
+  EXPECT_EQ(c.layers, (Layers{2, 1}));
+  EXPECT_EQ(c.negative_gain, (std::vector<std::vector<double>>{{1.25, 1.25}}));
 }
 
 TEST(Mfcc, ShapeAndToneSensitivity) {

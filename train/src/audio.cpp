@@ -52,6 +52,8 @@ double mel_to_hz(double m) { return 700.0 * (std::pow(10.0, m / 2595.0) - 1.0); 
 
 }  // namespace
 
+constexpr int kMinRate_Hz = 1000, kMaxRate_Hz = 192000;
+
 Wav parse_wav(const std::string& b, const std::string& name) {
   if (b.size() < 12 || b.compare(0, 4, "RIFF") != 0 || b.compare(8, 4, "WAVE") != 0)
     throw InputError(fmt::format("{}: not a WAV file (no RIFF/WAVE header)", name));
@@ -78,7 +80,9 @@ Wav parse_wav(const std::string& b, const std::string& name) {
                                      format, bits));
       if (channels != 1)
         throw InputError(fmt::format("{}: {} channels; expected mono", name, channels));
-      if (rate <= 0) throw InputError(fmt::format("{}: invalid sample rate {}", name, rate));
+      // MFCC frames are a fixed duration: an absurd rate (a corrupt header) would mean FFTs of millions of points.
+      if (rate < kMinRate_Hz || rate > kMaxRate_Hz)
+        throw InputError(fmt::format("{}: sample rate {} Hz outside {} … {} Hz", name, rate, kMinRate_Hz, kMaxRate_Hz));
       if (body + size > b.size())
         throw InputError(fmt::format("{}: truncated: the data chunk announces {} bytes, the file has {}", name, size,
                                      b.size() - body));

@@ -136,7 +136,7 @@ Calibration read_calibration(const std::string& path) {
   nlohmann::json j;
   try {
     j = nlohmann::json::parse(text);
-  } catch (const nlohmann::json::parse_error& e) {
+  } catch (const nlohmann::json::exception& e) {  // parse_error, and out_of_range for a number like 1e99999
     throw InputError(fmt::format("{}: not valid JSON: {}", path, e.what()));
   }
   if (!j.is_object()) throw InputError(fmt::format("{}: expected a JSON object", path));
@@ -150,8 +150,9 @@ Calibration read_calibration(const std::string& path) {
     throw InputError(fmt::format("{}: field 'layers' (list of layer sizes) is missing", path));
   for (std::size_t i = 0; i < j["layers"].size(); ++i) {
     const auto& v = j["layers"][i];
-    if (!v.is_number_integer() || v.get<long long>() < 1)
-      throw InputError(fmt::format("{}: layers[{}] = {} is not a positive integer", path, i, v.dump()));
+    // The bound of NetworkSpec::parse: a huge size would otherwise allocate per-neuron gains of that size.
+    if (!v.is_number_integer() || v.get<long long>() < 1 || v.get<long long>() > 100000)
+      throw InputError(fmt::format("{}: layers[{}] = {} is not a layer size in 1..100000", path, i, v.dump()));
     c.layers.push_back(v.get<int>());
   }
   if (c.layers.size() < 2) throw InputError(fmt::format("{}: 'layers' needs at least 2 entries", path));

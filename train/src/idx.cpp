@@ -36,8 +36,9 @@ IdxArray read_idx(const std::string& path, std::size_t expected_dims) {
                             (std::uint32_t(u8(o + 2)) << 8) | u8(o + 3);
     if (v == 0) throw InputError(fmt::format("{}: IDX dimension {} is 0", path, d));
     out.dims.push_back(v);
+    // Checked before multiplying: 2^40 * a 32-bit dimension would wrap around 64 bits.
+    if (count > (std::size_t(1) << 40) / v) throw InputError(fmt::format("{}: IDX dimensions too large", path));
     count *= v;
-    if (count > (std::size_t(1) << 40)) throw InputError(fmt::format("{}: IDX dimensions too large", path));
   }
   const std::size_t payload = bytes.size() - header;
   if (payload < count)

@@ -16,8 +16,8 @@ struct Wav {
   std::vector<double> samples;  ///< mono, scaled to [-1, 1)
 };
 
-/// Reads a RIFF/WAVE file with 16-bit PCM mono data. Anything else (truncated, other encodings,
-/// stereo) → InputError naming the file and what is wrong.
+/// Reads a RIFF/WAVE file with 16-bit PCM mono data at 1 … 192 kHz. Anything else (truncated, other
+/// encodings, stereo, another rate) → InputError naming the file and what is wrong.
 Wav read_wav(const std::string& path);
 Wav parse_wav(const std::string& bytes, const std::string& name);
 
