@@ -96,6 +96,8 @@ int cmd_characterize(int argc, char** argv) {
     ("routing-seed", po::value<std::uint64_t>()->default_value(1), "seed of the random routings (not the chip)")
     ("resume", po::bool_switch(), "continue a run in --out: finished operating points are taken from its ops.jsonl")
     ("overwrite", po::bool_switch(), "discard a checkpoint (ops.jsonl) already in --out")
+    ("table-cache", po::value<std::string>()->default_value(""), "decomposed: folder of ngspice synapse tables, shared with other runs of the "
+                                                                  "same chip (evaluate); default OUT/decomposed_tables")
     ("no-progress", po::bool_switch(), "no progress line on stderr");
   po::variables_map vm;
   if (!parse_options(argc, argv, o, vm, "nnspice characterize --layers 4-7-3 [--seed 7 | --chip chip.csv] --out DIR [options]",
@@ -179,7 +181,7 @@ int cmd_characterize(int argc, char** argv) {
   ro.method = method;
   ro.workers = vm["workers"].as<int>();
   ro.log_path = log_path;
-  ro.table_cache_dir = out + "/decomposed_tables";
+  ro.table_cache_dir = vm["table-cache"].as<std::string>().empty() ? out + "/decomposed_tables" : vm["table-cache"].as<std::string>();
   ro.resume = resume;
   ro.progress = !vm["no-progress"].as<bool>();
   const auto t0 = std::chrono::steady_clock::now();

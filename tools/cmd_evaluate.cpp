@@ -35,6 +35,8 @@ int cmd_evaluate(int argc, char** argv) {
     ("method", po::value<std::string>()->default_value("decomposed"), "decomposed (fast, docs/dc_engine.md) | full (ngspice op per sample)")
     ("jobs,j", po::value<int>()->default_value(0), "worker processes per rank (0 = all cores)")
     ("block", po::value<std::size_t>()->default_value(500), "samples per checkpoint")
+    ("table-cache", po::value<std::string>()->default_value(""), "decomposed: folder of ngspice synapse tables, shared with other runs of the same "
+                                                                  "chip (characterize, evaluate); default OUT/tables")
     ("resume", po::bool_switch(), "continue an interrupted evaluation in --out")
     ("chips", po::value<int>()->default_value(1), "Monte Carlo: draw N chips (seeds --seed, --seed+1, ...) and run characterise -> train -> "
                                                    "evaluate for each (through `nnspice run`; --weights is then not used)")
@@ -109,6 +111,7 @@ int cmd_evaluate(int argc, char** argv) {
   eo.block = vm["block"].as<std::size_t>();
   eo.out_dir = vm["out"].as<std::string>();
   eo.resume = vm["resume"].as<bool>();
+  eo.decomposed.cache_dir = vm["table-cache"].as<std::string>();
   eo.parallel.workers = vm["jobs"].as<int>();
   eo.exchange = mpi.exchange();
   if (mpi.rank() == 0) make_dirs(eo.out_dir);

@@ -7,7 +7,9 @@
 #include <cmath>
 #include <cstring>
 #include <map>
+#include <filesystem>
 #include <set>
+#include <sstream>
 
 #include "nnspice/common/error.hpp"
 #include "nnspice/common/fs_util.hpp"
@@ -80,7 +82,16 @@ struct SynRef {
 struct Chunk {
   std::size_t layer;
   std::vector<SynRef> syn;
+  bool coarse = false;  // swept on the coarser V_pre grid (code-0 synapses), resampled onto the common grid
 };
+
+// Every f-th point of g, extended by whole coarse steps until it covers g's last point.
+Grid coarsen(const Grid& g, std::size_t f) {
+  Grid c = g;
+  c.dv = g.dv * static_cast<double>(f);
+  c.n = (g.n - 1 + f - 1) / f + 1;
+  return c;
+}
 
 }  // namespace
 
@@ -103,6 +114,9 @@ DecomposedSolver::DecomposedSolver(const NetworkChip& chip, DecomposedOptions op
   impl_->pre = make_grid(o.v_min_V, o.v_max_V, o.pre_step_V);
   impl_->post = make_grid(o.v_min_V, o.v_max_V, o.post_step_V);
   if (impl_->soma.n < 4 || impl_->pre.n < 4 || impl_->post.n < 4) throw InputError("decomposed DC options: each grid needs at least 4 points");
+  if (o.zero_code_pre_coarsening < 1 || coarsen(impl_->pre, o.zero_code_pre_coarsening).n < 4)
+    throw InputError(fmt::format("decomposed DC options: zero_code_pre_coarsening = {} must be at least 1 and leave 4 points in V_pre",
+                                 o.zero_code_pre_coarsening));
   std::string bytes(reinterpret_cast<const char*>(chip_.chip.delvto_V.data()), chip_.chip.delvto_V.size() * sizeof(double));
   impl_->chip_hash = fnv1a64(bytes + chip_.spec.str() + chip_.process.model_card + fmt::format("{}", chip_.process.vdd_V));
 }
@@ -182,31 +196,117 @@ void DecomposedSolver::tabulate(const netlist::WeightCodes& weights) {
   }
 
   // 2. Synapse tables for the missing (synapse, code) pairs, in chunks.
-  std::vector<Chunk> chunks;
-  for (auto& [l, list] : need)
-    for (std::size_t b = 0; b < list.size(); b += options_.synapses_per_job)
-      chunks.push_back({l, std::vector<SynRef>(list.begin() + b, list.begin() + std::min(list.size(), b + options_.synapses_per_job))});
-  if (chunks.empty()) return;
+  // Code-0 synapses go into chunks of their own, swept on the coarser V_pre grid.
+  const std::size_t cf = options_.zero_code_pre_coarsening;
+  const Grid pgc = coarsen(pg, cf), qgc = qg;
+  auto pre_grid = [&](const Chunk& ch) { return ch.coarse ? pgc : pg; };
+  auto post_grid = [&](const Chunk& ch) { return ch.coarse ? qgc : qg; };
+  auto chunk_points = [&](const Chunk& ch) { return pre_grid(ch).n * post_grid(ch).n; };
 
   auto chunk_file = [&](const Chunk& ch) {
-    std::string key = fmt::format("{:x}|{}|{}|{}|{}|{}|{}", impl_->chip_hash, ch.layer, pg.v0, pg.dv, pg.n, qg.dv, qg.n);
+    const Grid p = pre_grid(ch), q = post_grid(ch);
+    std::string key = fmt::format("{:x}|{}|{}|{}|{}|{}|{}", impl_->chip_hash, ch.layer, p.v0, p.dv, p.n, q.dv, q.n);
     for (auto& s : ch.syn) key += fmt::format(",{}:{}:{}", s.j, s.i, s.code);
     return fmt::format("{}/syn_l{}_{:016x}.npy", options_.cache_dir, ch.layer, fnv1a64(key));
   };
   const std::size_t npts = pg.n * qg.n;
   auto store = [&](const Chunk& ch, const std::vector<double>& f) {
+    const Grid p = pre_grid(ch), q = post_grid(ch);
+    const std::size_t n = p.n * q.n;
+    std::vector<double> hc(n);
     for (std::size_t s = 0; s < ch.syn.size(); ++s) {
       const auto& sr = ch.syn[s];
       const auto& iy = impl_->soma_y[ch.layer][sr.i];
-      std::vector<float> h(npts);
-      for (std::size_t kq = 0; kq < qg.n; ++kq)
-        for (std::size_t kp = 0; kp < pg.n; ++kp) {
-          const double iref = std::hypot(kI0 * std::sinh(apply(stencil(sg, pg.v(kp)), iy.data())), kIrefFloor);
-          h[kq * pg.n + kp] = static_cast<float>(f[s * npts + kq * pg.n + kp] / iref);
+      for (std::size_t kq = 0; kq < q.n; ++kq)
+        for (std::size_t kp = 0; kp < p.n; ++kp) {
+          const double iref = std::hypot(kI0 * std::sinh(apply(stencil(sg, p.v(kp)), iy.data())), kIrefFloor);
+          hc[kq * p.n + kp] = f[s * n + kq * p.n + kp] / iref;
         }
+      std::vector<float> h(npts);
+      if (!ch.coarse) {
+        std::copy(hc.begin(), hc.end(), h.begin());
+      } else {  // tensor Catmull-Rom from the coarse grid onto the common one
+        std::vector<Stencil> sp(pg.n);
+        for (std::size_t kp = 0; kp < pg.n; ++kp) sp[kp] = stencil(p, pg.v(kp));
+        std::vector<double> row(p.n);
+        for (std::size_t kq = 0; kq < qg.n; ++kq) {
+          const Stencil st = stencil(q, qg.v(kq));
+          for (std::size_t kp = 0; kp < p.n; ++kp) row[kp] = apply(st, hc.data() + kp, p.n);
+          for (std::size_t kp = 0; kp < pg.n; ++kp) h[kq * pg.n + kp] = static_cast<float>(apply(sp[kp], row.data()));
+        }
+      }
       impl_->syn[synapse_key(ch.layer, sr.j, sr.i, sr.code)] = std::move(h);
     }
   };
+
+  // Tables of other weight sets of this chip (another stage sharing the cache folder: characterisation,
+  // another evaluation) are reused per (synapse, code) through each chunk file's ".keys" list.
+  // Single-process only: MPI ranks must agree on the chunk list.
+  auto keys_header = [&](std::size_t layer, const Grid& p, const Grid& q) {
+    return fmt::format("nnspice-synapse-tables/1 {:x} {} {} {} {} {} {} {}", impl_->chip_hash, layer, p.v0, p.dv, p.n, q.v0, q.dv, q.n);
+  };
+  std::vector<std::string> cached_names;
+  if (!options_.cache_dir.empty() && !options_.chunk_owner) {
+    std::error_code ec;
+    for (std::filesystem::directory_iterator it(options_.cache_dir, ec), end; !ec && it != end; it.increment(ec))
+      cached_names.push_back(it->path().filename().string());
+    std::sort(cached_names.begin(), cached_names.end());
+  }
+  if (!cached_names.empty()) {
+    std::set<std::uint64_t> wanted;
+    for (auto& [l, list] : need)
+      for (auto& sr : list) wanted.insert(synapse_key(l, sr.j, sr.i, sr.code));
+    for (const auto& name : cached_names) {
+      if (wanted.empty()) break;
+      if (name.size() < 6 || name.compare(name.size() - 5, 5, ".keys") != 0) continue;
+      const std::string path = options_.cache_dir + "/" + name;
+      try {
+        std::istringstream in(read_file(path));
+        std::string header;
+        std::getline(in, header);
+        Chunk ch{0, {}, false};
+        bool match = false;
+        for (std::size_t l = 0; l < spec.layers.size() && !match; ++l)
+          for (int coarse = 0; coarse < 2 && !match; ++coarse)
+            if (header == keys_header(l, coarse ? pgc : pg, coarse ? qgc : qg)) {
+              ch.layer = l;
+              ch.coarse = coarse == 1;
+              match = true;
+            }
+        if (!match) continue;
+        bool useful = false;
+        for (SynRef sr{}; in >> sr.j >> sr.i >> sr.code;) {
+          ch.syn.push_back(sr);
+          useful = useful || wanted.count(synapse_key(ch.layer, sr.j, sr.i, sr.code));
+        }
+        if (!useful || ch.syn.empty()) continue;
+        const NpyArray a = read_npy(path.substr(0, path.size() - 5) + ".npy");
+        if (a.data.size() != ch.syn.size() * chunk_points(ch)) continue;
+        store(ch, a.data);
+        ++stats_.cached_jobs;
+        for (auto& sr : ch.syn) wanted.erase(synapse_key(ch.layer, sr.j, sr.i, sr.code));
+      } catch (const std::exception&) {
+        // an unreadable or damaged cache entry is ignored (recomputed if needed)
+      }
+    }
+    for (auto& [l, list] : need)
+      list.erase(std::remove_if(list.begin(), list.end(), [&, l = l](const SynRef& sr) { return !wanted.count(synapse_key(l, sr.j, sr.i, sr.code)); }),
+                 list.end());
+  }
+
+  std::vector<Chunk> chunks;
+  for (auto& [l, list] : need) {
+    std::vector<SynRef> parts[2];
+    for (const auto& sr : list) parts[cf > 1 && sr.code == 0].push_back(sr);
+    for (int coarse = 0; coarse < 2; ++coarse)
+      for (std::size_t b = 0; b < parts[coarse].size(); b += options_.synapses_per_job)
+        chunks.push_back({l, std::vector<SynRef>(parts[coarse].begin() + b, parts[coarse].begin() + std::min(parts[coarse].size(), b + options_.synapses_per_job)),
+                          coarse == 1});
+  }
+  if (chunks.empty()) {
+    stats_.synapse_tables = impl_->syn.size();
+    return;
+  }
 
   std::vector<std::size_t> run_list;
   if (!options_.cache_dir.empty()) make_dirs(options_.cache_dir);
@@ -215,7 +315,7 @@ void DecomposedSolver::tabulate(const netlist::WeightCodes& weights) {
     if (!options_.cache_dir.empty() && file_exists(chunk_file(chunks[k]))) {
       try {
         const NpyArray a = read_npy(chunk_file(chunks[k]));
-        if (a.data.size() == chunks[k].syn.size() * npts) {
+        if (a.data.size() == chunks[k].syn.size() * chunk_points(chunks[k])) {
           store(chunks[k], a.data);
           ++stats_.cached_jobs;
           continue;
@@ -229,9 +329,11 @@ void DecomposedSolver::tabulate(const netlist::WeightCodes& weights) {
 
   auto job = [&](Session& s, std::size_t k) -> JobData {
     const Chunk& ch = chunks[k];
+    const Grid p = pre_grid(ch), q = post_grid(ch);
+    const std::size_t n = p.n * q.n;
     netlist::Circuit c = base_circuit(pr, fmt::format("nnspice decomposed: synapse tables, layer {}", ch.layer));
-    c.add_vsource("VSWG", "mg", "0", pg.v0);
-    c.add_vsource("VSWP", "mp", "0", qg.v0);
+    c.add_vsource("VSWG", "mg", "0", p.v0);
+    c.add_vsource("VSWP", "mp", "0", q.v0);
     std::set<std::size_t> pres;
     for (auto& sr : ch.syn) pres.insert(sr.i);
     for (std::size_t i : pres)  // pre-somas share the swept input node: only their Vp/Vn matter here
@@ -244,13 +346,13 @@ void DecomposedSolver::tabulate(const netlist::WeightCodes& weights) {
       c.add_vsource(fmt::format("VQ{}", s), fmt::format("o{}", s), "mp", 0.0);
     }
     s.load(netlist::ngspice_lines(c));
-    const auto r = s.dc("VSWG", pg.v0, pg.last() + 1e-3 * pg.dv, pg.dv, "VSWP", qg.v0, qg.last() + 1e-3 * qg.dv, qg.dv);
+    const auto r = s.dc("VSWG", p.v0, p.last() + 1e-3 * p.dv, p.dv, "VSWP", q.v0, q.last() + 1e-3 * q.dv, q.dv);
     JobData d;
     auto& flat = d["f"];
-    flat.reserve(ch.syn.size() * npts);
-    for (std::size_t q = 0; q < ch.syn.size(); ++q) {
-      const auto& v = r.vectors.current(fmt::format("VQ{}", q));
-      if (v.size() != npts) throw SimError(fmt::format("synapse sweep returned {} points, expected {} x {}", v.size(), pg.n, qg.n));
+    flat.reserve(ch.syn.size() * n);
+    for (std::size_t m = 0; m < ch.syn.size(); ++m) {
+      const auto& v = r.vectors.current(fmt::format("VQ{}", m));
+      if (v.size() != n) throw SimError(fmt::format("synapse sweep returned {} points, expected {} x {}", v.size(), p.n, q.n));
       flat.insert(flat.end(), v.begin(), v.end());
     }
     d["iters"] = {static_cast<double>(r.stats.newton_iterations)};
@@ -268,7 +370,14 @@ void DecomposedSolver::tabulate(const netlist::WeightCodes& weights) {
       if (first_error.empty()) first_error = r.error;
       return;
     }
-    if (!options_.cache_dir.empty()) write_npy(chunk_file(chunks[k]), r.data.at("f"), {r.data.at("f").size()});
+    if (!options_.cache_dir.empty()) {
+      const Chunk& ch = chunks[k];
+      const std::string f = chunk_file(ch);
+      write_npy(f, r.data.at("f"), {r.data.at("f").size()});
+      std::string keys = keys_header(ch.layer, pre_grid(ch), post_grid(ch)) + "\n";
+      for (const auto& sr : ch.syn) keys += fmt::format("{} {} {}\n", sr.j, sr.i, sr.code);
+      write_file_atomic(f.substr(0, f.size() - 4) + ".keys", keys);
+    }
   };
   const auto res = run_parallel(run_list, job, po);
   progress.finish();
@@ -277,7 +386,7 @@ void DecomposedSolver::tabulate(const netlist::WeightCodes& weights) {
                                                chunks[run_list[m]].syn.size(), res[m].error));
     store(chunks[run_list[m]], res[m].data.at("f"));
     stats_.sweep_jobs += 1;
-    stats_.sweep_points += npts;
+    stats_.sweep_points += chunk_points(chunks[run_list[m]]);
     stats_.newton_iterations += static_cast<long>(res[m].data.at("iters")[0]);
   }
   stats_.synapse_tables = impl_->syn.size();

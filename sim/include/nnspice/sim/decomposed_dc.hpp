@@ -27,6 +27,10 @@ struct DecomposedOptions {
   double soma_step_V = 0.005;    ///< soma I(V) grid step
   double pre_step_V = 0.03;      ///< synapse table step in V_pre
   double post_step_V = 0.025;    ///< synapse table step in V_post (the nFET sinks collapse below ~0.1 V)
+  /// Code-0 synapses (all switches off: only leakage, ~0.1 % of a unit synapse) are swept on a V_pre grid
+  /// this many times coarser and resampled (Catmull-Rom) onto the common grid: half the ngspice points
+  /// for the tables that dominate characterisation, with no measurable loss (docs/dc_engine.md). 1 = off.
+  std::size_t zero_code_pre_coarsening = 2;
   std::size_t synapses_per_job = 1500;  ///< synapses per ngspice sweep job (memory and parallelism)
   ParallelOptions parallel;      ///< worker processes for the table sweeps
   std::string cache_dir;         ///< if set: finished table jobs are stored here and reused (resume)
