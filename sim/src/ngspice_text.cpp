@@ -19,8 +19,9 @@ std::string_view trim_left(std::string_view s) {
 }
 
 // A failure wherever it appears in a (non-warning) line.
-constexpr std::array<std::string_view, 16> kErrorPhrases = {
+constexpr std::array<std::string_view, 17> kErrorPhrases = {
     "fatal error",
+    "fatal:",  // a model's parameter check: "Fatal: Tox = -1e-09 is not positive." (then "Fatal error(s) detected")
     "simulation(s) aborted",
     "timestep too small",
     "no circuit loaded",

@@ -37,6 +37,7 @@ TEST(NgspiceText, ErrorsAsPrinted) {
            "Error: there aren't any circuits loaded.",
            "Error: no circuit loaded",
            "ERROR: fatal error in ngspice, exit(1)",
+           "Fatal: Tox = -1e-09 is not positive.",
        }) {
     EXPECT_EQ(classify_line(line), LineKind::error) << line;
   }
