@@ -27,7 +27,10 @@ HybridResult train_hybrid(const dnpu::SurrogateModel& m, const std::optional<Dev
     d.linear_layer = [&](const Eigen::MatrixXd& w, const Eigen::MatrixXd& x, dnpu::LinearPhase phase) -> Eigen::MatrixXd {
       if (phase == dnpu::LinearPhase::train) {
         if (!o.hardware_aware) return w * x;
-        train_chip->program(w, o.chip_seed * 7919 + ++batch_counter);
+        // a fresh chip per batch (d2d, stuck devices, programming noise): training sees the device family, not one chip
+        const std::uint64_t s = o.chip_seed * 7919 + 1000003 + ++batch_counter;
+        train_chip = std::make_unique<CrossbarLayer>(*device, o.crossbar, hidden, n_in, s, "hybrid-train");
+        train_chip->program(w, s);
         train_chip->calibrate_adc(x);
         return train_chip->forward(x, &train_read);
       }

@@ -1,8 +1,8 @@
 // The hybrid classifier: a memristor crossbar as the 784 -> 10*field linear layer of the 10-DNPU MNIST
 // classifier (nnspice/dnpu/linear_dnpu.hpp). Hardware-aware training: every training batch goes through a
-// programmed crossbar (nearest levels, d2d, programming noise, DAC/ADC, read noise) of a training chip, the
-// gradient passes straight through to the floating-point weights; validation and test run on a different
-// chip (chip_seed) programmed once per evaluation. Energy per inference from the device figures.
+// freshly drawn and programmed crossbar (nearest levels, d2d, programming noise, DAC/ADC, read noise), the
+// gradient passes straight through to the floating-point weights; validation and test run on the chip of
+// chip_seed (never used in training), programmed once per evaluation. Energy per inference from the device figures.
 #pragma once
 
 #include <Eigen/Dense>
