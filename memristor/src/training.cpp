@@ -74,6 +74,8 @@ struct DeviceWeights {
   void update(std::size_t r, std::size_t c, double dw, long max_pulses, double cost, Rng& rng) {
     double n = dw * pulses_per_w;
     if (cost > 0) n = n > 0 ? std::max(n - cost, 0.0) : std::min(n + cost, 0.0);
+    if (!std::isfinite(n)) return;  // a NaN loss is reported at the end of the epoch
+    n = std::clamp(n, -static_cast<double>(max_pulses) - 1, static_cast<double>(max_pulses) + 1);  // no overflow in the cast below
     const double fl = std::floor(n);
     long k = static_cast<long>(fl) + (rng.uniform() < n - fl ? 1 : 0);
     k = std::clamp(k, -max_pulses, max_pulses);
