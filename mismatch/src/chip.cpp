@@ -84,6 +84,11 @@ Chip load_chip(const std::string& path, const netlist::NetworkSpec* expect) {
         have_layers = true;
         if (expect && !(*expect == chip.spec))
           throw InputError(at(), fmt::format("chip was drawn for network {}, but the network is {}", chip.spec.str(), expect->str()));
+        // Every transistor needs a line of at least 6 bytes ("MO0,0\n"): a header announcing more than the file
+        // can hold is a truncated (or corrupt) file, found before enumerating billions of names.
+        if (const std::size_t n = netlist::count_transistors(chip.spec); n > text.size() / 6)
+          throw InputError(at(), fmt::format("truncated chip file: network {} has {} transistors, the file ({} bytes) cannot hold them",
+                                             chip.spec.str(), n, text.size()));
         sites = netlist::enumerate_transistors(chip.spec);
         chip.names.reserve(sites.size());
         chip.delvto_V.reserve(sites.size());

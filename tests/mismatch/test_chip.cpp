@@ -69,6 +69,16 @@ TEST(Chip, BadFilesAreNamedErrors) {
   EXPECT_THROW(mismatch::load_chip(testing::TempDir() + "/none.csv"), InputError);
 }
 
+TEST(Chip, HeaderOfAHugeNetworkInASmallFileIsTruncatedNotAnAllocation) {
+  // Fuzz finding (docs/reliability.md): the loader enumerated every transistor name of the header's network
+  // before reading a line, so '# layers: 100000-100000' (1.1e11 transistors) in a 60-byte file meant a
+  // bad_alloc (or the OOM killer) instead of an InputError; 1000-1000 took ~0.1 s per file.
+  const std::string m = load_error("# nnspice chip v1\n# layers: 100000-100000\nname,delvto_V\n");
+  EXPECT_NE(m.find("bad_chip.csv:2: truncated chip file: network 100000-100000 has 110000700000 transistors, the file (56 bytes) cannot hold them"),
+            std::string::npos)
+      << m;
+}
+
 TEST(Chip, SigmaPerDeviceClassMatchesPelgromWithinStatisticalBand) {
   // 196-100-50-10: ~278k transistors. For N samples of N(0, sigma), sd(sample sd) ~ sigma / sqrt(2N);
   // accept 5 of those. Sample means within 5 sigma / sqrt(N).
