@@ -6,6 +6,7 @@
 #   NNSPICE_SKIP_APT=1 ...      skip apt (packages already there)
 #   NNSPICE_SKIP_DATA=1 ...     skip the MNIST download
 #   NNSPICE_SKIP_BUILD=1 ...    skip the release build (the test script builds its own sanitizer tree)
+#   NNSPICE_FUZZ=1 ...          also install clang + libclang-rt-14-dev (the fuzz preset)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -16,6 +17,8 @@ packages=(build-essential cmake ninja-build pkg-config git ca-certificates
 # npm: Debian's package only where no npm is on PATH. A machine whose nodejs comes from NodeSource
 # already has npm, and Debian's npm cannot be installed beside that nodejs ("held broken packages").
 command -v npm >/dev/null 2>&1 || packages+=(npm)
+# The libFuzzer targets (docs/reliability.md) need clang and its runtime; only for NNSPICE_FUZZ=1.
+[[ "${NNSPICE_FUZZ:-0}" == 1 ]] && packages+=(clang libclang-rt-14-dev)
 
 as_root() {
   if [[ $(id -u) == 0 ]]; then "$@"
