@@ -161,5 +161,35 @@ TEST(Faults, FullDiskFailsOnlyTheJobsThatCannotWrite) {
   expect_no_children();
 }
 
+// The same without mount privileges: the kernel's /dev/full (every write fails with ENOSPC) stands in for the
+// disk under the temporary file write_file_atomic creates (DIR/<name>.tmp.<pid>, a symlink to /dev/full made
+// by the job just before it saves). The write path is unmodified; only its temporary file's name is assumed.
+TEST(Faults, DevFullFailsOnlyTheJobsThatCannotWrite) {
+  const TempDir out("nnspice-devfull");
+  ParallelOptions opt;
+  opt.workers = 2;
+  const auto outcomes = run_parallel(
+      6,
+      [&](Session& s, std::size_t job) {
+        if (job == 1 || job == 4) {
+          const fs::path tmp = out.path / fmt::format("job_{}.txt.tmp.{}", job, ::getpid());
+          fs::create_symlink("/dev/full", tmp);
+        }
+        return divider_and_save(s, job, out.path);
+      },
+      opt);
+  for (std::size_t j : {1U, 4U}) {
+    EXPECT_FALSE(outcomes[j].ok) << j;
+    EXPECT_EQ(outcomes[j].error, fmt::format("cannot write {}/job_{}.txt: No space left on device", out.path.string(), j));
+    EXPECT_FALSE(fs::exists(out.path / fmt::format("job_{}.txt", j))) << j;
+  }
+  for (std::size_t j : {0U, 2U, 3U, 5U}) {
+    ASSERT_TRUE(outcomes[j].ok) << j << ": " << outcomes[j].error;
+    expect_saved(out.path, j);
+  }
+  expect_no_temporaries(out.path);  // the symlinks too: the failed write removed its temporary file
+  expect_no_children();
+}
+
 }  // namespace
 }  // namespace nnspice::sim
