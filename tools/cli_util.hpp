@@ -4,6 +4,7 @@
 
 #include <boost/program_options.hpp>
 
+#include <span>
 #include <string>
 
 namespace nnspice::tools {
@@ -15,5 +16,16 @@ namespace po = boost::program_options;
 bool parse_options(int argc, char** argv, const po::options_description& opts, po::variables_map& vm,
                    const std::string& usage_line, const std::string& description,
                    const po::positional_options_description* positional = nullptr);
+
+/// One subcommand of a command group (`nnspice dnpu <sub>`, `nnspice memristor <sub>`).
+struct Subcommand {
+  const char* name;
+  const char* summary;
+  int (*run)(int, char**);
+};
+
+/// Runs argv[1] of `group` (e.g. "dnpu") from `subs` with argv[0] = "nnspice GROUP SUB"; no subcommand
+/// prints the list (exit 2), --help prints it (exit 0), an unknown one is an InputError naming it.
+int run_subcommand(const char* group, std::span<const Subcommand> subs, int argc, char** argv);
 
 }  // namespace nnspice::tools

@@ -456,13 +456,7 @@ int dnpu_mnist(int argc, char** argv) {
   return 0;
 }
 
-struct Sub {
-  const char* name;
-  const char* summary;
-  int (*run)(int, char**);
-};
-
-const Sub kSubs[] = {
+const Subcommand kSubs[] = {
     {"eval", "evaluate a surrogate on a CSV of electrode voltages -> output current (nA)", dnpu_eval},
     {"info", "show what the loader found in a surrogate file", dnpu_info},
     {"convert", "convert between brains-py .pt and the plain format", dnpu_convert},
@@ -474,22 +468,6 @@ const Sub kSubs[] = {
 
 }  // namespace
 
-int cmd_dnpu(int argc, char** argv) {
-  auto usage = [] {
-    fmt::print("Usage: nnspice dnpu <subcommand> [options]   (nnspice dnpu <subcommand> --help)\n\nSubcommands:\n");
-    for (const auto& s : kSubs) fmt::print("  {:<10}{}\n", s.name, s.summary);
-  };
-  if (argc < 2 || !std::strcmp(argv[1], "--help") || !std::strcmp(argv[1], "-h")) {
-    usage();
-    return argc < 2 ? static_cast<int>(ExitCode::bad_input) : 0;
-  }
-  for (const auto& s : kSubs) {
-    if (std::strcmp(argv[1], s.name) != 0) continue;
-    std::string prog = std::string("nnspice dnpu ") + s.name;
-    argv[1] = prog.data();
-    return s.run(argc - 1, argv + 1);
-  }
-  throw InputError(fmt::format("unknown dnpu subcommand '{}' (see nnspice dnpu --help)", argv[1]));
-}
+int cmd_dnpu(int argc, char** argv) { return run_subcommand("dnpu", kSubs, argc, argv); }
 
 }  // namespace nnspice::tools

@@ -519,13 +519,7 @@ int mem_hybrid(int argc, char** argv) {
   return 0;
 }
 
-struct Sub {
-  const char* name;
-  const char* summary;
-  int (*run)(int, char**);
-};
-
-const Sub kSubs[] = {
+const Subcommand kSubs[] = {
     {"device", "a device preset or YAML file: parameters, symmetry point, pulse response (CSV + PNG)", mem_device},
     {"crossbar", "crossbar netlist with random G and V through ngspice: column currents vs G.V", mem_crossbar},
     {"irdrop", "column-current error vs array size with wire resistance (ngspice), CSV + PNG", mem_irdrop},
@@ -536,22 +530,6 @@ const Sub kSubs[] = {
 
 }  // namespace
 
-int cmd_memristor(int argc, char** argv) {
-  auto usage = [] {
-    fmt::print("Usage: nnspice memristor <subcommand> [options]   (nnspice memristor <subcommand> --help)\n\nSubcommands:\n");
-    for (const auto& s : kSubs) fmt::print("  {:<10}{}\n", s.name, s.summary);
-  };
-  if (argc < 2 || !std::strcmp(argv[1], "--help") || !std::strcmp(argv[1], "-h")) {
-    usage();
-    return argc < 2 ? static_cast<int>(ExitCode::bad_input) : 0;
-  }
-  for (const auto& s : kSubs) {
-    if (std::strcmp(argv[1], s.name) != 0) continue;
-    std::string prog = std::string("nnspice memristor ") + s.name;
-    argv[1] = prog.data();
-    return s.run(argc - 1, argv + 1);
-  }
-  throw InputError(fmt::format("unknown memristor subcommand '{}' (see nnspice memristor --help)", argv[1]));
-}
+int cmd_memristor(int argc, char** argv) { return run_subcommand("memristor", kSubs, argc, argv); }
 
 }  // namespace nnspice::tools
