@@ -166,6 +166,8 @@ std::vector<StageSpec> plan(const RunConfig& c, const std::string& out) {
         for (double v : x.dyn_levels) levels += (levels.empty() ? "" : ",") + num(v);
         a = {"dynamics", "--layers", x.layers, "--chip", chip, "--weights", d + "/train_chip", "--count", std::to_string(x.dyn_count), "--mean-input",
              levels, "--method", x.dyn_method, "--jobs", jobs, "--data-seed", std::to_string(x.data_seed)};
+        if (x.dyn_tmax > 0) a.insert(a.end(), {"--tmax", num(x.dyn_tmax)});
+        if (x.dyn_chunk > 0) a.insert(a.end(), {"--chunk", std::to_string(x.dyn_chunk)});
         const auto da = data_args(x, "--iris-csv");
         if (x.dataset != "fsdd") a.insert(a.end(), da.begin(), da.end());
         else a.insert(a.end(), {"--random-patterns", std::to_string(x.dyn_count)});

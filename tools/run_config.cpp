@@ -85,10 +85,14 @@ RunConfig parse_run_config(const std::string& text, const std::string& name) {
       x.dynamics = e.get_bool("dynamics", true);
     } else {
       const YamlMap dy = e.get_map("dynamics");
-      dy.check_keys({"count", "mean_inputs_A", "method"});
+      dy.check_keys({"count", "mean_inputs_A", "method", "tmax_s", "chunk"});
       x.dyn_count = dy.get_int("count", 10);
       if (x.dyn_count < 1 || x.dyn_count > 100000) dy.fail("count", "expected 1..100000");
       x.dyn_method = dy.get_string("method", x.dyn_method);
+      x.dyn_tmax = dy.get_double("tmax_s", 0);
+      if (dy.has("tmax_s") && !(x.dyn_tmax >= 1e-12 && x.dyn_tmax <= 1e-6)) dy.fail("tmax_s", "expected a maximum time step in [1e-12, 1e-6] s");
+      x.dyn_chunk = dy.get_int("chunk", 0);
+      if (x.dyn_chunk < 0) dy.fail("chunk", "expected >= 0 (0 = whole layer)");
       if (x.dyn_method != "full" && x.dyn_method != "layerwise" && x.dyn_method != "auto") dy.fail("method", "expected full, layerwise or auto");
       if (dy.has("mean_inputs_A")) {
         const YAML::Node l = dy.node()["mean_inputs_A"];

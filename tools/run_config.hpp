@@ -15,6 +15,8 @@ struct Experiment {
   std::string char_method = "decomposed", eval_method = "decomposed", dyn_method = "auto";
   long long routings = 10, train_epochs = -1, train_limit = 0, eval_limit = 0, dyn_count = 10;
   double eval_input_mean = 0, train_lr = -1;
+  double dyn_tmax = 0;             // dynamics --tmax (s); 0 = the command's default
+  long long dyn_chunk = 0;         // dynamics --chunk (layer-wise post-neurons per stage netlist); 0 = whole layer
   std::vector<double> dyn_levels{15e-9, 45e-9};
   bool dynamics = true;
   long long chips = 1;             // Monte Carlo: chips drawn with seeds chip_seed, chip_seed+1, ...

@@ -21,6 +21,12 @@ printf 'out: x\nexperiments:\n  - name: a\n    dataset: iris\n    layers: 4-7-3\
 "$nn" run type.yaml --out u > o.txt 2> e.txt; rc=$?
 [ $rc -eq 2 ] || fail "wrong type: exit $rc"
 grep -q "type.yaml:6:.*chip_seed = seven" e.txt || fail "wrong type message: $(cat e.txt)"
+printf 'out: x\nexperiments:\n  - name: a\n    dataset: iris\n    layers: 4-7-3\n    dynamics: {count: 2, tmax_s: 5}\n' > tmax.yaml
+"$nn" run tmax.yaml --out u > o.txt 2> e.txt; rc=$?
+[ $rc -eq 2 ] && grep -q "tmax.yaml:6:.*tmax_s" e.txt || fail "out-of-range tmax_s: exit $rc, $(cat e.txt)"
+printf 'out: x\nexperiments:\n  - name: a\n    dataset: iris\n    layers: 4-7-3\n    dynamics: {count: 2, tmax_s: 1.0e-7, chunk: 3}\n' > tmax_ok.yaml
+"$nn" run tmax_ok.yaml --dry-run > o.txt 2> e.txt || fail "tmax_s/chunk config: $(cat e.txt)"
+grep -q "nnspice dynamics .*--tmax 1e-07 --chunk 3" o.txt || fail "plan lacks --tmax/--chunk: $(grep dynamics o.txt)"
 printf 'out: x\nexperiments: [\n' > broken.yaml
 "$nn" run broken.yaml > o.txt 2> e.txt; [ $? -eq 2 ] && grep -q "broken.yaml:[0-9]*:[0-9]*: malformed YAML" e.txt || fail "malformed: $(cat e.txt)"
 
