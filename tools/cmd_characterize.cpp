@@ -88,7 +88,8 @@ int cmd_characterize(int argc, char** argv) {
     ("negative-levels", po::value<std::string>()->default_value("1e-8,2e-8,4e-8"), "input current of the negative sources (A)")
     ("negative-ratio", po::value<double>()->default_value(4.0), "input current of positive / negative sources (input layer)")
     ("negative-fanin", po::value<int>()->default_value(4), "+7 inputs of a positive source in a hidden layer (a negative source gets 1)")
-    ("synapses", po::bool_switch(), "per-synapse calibration: every synapse at +7 and -7 (synapse_gain_pos/neg_<l>.npy); slopes from all synapses")
+    ("synapses", po::bool_switch(), "per-synapse calibration: every synapse at +7 and -7 (synapse_gain_pos/neg_<l>.npy, referenced by "
+                                    "calibration.json for nnspice train); slopes from all synapses")
     ("ground-truth", po::bool_switch(), "measure every synapse too and compare the routing estimates with it (r, max relative error)")
     ("ground-truth-routings", po::value<std::string>()->default_value("5,10,20,40"), "routing counts compared in --ground-truth mode")
     ("fit", po::value<std::string>()->default_value("pooled"), "slope per neuron: pooled (one fit over all its points, the paper) | synapse-mean (mean of per-synapse fits)")
@@ -240,6 +241,13 @@ int cmd_characterize(int argc, char** argv) {
                  num(e["per_layer"]["max_rel_err"]), num(e["per_neuron"]["rms_rel_err"]), num(e["per_neuron"]["max_rel_err"]),
                  num(e["per_synapse"]["rms_rel_err"]), num(e["per_synapse"]["max_rel_err"]));
   fmt::print("-> {}/calibration.json, summary.json, slopes.png\n", out);
+  if (c.have_synapses) {
+    const std::string why = measure::synapse_gains_unusable(c);
+    if (why.empty())
+      fmt::print("  calibration.json references the per-synapse gains: nnspice train / infer use them (--synapse-gains false: per-neuron model)\n");
+    else
+      fmt::print(stderr, "nnspice characterize: per-synapse gains not referenced in calibration.json: {}\n", why);
+  }
   if (c.failed_ops) {
     fmt::print(stderr, "nnspice characterize: {} operating point(s) failed (left out of the fits); rerun with --resume to retry them\n", c.failed_ops);
     return static_cast<int>(ExitCode::sim_failure);

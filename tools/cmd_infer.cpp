@@ -19,7 +19,8 @@ int cmd_infer(int argc, char** argv) {
   add_dataset_options(o);
   o.add_options()
     ("weights,w", po::value<std::string>()->required(), "directory with weights_0.npy … (or .csv): integer codes -7..7, shape (N_out, N_in)")
-    ("calibration", po::value<std::string>(), "calibration.json of the chip; default: homogeneous (slopes 1)")
+    ("calibration", po::value<std::string>(), "calibration.json of the chip (its per-synapse gains too, unless --synapse-gains false); "
+                                              "default: homogeneous (slopes 1)")
     ("negative-gain", po::value<double>(), "homogeneous model only: gain of negative weights (default 1)")
     ("weight-step", po::value<double>(), "value of weight code +1 (default 0.25; scales outputs only)")
     ("split", po::value<std::string>()->default_value("test"), "which part of the data set: test | train | validation")
@@ -38,7 +39,8 @@ int cmd_infer(int argc, char** argv) {
   if (vm.count("negative-gain")) gain = vm["negative-gain"].as<double>();
   if (!(gain > 0)) throw InputError(fmt::format("--negative-gain = {}: must be > 0", gain));
   const std::string cal_path = vm.count("calibration") ? vm["calibration"].as<std::string>() : "";
-  const train::Calibration cal = cal_path.empty() ? train::homogeneous_calibration(layers, gain) : train::read_calibration(cal_path);
+  const train::Calibration cal = cal_path.empty() ? train::homogeneous_calibration(layers, gain)
+                                                 : train::read_calibration(cal_path, cfg.synapse_gains);
   cal.check_matches(layers);
   train::QuantGrid grid;
   if (vm.count("weight-step")) grid.step = vm["weight-step"].as<double>();
@@ -71,8 +73,8 @@ int cmd_infer(int argc, char** argv) {
     if (y < C) confusion[static_cast<std::size_t>(y * C + k)] += 1;
   }
   const double acc = static_cast<double>(ok) / static_cast<double>(d.size());
-  fmt::print("{} {} set, {} samples: accuracy {:.2f} % ({} correct){}\n", cfg.data.name, split, d.size(), 100 * acc, ok,
-             dead ? fmt::format("; {} samples with all outputs 0", dead) : "");
+  fmt::print("{} {} set, {} samples: accuracy {:.2f} % ({} correct){}{}\n", cfg.data.name, split, d.size(), 100 * acc, ok,
+             dead ? fmt::format("; {} samples with all outputs 0", dead) : "", cal.has_synapse_gains() ? "; per-synapse gains" : "");
   fmt::print("confusion matrix (rows = true class, columns = predicted):\n");
   for (int i = 0; i < C; ++i) {
     for (int j = 0; j < C; ++j) fmt::print("{:6}", confusion[static_cast<std::size_t>(i * C + j)]);
@@ -97,7 +99,8 @@ int cmd_infer(int argc, char** argv) {
     }
     nlohmann::json summary = {{"dataset", cfg.data.name}, {"split", split}, {"samples", d.size()}, {"accuracy", acc},
                               {"correct", ok}, {"all_outputs_zero", dead}, {"layers", layers}, {"weights", wdir},
-                              {"calibration", cal_path.empty() ? "homogeneous" : cal_path}, {"confusion", conf}};
+                              {"calibration", cal_path.empty() ? "homogeneous" : cal_path},
+                              {"synapse_gains_used", cal.has_synapse_gains()}, {"confusion", conf}};
     write_json(dir + "/summary.json", summary);
     nlohmann::json rec = {{"seed", cfg.train.seed}, {"config", cfg.to_json()}, {"weights", wdir},
                           {"calibration", cal_path}, {"dataset", data.info}};

@@ -20,7 +20,7 @@ int cmd_train(int argc, char** argv) {
   add_dataset_options(o);
   o.add_options()
     ("layers", po::value<std::string>(), "network, e.g. 196-100-50-10 (defaults: mnist 196-100-50-10, fsdd 132-100-50-10, iris 4-7-3)")
-    ("calibration", po::value<std::string>(), "calibration.json of the chip (slopes, negative gains); default: homogeneous model")
+    ("calibration", po::value<std::string>(), "calibration.json of the chip (slopes, negative gains, optional per-synapse gains); default: homogeneous model")
     ("negative-gain", po::value<double>(), "homogeneous model only: gain of negative weights (default 1)")
     ("epochs", po::value<int>(), "epochs (mnist 50, fsdd 200, iris 300)")
     ("lr", po::value<double>(), "Adam learning rate (mnist/fsdd 0.001, iris 0.01)")
@@ -45,25 +45,30 @@ int cmd_train(int argc, char** argv) {
   if (!parse_options(argc, argv, o, vm, "nnspice train [--config train.yaml] [--dataset mnist|fsdd|iris] [options] --out DIR",
                      "Trains a bias-free ReLU network y = s * relu(W x) with fixed per-neuron slopes s from a chip's calibration\n"
                      "(docs/conventions.md) and 3-bit + sign weights (dual-copy rounding, straight-through gradients), Adam.\n"
+                     "A calibration with per-synapse gains (nnspice characterize --synapses) is used per synapse unless\n"
+                     "--synapse-gains false.\n"
                      "Writes OUT/weights_<l>.npy (int32 codes -7..7, shape (N_out, N_in)), summary.json, learning_curve.png,\n"
                      "checkpoint.bin (every epoch; --resume continues bit-identically), calibration.json, run.json.\n"
                      "See docs/training.md for the data sets, preprocessing and defaults."))
     return 0;
   const train::TrainConfig cfg = resolve_train_config(vm, true);
   train::Calibration cal = cfg.calibration.empty() ? train::homogeneous_calibration(cfg.train.layers, cfg.negative_gain)
-                                                   : train::read_calibration(cfg.calibration);
+                                                   : train::read_calibration(cfg.calibration, cfg.synapse_gains);
   cal.check_matches(cfg.train.layers);
   const bool quiet = vm["quiet"].as<bool>();
+  const std::string model = cfg.calibration.empty()    ? std::string("homogeneous")
+                            : cal.has_synapse_gains() ? "chip (" + cfg.calibration + ", per-synapse gains)"
+                            : !cfg.synapse_gains      ? "chip (" + cfg.calibration + ", per-neuron model: synapse_gains false)"
+                                                      : "chip (" + cfg.calibration + ")";
 
   if (!quiet) fmt::print(stderr, "loading {} ...\n", cfg.data.name);
   const train::DataSplits data = train::load_dataset(cfg.data);
   if (!quiet)
     fmt::print(stderr, "{}: {} train / {} validation / {} test samples, {} features; network {}, {} model\n",
                cfg.data.name, data.train.size(), data.validation.size(), data.test.size(), data.train.features(),
-               train::format_layers(cfg.train.layers), cfg.calibration.empty() ? "homogeneous" : "chip (" + cfg.calibration + ")");
+               train::format_layers(cfg.train.layers), model);
 
   make_dirs(cfg.out);
-  train::write_calibration(cfg.out + "/calibration.json", cal);
   nlohmann::json record = {{"seed", cfg.train.seed}, {"config", cfg.to_json()}, {"dataset", data.info},
                            {"eigen_version", fmt::format("{}.{}.{}", EIGEN_WORLD_VERSION, EIGEN_MAJOR_VERSION, EIGEN_MINOR_VERSION)}};
   record["dataset"].erase("selected_pixels");
@@ -76,6 +81,8 @@ int cmd_train(int argc, char** argv) {
   const train::TrainResult r = train::train_network(cfg.train, cal, data, hooks);
 
   const auto files = train::write_weight_codes(cfg.out, r.net);
+  // With the weights (not before training: a refused --resume must not replace the calibration they were trained on).
+  train::write_calibration(cfg.out + "/calibration.json", cal);
   nlohmann::json curve = nlohmann::json::array();
   double epoch_s = 0;
   for (const auto& e : r.history) {
@@ -89,6 +96,7 @@ int cmd_train(int argc, char** argv) {
       {"layers", cfg.train.layers},
       {"calibration", cfg.calibration.empty() ? "homogeneous" : cfg.calibration},
       {"quantized", cfg.train.quantize},
+      {"synapse_gains_used", cal.has_synapse_gains()},
       {"seed", cfg.train.seed},
       {"train_accuracy", r.train_accuracy},
       {"validation_accuracy", r.validation_accuracy < 0 ? nlohmann::json(nullptr) : nlohmann::json(r.validation_accuracy)},
@@ -108,7 +116,10 @@ int cmd_train(int argc, char** argv) {
   if (cfg.plot)
     train::plot_learning_curve(cfg.out, r.history,
                                fmt::format("{} {} ({}), seed {}", cfg.data.name, train::format_layers(cfg.train.layers),
-                                           cfg.calibration.empty() ? "homogeneous" : "chip slopes", cfg.train.seed));
+                                           cfg.calibration.empty()      ? "homogeneous"
+                                           : cal.has_synapse_gains() ? "chip slopes + synapse gains"
+                                                                     : "chip slopes",
+                                           cfg.train.seed));
   fmt::print("{}: test accuracy {:.2f} %, train {:.2f} %{} after {} epochs (selected epoch {}), {}\n", cfg.out,
              100 * r.test_accuracy, 100 * r.train_accuracy,
              r.validation_accuracy >= 0 ? fmt::format(", validation {:.2f} %", 100 * r.validation_accuracy) : "",

@@ -20,7 +20,9 @@ void add_dataset_options(po::options_description& o) {
     ("validation", po::value<double>(), "fraction of the training set held out for validation / early stopping (default 0)")
     ("train-limit", po::value<std::size_t>(), "use only the first N training samples (quick runs)")
     ("test-limit", po::value<std::size_t>(), "use only the first N test samples")
-    ("seed", po::value<std::uint64_t>(), "seed of initialisation, shuffling and splits (default 1)");
+    ("seed", po::value<std::uint64_t>(), "seed of initialisation, shuffling and splits (default 1)")
+    ("synapse-gains", po::value<bool>(), "use the calibration's per-synapse gains when it has them (true, default) or its "
+                                         "per-neuron model (false)");
 }
 
 train::TrainConfig resolve_train_config(const po::variables_map& vm, bool training_flags) {
@@ -52,6 +54,7 @@ train::TrainConfig resolve_train_config(const po::variables_map& vm, bool traini
   if (vm.count("test-limit")) c.data.test_limit = vm["test-limit"].as<std::size_t>();
   if (vm.count("seed")) c.train.seed = vm["seed"].as<std::uint64_t>();
   c.data.seed = c.train.seed;
+  if (vm.count("synapse-gains")) c.synapse_gains = vm["synapse-gains"].as<bool>();
   if (!training_flags) return c;
   if (vm.count("layers")) c.train.layers = train::parse_layers(vm["layers"].as<std::string>(), "--layers");
   str("calibration", c.calibration);

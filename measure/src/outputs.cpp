@@ -78,8 +78,33 @@ nlohmann::json calibration_json(const Characterization& c, const std::string& ch
   j["slopes_source"] = c.slopes_source;
   j["method"] = c.method;
   j["negative_gain_layer"] = c.negative_gain_layer;
-  if (c.have_synapses) j["synapse_gain_files"] = "synapse_gain_pos_<l>.npy, synapse_gain_neg_<l>.npy (relative to the slopes' raw values)";
+  if (c.have_synapses) {
+    const std::string why = synapse_gains_unusable(c);
+    if (why.empty()) {
+      j["synapse_gains"] = nlohmann::json::array();
+      for (std::size_t l = 0; l < c.spec.n_weight_layers(); ++l)
+        j["synapse_gains"].push_back({{"pos", fmt::format("synapse_gain_pos_{}.npy", l)}, {"neg", fmt::format("synapse_gain_neg_{}.npy", l)}});
+    } else {
+      j["synapse_gains_note"] = "per-synapse gains not referenced: " + why;  // informational
+    }
+  }
   return j;
+}
+
+std::string synapse_gains_unusable(const Characterization& c) {
+  if (!c.have_synapses) return "no per-synapse measurement (--synapses)";
+  if (c.slopes_source != "synapses")
+    return "the slopes come from the routings (--ground-truth), the gains in synapse_gain_*_<l>.npy are relative to the per-synapse "
+           "slopes (true_slopes_<l>.npy)";
+  for (std::size_t l = 0; l < c.spec.n_weight_layers(); ++l) {
+    const std::size_t N = c.spec.layers[l];
+    for (const auto* g : {&c.synapse_gain_pos, &c.synapse_gain_neg})
+      for (std::size_t s = 0; s < (*g)[l].size(); ++s)
+        if (!(std::isfinite((*g)[l][s]) && (*g)[l][s] > 0))
+          return fmt::format("{}_{}.npy [{}, {}] = {} (no usable operating point for that synapse)",
+                             g == &c.synapse_gain_pos ? "synapse_gain_pos" : "synapse_gain_neg", l, s / N, s % N, (*g)[l][s]);
+  }
+  return "";
 }
 
 nlohmann::json summary_json(const Characterization& c) {
@@ -135,7 +160,6 @@ nlohmann::json summary_json(const Characterization& c) {
 void write_characterization(const std::string& dir, const Characterization& c, const std::string& chip_name, std::uint64_t chip_seed) {
   const auto& spec = c.spec;
   const std::size_t L = spec.n_weight_layers();
-  write_json(dir + "/calibration.json", calibration_json(c, chip_name, chip_seed));
   for (std::size_t l = 0; l < L; ++l) {
     const std::size_t N = spec.layers[l];
     write_npy(fmt::format("{}/slopes_{}.npy", dir, l), c.slopes[l], {N});
@@ -169,6 +193,8 @@ void write_characterization(const std::string& dir, const Characterization& c, c
     }
     write_negative_raw(dir, "synapse_negative", spec, c.negative_all, c.negative_all_pos, c.negative_all_both);
   }
+  // Last, so that the files it references exist once it does.
+  write_json(dir + "/calibration.json", calibration_json(c, chip_name, chip_seed));
 }
 
 bool plot_slopes(const std::string& dir, const Characterization& c) {

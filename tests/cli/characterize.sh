@@ -71,7 +71,12 @@ assert c["slopes_source"] == "synapses" and s["slopes_source"] == "synapses"
 assert s["operating_points"] == 7 * 2 + (4 + 7) * 1 * 2 + 5, s["operating_points"]
 ev = s["evaluation"]["layers"]
 assert len(ev) == 2 and all(e["per_synapse"]["rms_rel_err"] >= 0 for e in ev), ev
+assert c["synapse_gains"] == [{"pos": "synapse_gain_pos_%d.npy" % l, "neg": "synapse_gain_neg_%d.npy" % l} for l in (0, 1)], c
 PY
+# The trainer reads that calibration with its per-synapse gains.
+"$bin" train --dataset iris --epochs 2 --calibration "$dir/syn/calibration.json" --out "$dir/syn_train" --plot false \
+  > "$dir/syn_train.txt" 2>&1 || { cat "$dir/syn_train.txt"; fail "train on the --synapses calibration"; }
+grep -q '"synapse_gains_used": true' "$dir/syn_train/summary.json" || fail "train did not use the per-synapse gains"
 # A second run into the same directory must not silently discard its checkpoint.
 expect_error 2 "--resume" -l 4-7-3 --chip "$dir/chip5/chip.csv" --out "$dir/run" "${small[@]}"
 echo "ok"

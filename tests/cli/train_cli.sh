@@ -37,6 +37,38 @@ cmp -s "$D/r_full/weights_0.npy" "$D/r_part/weights_0.npy" && cmp -s "$D/r_full/
   || fail "resumed weights differ"
 cmp -s "$D/r_full/checkpoint.bin" "$D/r_part/checkpoint.bin" || echo "note: checkpoints differ only in timings"
 
+# per-synapse gains: a calibration with synapse_gains is trained and inferred per synapse unless --synapse-gains false
+"$N" calibration random --layers 4-7-3 --sigma 0.15 --negative-gain 1.4 --synapse-sigma 0.08 --seed 7 --out "$D/chipsyn" > /dev/null \
+  || fail "calibration --synapse-sigma"
+for f in synapse_gain_pos_0.npy synapse_gain_neg_0.npy synapse_gain_pos_1.npy synapse_gain_neg_1.npy; do
+  [[ -f "$D/chipsyn/$f" ]] || fail "calibration --synapse-sigma: missing $f"
+done
+grep -q '"synapse_gains"' "$D/chipsyn/calibration.json" || fail "calibration.json lacks synapse_gains"
+"$N" train --dataset iris --epochs 30 --calibration "$D/chipsyn/calibration.json" --out "$D/syn" --plot false > "$D/syn.txt" 2> "$D/syn.err" \
+  || { cat "$D/syn.err"; fail "train with synapse gains"; }
+grep -q "per-synapse gains" "$D/syn.err" || { cat "$D/syn.err"; fail "train does not say it uses the per-synapse gains"; }
+grep -q '"synapse_gains_used": true' "$D/syn/summary.json" || fail "summary.json: synapse_gains is not true"
+[[ -f "$D/syn/synapse_gain_pos_1.npy" ]] && grep -q '"synapse_gains"' "$D/syn/calibration.json" || fail "OUT/calibration.json lacks the gains used"
+acc=$(sed -n 's/.*test accuracy \([0-9.]*\) %.*/\1/p' "$D/syn.txt")
+"$N" infer --weights "$D/syn" --calibration "$D/syn/calibration.json" --dataset iris --out "$D/syn_infer" > "$D/infer.txt" \
+  || fail "infer with synapse gains"
+grep -q "accuracy $acc %.*per-synapse gains" "$D/infer.txt" || { cat "$D/infer.txt"; fail "infer (per-synapse) differs from train ($acc %)"; }
+"$N" infer --weights "$D/syn" --calibration "$D/syn/calibration.json" --dataset iris --synapse-gains false > "$D/infer.txt" \
+  || fail "infer --synapse-gains false"
+grep -q "per-synapse" "$D/infer.txt" && fail "infer --synapse-gains false still uses the gains"
+"$N" train --dataset iris --epochs 30 --calibration "$D/chipsyn/calibration.json" --synapse-gains false --out "$D/nosyn" --quiet \
+  --plot false > /dev/null || fail "train --synapse-gains false"
+grep -q '"synapse_gains_used": false' "$D/nosyn/summary.json" || fail "summary.json: synapse_gains is not false"
+[[ -f "$D/nosyn/synapse_gain_pos_0.npy" ]] && fail "--synapse-gains false wrote gain files"
+expect_exit 2 "cannot resume: synapse_gains was true in the checkpointed run, now false" \
+  "$N" train --dataset iris --epochs 40 --calibration "$D/chipsyn/calibration.json" --synapse-gains false --out "$D/syn" --quiet --resume
+cp -r "$D/chipsyn" "$D/chipbad"
+cp "$D/chipbad/synapse_gain_neg_0.npy" "$D/chipbad/synapse_gain_neg_1.npy"
+expect_exit 2 "synapse_gain_neg_1.npy: shape (7, 4), expected (3, 7)" \
+  "$N" train --dataset iris --calibration "$D/chipbad/calibration.json" --out "$D/bad" --quiet
+"$N" train --dataset iris --epochs 2 --calibration "$D/chipbad/calibration.json" --synapse-gains false --out "$D/bad" --quiet \
+  --plot false > /dev/null || fail "--synapse-gains false must not read the gain files"
+
 # bad inputs
 "$N" calibration random --layers 4-8-3 --seed 1 --out "$D/chip483" > /dev/null
 expect_exit 2 "calibration is for network 4-8-3" "$N" train --dataset iris --calibration "$D/chip483/calibration.json" --out "$D/bad" --quiet

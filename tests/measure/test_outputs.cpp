@@ -4,6 +4,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <cmath>
 #include <filesystem>
 
 #include "fake_solver.hpp"
@@ -68,11 +69,59 @@ TEST(Outputs, CalibrationFormatAndFiles) {
     EXPECT_TRUE(rt.integer_dtype);
     EXPECT_EQ(rt.shape, (std::vector<std::size_t>{10, static_cast<std::size_t>(spec.layers[l + 1])}));
   }
+  // --ground-truth: the calibration's slopes come from the routings, the gains are relative to the
+  // per-synapse slopes, so the calibration does not reference them (and says why).
+  EXPECT_FALSE(j.contains("synapse_gains"));
+  EXPECT_NE(j["synapse_gains_note"].get<std::string>().find("--ground-truth"), std::string::npos) << j["synapse_gains_note"];
   const auto cur = nnspice::read_npy(dir + "/currents_1.npy");
   EXPECT_EQ(cur.shape, (std::vector<std::size_t>{10 * 5, 7}));
   const auto summary = nm::summary_json(c);
   EXPECT_EQ(summary["operating_points_failed"], 0);
   EXPECT_TRUE(summary.contains("ground_truth"));
   EXPECT_EQ(summary["per_layer"].size(), 2u);
+  fs::remove_all(dir);
+}
+
+TEST(Outputs, CalibrationReferencesUsableSynapseGains) {
+  // --synapses alone: the slopes are the per-synapse means, and calibration.json lists the gain files
+  // (relative to its folder) that `nnspice train` reads; a gain without a usable point keeps them out.
+  const auto spec = NetworkSpec::parse("3-4-2");
+  nm::testing::FakeChipModel m;
+  for (std::size_t l = 0; l < 2; ++l) {
+    m.a.push_back(std::vector<double>(spec.layers[l], 0.9));
+    std::vector<double> gp, gn;
+    for (int s = 0; s < spec.layers[l] * spec.layers[l + 1]; ++s) {
+      gp.push_back(0.9 + 0.02 * s);
+      gn.push_back(1.2 + 0.01 * s);
+    }
+    m.g_pos.push_back(gp);
+    m.g_neg.push_back(gn);
+  }
+  nm::RunnerOptions ro;
+  ro.method = "fake";
+  ro.progress = false;
+  nm::OpRunner runner(std::make_unique<nm::testing::FakeSolver>(m), {spec, {}, nnspice::mismatch::ideal_chip(spec)}, ro);
+  nm::CharacterizeOptions o;
+  o.synapses = true;
+  auto c = nm::characterize(spec, runner, o);
+  EXPECT_EQ(nm::synapse_gains_unusable(c), "");
+  const auto dir = (fs::temp_directory_path() / ("nnspice_test_measure_syn_" + std::to_string(::getpid()))).string();
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  nm::write_characterization(dir, c, "chip.csv", 3);
+  const auto j = nlohmann::json::parse(nnspice::read_file(dir + "/calibration.json"));
+  EXPECT_EQ(j["slopes_source"], "synapses");
+  ASSERT_EQ(j["synapse_gains"].size(), 2u);
+  for (std::size_t l = 0; l < 2; ++l) {
+    EXPECT_EQ(j["synapse_gains"][l]["pos"], "synapse_gain_pos_" + std::to_string(l) + ".npy");
+    EXPECT_EQ(j["synapse_gains"][l]["neg"], "synapse_gain_neg_" + std::to_string(l) + ".npy");
+    EXPECT_TRUE(fs::exists(dir + "/" + j["synapse_gains"][l]["pos"].get<std::string>()));
+    EXPECT_TRUE(fs::exists(dir + "/" + j["synapse_gains"][l]["neg"].get<std::string>()));
+  }
+  c.synapse_gain_neg[1][5] = std::nan("");
+  EXPECT_NE(nm::synapse_gains_unusable(c).find("synapse_gain_neg_1.npy [1, 1] = nan"), std::string::npos) << nm::synapse_gains_unusable(c);
+  const auto j2 = nm::calibration_json(c, "chip.csv", 3);
+  EXPECT_FALSE(j2.contains("synapse_gains"));
+  EXPECT_TRUE(j2.contains("synapse_gains_note"));
   fs::remove_all(dir);
 }

@@ -4,10 +4,12 @@
 #include <fmt/ranges.h>
 
 #include <cmath>
+#include <filesystem>
 #include <nlohmann/json.hpp>
 
 #include "nnspice/common/error.hpp"
 #include "nnspice/common/fs_util.hpp"
+#include "nnspice/common/npy.hpp"
 #include "nnspice/common/rng.hpp"
 #include "nnspice/common/run_info.hpp"
 
@@ -58,6 +60,17 @@ void Calibration::check_matches(const Layers& net) const {
   if (slopes.size() != net.size() - 1)
     throw InputError(fmt::format("{}: slopes has {} layers, network {} needs {} (every layer with outgoing synapses)",
                                  src, slopes.size(), format_layers(net), net.size() - 1));
+  if (synapse_gain_pos.empty() && synapse_gain_neg.empty()) return;
+  for (const auto* g : {&synapse_gain_pos, &synapse_gain_neg}) {
+    const char* name = g == &synapse_gain_pos ? "synapse_gain_pos" : "synapse_gain_neg";
+    if (g->size() != net.size() - 1)
+      throw InputError(fmt::format("{}: {} has {} layers, network {} needs {} (every weight layer)", src, name, g->size(),
+                                   format_layers(net), net.size() - 1));
+    for (std::size_t l = 0; l + 1 < net.size(); ++l)
+      if ((*g)[l].size() != static_cast<std::size_t>(net[l + 1]) * static_cast<std::size_t>(net[l]))
+        throw InputError(fmt::format("{}: {}[{}] has {} values, weight layer {} of network {} has {} x {} synapses", src, name,
+                                     l, (*g)[l].size(), l, format_layers(net), net[l + 1], net[l]));
+  }
 }
 
 bool Calibration::homogeneous() const {
@@ -65,6 +78,12 @@ bool Calibration::homogeneous() const {
     for (double s : v)
       if (s != 1.0) return false;
   for (const auto& v : negative_gain)
+    for (double g : v)
+      if (g != negative_gain[0][0]) return false;
+  for (const auto& v : synapse_gain_pos)
+    for (double g : v)
+      if (g != 1.0) return false;
+  for (const auto& v : synapse_gain_neg)
     for (double g : v)
       if (g != negative_gain[0][0]) return false;
   return true;
@@ -110,6 +129,40 @@ Calibration random_calibration(const Layers& layers, double sigma, double negati
   return c;
 }
 
+void add_random_synapse_gains(Calibration& c, double sigma, std::uint64_t seed) {
+  if (!(sigma >= 0 && sigma < 1)) throw InputError(fmt::format("--synapse-sigma = {}: must be in [0, 1)", sigma));
+  c.check_matches(c.layers);
+  c.drop_synapse_gains();
+  Rng rng = Rng::stream(seed, "calibration/synapse_gains");
+  auto draw = [&] {
+    double f;
+    do f = rng.normal(1.0, sigma);
+    while (f < 0.05);
+    return f;
+  };
+  for (std::size_t l = 0; l + 1 < c.layers.size(); ++l) {
+    const std::size_t N = static_cast<std::size_t>(c.layers[l]), P = static_cast<std::size_t>(c.layers[l + 1]);
+    std::vector<double> pos(N * P), neg(N * P);
+    for (std::size_t s = 0; s < N * P; ++s) {
+      pos[s] = draw();
+      neg[s] = draw();
+    }
+    for (std::size_t i = 0; i < N; ++i) {  // normalise per pre-neuron (column)
+      double sp = 0, sn = 0;
+      for (std::size_t j = 0; j < P; ++j) {
+        sp += pos[j * N + i];
+        sn += neg[j * N + i];
+      }
+      for (std::size_t j = 0; j < P; ++j) {
+        pos[j * N + i] *= static_cast<double>(P) / sp;
+        neg[j * N + i] *= c.negative_gain[l][i] * static_cast<double>(P) / sn;
+      }
+    }
+    c.synapse_gain_pos.push_back(std::move(pos));
+    c.synapse_gain_neg.push_back(std::move(neg));
+  }
+}
+
 namespace {
 
 // Slopes may be 0 (a neuron that never conducted); gains must be > 0.
@@ -129,9 +182,38 @@ std::vector<double> number_list(const nlohmann::json& j, const std::string& file
   return out;
 }
 
+// One per-synapse gain matrix: a 2-d NPY of shape (post, pre) with finite values > 0.
+std::vector<double> read_gain_matrix(const std::string& json_path, const nlohmann::json& entry, std::size_t l, const char* key,
+                                     const Layers& layers) {
+  const std::string field = fmt::format("synapse_gains[{}].{}", l, key);
+  if (!entry.contains(key) || !entry[key].is_string() || entry[key].get<std::string>().empty())
+    throw InputError(fmt::format("{}: {} must name an NPY file (relative to the calibration's folder)", json_path, field));
+  const std::filesystem::path rel(entry[key].get<std::string>());
+  const std::string file = rel.is_absolute() ? rel.string() : (std::filesystem::path(json_path).parent_path() / rel).string();
+  NpyArray a;
+  try {
+    a = read_npy(file);
+  } catch (const InputError& e) {
+    throw InputError(fmt::format("{} (named by {} in {})", e.what(), field, json_path));
+  }
+  const std::size_t post = static_cast<std::size_t>(layers[l + 1]), pre = static_cast<std::size_t>(layers[l]);
+  if (a.shape.size() != 2 || a.shape[0] != post || a.shape[1] != pre) {
+    std::vector<std::string> dims;
+    for (std::size_t d : a.shape) dims.push_back(fmt::format("{}", d));
+    throw InputError(fmt::format("{}: shape ({}), expected ({}, {}) = (post, pre) for weight layer {} of network {} ({} in {})",
+                                 file, fmt::join(dims, ", "), post, pre, l, format_layers(layers), field, json_path));
+  }
+  for (std::size_t k = 0; k < a.data.size(); ++k)
+    if (!(std::isfinite(a.data[k]) && a.data[k] > 0))
+      throw InputError(fmt::format("{}: entry [{}, {}] = {}: a synapse gain must be a finite number > 0 ({} in {}; "
+                                   "--synapse-gains false uses the per-neuron model)",
+                                   file, k / pre, k % pre, a.data[k], field, json_path));
+  return a.data;
+}
+
 }  // namespace
 
-Calibration read_calibration(const std::string& path) {
+Calibration read_calibration(const std::string& path, bool synapse_gains) {
   const std::string text = read_file(path);
   nlohmann::json j;
   try {
@@ -185,6 +267,18 @@ Calibration read_calibration(const std::string& path) {
   if (j.contains("chip") && j["chip"].is_string()) c.chip = j["chip"].get<std::string>();
   if (j.contains("seed") && j["seed"].is_number_integer()) c.seed = j["seed"].get<std::int64_t>();
   c.check_matches(c.layers);
+  if (synapse_gains && j.contains("synapse_gains")) {
+    const auto& sg = j["synapse_gains"];
+    if (!sg.is_array() || sg.size() != L)
+      throw InputError(fmt::format("{}: synapse_gains must be a list with one {{\"pos\": NPY, \"neg\": NPY}} per weight layer "
+                                   "({} for network {})", path, L, format_layers(c.layers)));
+    for (std::size_t l = 0; l < L; ++l) {
+      if (!sg[l].is_object())
+        throw InputError(fmt::format("{}: synapse_gains[{}] must be an object {{\"pos\": NPY, \"neg\": NPY}}", path, l));
+      c.synapse_gain_pos.push_back(read_gain_matrix(path, sg[l], l, "pos", c.layers));
+      c.synapse_gain_neg.push_back(read_gain_matrix(path, sg[l], l, "neg", c.layers));
+    }
+  }
   return c;
 }
 
@@ -196,6 +290,18 @@ void write_calibration(const std::string& path, const Calibration& c) {
   j["negative_gain"] = c.negative_gain;
   j["chip"] = c.chip;
   if (c.seed >= 0) j["seed"] = c.seed;
+  if (c.has_synapse_gains()) {
+    c.check_matches(c.layers);
+    const std::filesystem::path dir = std::filesystem::path(path).parent_path();
+    j["synapse_gains"] = nlohmann::json::array();
+    for (std::size_t l = 0; l < c.synapse_gain_pos.size(); ++l) {
+      const std::vector<std::size_t> shape = {static_cast<std::size_t>(c.layers[l + 1]), static_cast<std::size_t>(c.layers[l])};
+      const std::string pos = fmt::format("synapse_gain_pos_{}.npy", l), neg = fmt::format("synapse_gain_neg_{}.npy", l);
+      write_npy((dir / pos).string(), c.synapse_gain_pos[l], shape);
+      write_npy((dir / neg).string(), c.synapse_gain_neg[l], shape);
+      j["synapse_gains"].push_back({{"pos", pos}, {"neg", neg}});
+    }
+  }
   write_json(path, j);
 }
 

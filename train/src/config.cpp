@@ -60,6 +60,7 @@ nlohmann::json TrainConfig::to_json() const {
   j["test_limit"] = data.test_limit;
   j["calibration"] = calibration;
   j["negative_gain"] = negative_gain;
+  j["synapse_gains"] = synapse_gains;
   j["out"] = out;
   j["plot"] = plot;
   return j;
@@ -71,7 +72,8 @@ const std::vector<std::string>& train_config_keys() {
       "seed",        "epochs",       "lr",   "lr_schedule", "lr_final_fraction",            "batch",      "loss",        "out",           "target_scale",
       "adam_beta1",  "adam_beta2",   "adam_eps",      "init_range", "l1_negative", "l1_activity",   "relu_leak",  "quantize",
       "weight_step", "max_code",     "patience",      "threads",    "pixels",      "num_pixels",    "pixel_threshold",
-      "input_mean",  "augment",      "validation_fraction",         "train_limit", "test_limit",    "plot"};
+      "input_mean",  "augment",      "validation_fraction",         "train_limit", "test_limit",    "plot",
+      "synapse_gains"};
   return keys;
 }
 
@@ -124,6 +126,7 @@ void apply_train_yaml(const std::string& path, TrainConfig& c) {
   }
   c.calibration = m.get_string("calibration", c.calibration);
   c.negative_gain = positive("negative_gain", c.negative_gain);
+  c.synapse_gains = m.get_bool("synapse_gains", c.synapse_gains);
   t.seed = static_cast<std::uint64_t>(positive_int("seed", static_cast<long long>(t.seed), 0, (1LL << 62)));
   d.seed = t.seed;
   t.epochs = static_cast<int>(positive_int("epochs", t.epochs, 1, 1000000));

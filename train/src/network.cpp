@@ -33,6 +33,8 @@ void Network<T>::configure(const Layers& l, const Calibration& calibration, cons
   master.clear();
   slopes.clear();
   neg_gain.clear();
+  gain_pos.clear();
+  gain_neg.clear();
   for (std::size_t i = 0; i + 1 < l.size(); ++i) {
     master.push_back(Mat::Zero(l[i + 1], l[i]));
     Vec s(l[i]), ng(l[i]);
@@ -42,6 +44,16 @@ void Network<T>::configure(const Layers& l, const Calibration& calibration, cons
     }
     slopes.push_back(s);
     neg_gain.push_back(ng);
+    if (calibration.has_synapse_gains()) {
+      Mat gp(l[i + 1], l[i]), gn(l[i + 1], l[i]);
+      for (int j = 0; j < l[i + 1]; ++j)
+        for (int k = 0; k < l[i]; ++k) {  // row-major (post, pre) in the calibration
+          gp(j, k) = static_cast<T>(calibration.synapse_gain_pos[i][static_cast<std::size_t>(j) * l[i] + k]);
+          gn(j, k) = static_cast<T>(calibration.synapse_gain_neg[i][static_cast<std::size_t>(j) * l[i] + k]);
+        }
+      gain_pos.push_back(gp);
+      gain_neg.push_back(gn);
+    }
   }
 }
 
@@ -57,18 +69,30 @@ void Network<T>::effective(std::size_t l, Mat& w_eff, Mat& pass) const {
   }
   const T step = static_cast<T>(grid.step);
   const T kmax = static_cast<T>(grid.max_code);
-  for (Eigen::Index j = 0; j < w.cols(); ++j) {  // column = pre-neuron (shares the negative gain)
+  // One code: u = x / (Δ g) on the grid of x's sign, rounded half away from zero, clipped to ±K.
+  auto quantise = [&](Eigen::Index i, Eigen::Index j, T gp, T gn, T inv_pos, T inv_neg) {
+    const T x = w(i, j);
+    const T u = x >= 0 ? x * inv_pos : x * inv_neg;
+    T r = std::round(u);
+    const bool clipped = std::fabs(r) > kmax;
+    if (clipped) r = r > 0 ? kmax : -kmax;
+    w_eff(i, j) = r >= 0 ? step * gp * r : step * gn * r;
+    pass(i, j) = clipped ? T(0) : T(1);
+  };
+  if (per_synapse()) {
+    const Mat& gp = gain_pos[l];
+    const Mat& gn = gain_neg[l];
+    for (Eigen::Index j = 0; j < w.cols(); ++j)
+      for (Eigen::Index i = 0; i < w.rows(); ++i)
+        quantise(i, j, gp(i, j), gn(i, j), T(1) / (step * gp(i, j)), T(1) / (step * gn(i, j)));
+    return;
+  }
+  // Same arithmetic with g⁺ = 1, g⁻ = the column's (pre-neuron's) negative gain: unit gains give the
+  // same bits as this path.
+  for (Eigen::Index j = 0; j < w.cols(); ++j) {
     const T g = neg_gain[l][j];
-    const T inv_pos = T(1) / step, inv_neg = T(1) / (step * g);
-    for (Eigen::Index i = 0; i < w.rows(); ++i) {
-      const T x = w(i, j);
-      const T u = x >= 0 ? x * inv_pos : x * inv_neg;
-      T r = std::round(u);
-      const bool clipped = std::fabs(r) > kmax;
-      if (clipped) r = r > 0 ? kmax : -kmax;
-      w_eff(i, j) = r >= 0 ? step * r : step * g * r;
-      pass(i, j) = clipped ? T(0) : T(1);
-    }
+    const T inv_pos = T(1) / (step * T(1)), inv_neg = T(1) / (step * g);
+    for (Eigen::Index i = 0; i < w.rows(); ++i) quantise(i, j, T(1), g, inv_pos, inv_neg);
   }
 }
 
@@ -77,21 +101,24 @@ Eigen::MatrixXi Network<T>::codes(std::size_t l) const {
   const Mat& w = master[l];
   // Same arithmetic (type T) as effective(), so the codes are exactly what the forward pass used.
   Eigen::MatrixXi k(w.rows(), w.cols());
+  const bool ps = per_synapse();
+  auto gp = [&](Eigen::Index i, Eigen::Index j) { return ps ? static_cast<double>(gain_pos[l](i, j)) : 1.0; };
+  auto gn = [&](Eigen::Index i, Eigen::Index j) {
+    return static_cast<double>(ps ? gain_neg[l](i, j) : neg_gain[l][j]);
+  };
   if (!quantize) {
     for (Eigen::Index j = 0; j < w.cols(); ++j)
       for (Eigen::Index i = 0; i < w.rows(); ++i)
-        k(i, j) = quantize_code(static_cast<double>(w(i, j)), static_cast<double>(neg_gain[l][j]), grid);
+        k(i, j) = quantize_code(static_cast<double>(w(i, j)), gp(i, j), gn(i, j), grid);
     return k;
   }
   Mat w_eff, pass;
   effective(l, w_eff, pass);
-  for (Eigen::Index j = 0; j < w.cols(); ++j) {
-    const double unit = grid.step * static_cast<double>(neg_gain[l][j]);
+  for (Eigen::Index j = 0; j < w.cols(); ++j)
     for (Eigen::Index i = 0; i < w.rows(); ++i) {
       const double v = static_cast<double>(w_eff(i, j));
-      k(i, j) = static_cast<int>(std::lround(v >= 0 ? v / grid.step : v / unit));
+      k(i, j) = static_cast<int>(std::lround(v >= 0 ? v / (grid.step * gp(i, j)) : v / (grid.step * gn(i, j))));
     }
-  }
   return k;
 }
 
@@ -101,9 +128,12 @@ void Network<T>::set_codes(std::size_t l, const Eigen::MatrixXi& k) {
   if (k.rows() != w.rows() || k.cols() != w.cols())
     throw InputError(fmt::format("weights of layer {}: shape ({}, {}), expected ({}, {})", l, k.rows(), k.cols(),
                                  w.rows(), w.cols()));
+  const bool ps = per_synapse();
   for (Eigen::Index j = 0; j < w.cols(); ++j)
     for (Eigen::Index i = 0; i < w.rows(); ++i)
-      w(i, j) = static_cast<T>(code_value(k(i, j), static_cast<double>(neg_gain[l][j]), grid));
+      w(i, j) = static_cast<T>(ps ? code_value(k(i, j), static_cast<double>(gain_pos[l](i, j)),
+                                               static_cast<double>(gain_neg[l](i, j)), grid)
+                                  : code_value(k(i, j), static_cast<double>(neg_gain[l][j]), grid));
 }
 
 template <typename T>

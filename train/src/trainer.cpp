@@ -126,10 +126,13 @@ double accuracy(const Network<float>& net, const Dataset& data, std::size_t batc
 namespace {
 
 // The options that must agree between a checkpoint and the run resuming from it.
-void check_resumable(const nlohmann::json& saved, const nlohmann::json& now, const std::string& path) {
+void check_resumable(const nlohmann::json& saved_options, const nlohmann::json& now, const std::string& path) {
+  nlohmann::json saved = saved_options;
+  // Checkpoints written before per-synapse gains existed trained without them.
+  if (!saved.contains("synapse_gains")) saved["synapse_gains"] = false;
   for (const char* key : {"layers", "loss", "target_scale", "learning_rate", "lr_schedule", "lr_final_fraction", "adam_beta1", "adam_beta2", "adam_eps",
                           "batch_size", "init_range", "l1_negative", "l1_activity", "relu_leak", "quantize", "weight_step",
-                          "max_code", "seed", "calibration", "data"}) {
+                          "max_code", "seed", "synapse_gains", "calibration", "data"}) {
     if (!saved.contains(key) || saved[key] != now[key])
       throw InputError(fmt::format("{}: cannot resume: {} was {} in the checkpointed run, now {}", path, key,
                                    saved.contains(key) ? saved[key].dump() : "absent", now[key].dump()));
@@ -143,6 +146,13 @@ std::uint64_t calibration_hash(const Calibration& c) {
   s += '|';
   for (const auto& v : c.negative_gain)
     for (double x : v) s += fmt::format("{:a},", x);
+  if (c.has_synapse_gains()) {  // (absent: the same hash as before per-synapse gains existed)
+    for (const auto* g : {&c.synapse_gain_pos, &c.synapse_gain_neg}) {
+      s += '|';
+      for (const auto& v : *g)
+        for (double x : v) s += fmt::format("{:a},", x);
+    }
+  }
   return fnv1a64(s);
 }
 
@@ -173,6 +183,7 @@ TrainResult train_network(const TrainOptions& o, const Calibration& cal, const D
   const auto t0 = std::chrono::steady_clock::now();
 
   nlohmann::json run_key = o.to_json();
+  run_key["synapse_gains"] = cal.has_synapse_gains();
   run_key["calibration"] = fmt::format("{:016x}", calibration_hash(cal));
   run_key["data"] = fmt::format("{:016x}", data_hash(tr));
 

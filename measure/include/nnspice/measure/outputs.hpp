@@ -11,14 +11,21 @@
 
 namespace nnspice::measure {
 
-/// The calibration object (format, layers, slopes, negative_gain, chip, seed + informational keys).
+/// The calibration object (format, layers, slopes, negative_gain, chip, seed + informational keys). With a
+/// usable per-synapse measurement also "synapse_gains": [{"pos": "synapse_gain_pos_<l>.npy", "neg": …}, …],
+/// which `nnspice train` / `infer` read.
 nlohmann::json calibration_json(const Characterization& c, const std::string& chip_name, std::uint64_t chip_seed);
+
+/// Why the per-synapse gains cannot go into the calibration ("" = they can): none measured; the calibration's
+/// slopes come from the routings (--ground-truth) while the gains are relative to the per-synapse slopes;
+/// a gain that is not finite and > 0 (a synapse without a usable operating point).
+std::string synapse_gains_unusable(const Characterization& c);
 
 /// summary.json content: per-layer slope and negative-gain statistics, counts, Newton iterations, wall time.
 nlohmann::json summary_json(const Characterization& c);
 
-/// Writes calibration.json, slopes_<l>.npy, slopes_raw_<l>.npy, negative_gain_<l>.npy, the raw measurements
-/// and (with synapses) synapse_gain_pos/neg_<l>.npy into `dir` (which must exist). Not summary.json/run.json.
+/// Writes slopes_<l>.npy, slopes_raw_<l>.npy, negative_gain_<l>.npy, the raw measurements, (with synapses)
+/// synapse_gain_pos/neg_<l>.npy and, last, calibration.json into `dir` (which must exist). Not summary.json/run.json.
 void write_characterization(const std::string& dir, const Characterization& c, const std::string& chip_name, std::uint64_t chip_seed);
 
 /// slopes.dat + slopes.gp + slopes.png (every neuron's normalised slope per layer, mean ± sd). Returns false

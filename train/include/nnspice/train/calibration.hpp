@@ -1,7 +1,8 @@
 // The calibration of one chip as training and inference see it (docs/conventions.md "Calibration"):
 // per-neuron transfer slopes s_l[i] of every layer with outgoing synapses (l = 0 … L-1, mean 1 per
 // layer) and the per-pre-neuron gain g_l[i] of a negative synapse relative to a positive one of the
-// same code. All ones = the homogeneous model. Dimensionless.
+// same code. All ones = the homogeneous model. Optionally (docs/characterize.md §3) every synapse's
+// own gain at a positive and at a negative code, relative to its pre-neuron's slope. Dimensionless.
 #pragma once
 
 #include <cstdint>
@@ -21,6 +22,11 @@ struct Calibration {
   Layers layers;
   std::vector<std::vector<double>> slopes;         ///< [l][i], l = 0 … L-1
   std::vector<std::vector<double>> negative_gain;  ///< [l][i], l = 0 … L-1
+  /// Optional per-synapse gains of weight layer l, row-major (N_{l+1}, N_l) = (post, pre), index
+  /// j·N_l + i: a positive code of the synapse i → j is worth synapse_gain_pos times as much as in the
+  /// per-neuron model (there: 1), a negative one synapse_gain_neg times a positive one of the same code
+  /// (replacing negative_gain[l][i]). Both empty = none; otherwise one matrix per weight layer.
+  std::vector<std::vector<double>> synapse_gain_pos, synapse_gain_neg;
   std::string chip;                                ///< informational
   std::int64_t seed = -1;                          ///< informational; -1 = none
   std::string source;                              ///< file it was read from ("" = built in)
@@ -29,6 +35,12 @@ struct Calibration {
   /// does not describe a network with `network_layers`.
   void check_matches(const Layers& network_layers) const;
   bool homogeneous() const;
+  bool has_synapse_gains() const { return !synapse_gain_pos.empty(); }
+  /// The per-neuron model of the same chip (the per-synapse gains dropped).
+  void drop_synapse_gains() {
+    synapse_gain_pos.clear();
+    synapse_gain_neg.clear();
+  }
 };
 
 /// All slopes 1, negative gain `negative_gain` everywhere.
@@ -40,9 +52,20 @@ Calibration homogeneous_calibration(const Layers& layers, double negative_gain =
 Calibration random_calibration(const Layers& layers, double sigma, double negative_gain, double gain_sigma,
                                std::uint64_t seed);
 
+/// Adds random per-synapse gains, a stand-in for `nnspice characterize --synapses`: g⁺_ji ~ N(1, sigma)
+/// and g⁻_ji ~ negative_gain[l][i] · N(1, sigma) (redrawn below 0.05), each rescaled to the measured
+/// convention: mean 1 (g⁺) and mean negative_gain[l][i] (g⁻) over the post-neurons j of pre-neuron i.
+void add_random_synapse_gains(Calibration& calibration, double sigma, std::uint64_t seed);
+
 /// Reads calibration.json ("nnspice-calibration/1"); negative_gain may be a scalar, a per-layer list of
-/// scalars or per-neuron lists. Errors name the file and the field.
-Calibration read_calibration(const std::string& path);
+/// scalars or per-neuron lists. The optional field "synapse_gains" lists per weight layer
+/// {"pos": NPY, "neg": NPY} (paths relative to the JSON's folder; float64 (N_{l+1}, N_l), finite, > 0).
+/// Errors name the file and the field (for an NPY: its path, the expected vs found shape, or the index
+/// and value of a bad entry). `synapse_gains` false: the field is not read (the per-neuron model, even
+/// when the gain files are bad).
+Calibration read_calibration(const std::string& path, bool synapse_gains = true);
+/// Writes calibration.json; with per-synapse gains also synapse_gain_{pos,neg}_<l>.npy next to it
+/// (referenced by "synapse_gains").
 void write_calibration(const std::string& path, const Calibration& calibration);
 
 }  // namespace nnspice::train

@@ -16,6 +16,8 @@ struct TrainConfig {
   DatasetOptions data;
   std::string calibration;       ///< calibration.json; "" = homogeneous model
   double negative_gain = 1.0;    ///< homogeneous model only: the global negative-weight gain
+  /// Use the calibration's per-synapse gains when it has them (false: its per-neuron model).
+  bool synapse_gains = true;
   std::string out = "runs/train";
   bool plot = true;
   /// The defaults for a data set (layers, learning rate, epochs, …), applied before YAML and flags.

@@ -2,6 +2,8 @@
 // slopes and per-pre-neuron negative gains,
 //   a_0 = s_0 ⊙ x,   a_{l+1} = s_{l+1} ⊙ relu(W̃_l a_l) (hidden),   out = relu(W̃_{L-1} a_{L-1}),
 // with W̃_l the quantised copy of the float master weights W_l (shape (N_{l+1}, N_l)), see quantize.hpp.
+// With a per-synapse calibration a code k of the synapse i → j is worth Δ·k·g⁺_ji (k > 0) or Δ·k·g⁻_ji
+// (k < 0) instead of Δ·k or Δ·k·g_i; the masters stay in these effective-value units.
 // Batches are matrices with one sample per column. Forward/backward are instantiated for float
 // (training) and double (gradient checks).
 #pragma once
@@ -24,11 +26,15 @@ struct Network {
   std::vector<Mat> master;    ///< float master weights, [l] shape (N_{l+1}, N_l)
   std::vector<Vec> slopes;    ///< [l] size N_l, l = 0 … L-1
   std::vector<Vec> neg_gain;  ///< [l] size N_l (per pre-neuron)
+  /// Per-synapse gains [l] (N_{l+1}, N_l) of positive and negative codes; both empty = the per-neuron
+  /// model (positive gain 1, negative gain neg_gain of the pre-neuron).
+  std::vector<Mat> gain_pos, gain_neg;
   QuantGrid grid;
   bool quantize = true;       ///< false: the forward pass uses the masters (float model)
 
   std::size_t num_layers() const { return master.size(); }
-  /// Sets layers, slopes and gains from a calibration (checked against `layers`) and zero weights.
+  /// Sets layers, slopes and gains (per-synapse ones when the calibration has them) from a calibration
+  /// (checked against `layers`) and zero weights.
   void configure(const Layers& layers, const Calibration& calibration, const QuantGrid& grid, bool quantize);
   /// Masters ~ U(−r, r) from `rng` (row-major draw order, layer by layer).
   template <typename RngT>
@@ -37,6 +43,7 @@ struct Network {
       for (Eigen::Index i = 0; i < w.rows(); ++i)
         for (Eigen::Index j = 0; j < w.cols(); ++j) w(i, j) = static_cast<T>(rng.uniform(-r, r));
   }
+  bool per_synapse() const { return !gain_pos.empty(); }
   /// The weights the forward pass uses (quantised or masters) and the straight-through mask.
   void effective(std::size_t l, Mat& w_eff, Mat& pass) const;
   /// Integer codes of layer l (−K … K), shape (N_{l+1}, N_l).

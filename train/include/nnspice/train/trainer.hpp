@@ -84,7 +84,9 @@ struct TrainHooks {
 };
 
 /// Trains on `data` (validation/test may be empty). Checks the calibration against options.layers and
-/// the data's feature / class counts against the first and last layer.
+/// the data's feature / class counts against the first and last layer. The model uses the calibration's
+/// per-synapse gains when it has them (Calibration::drop_synapse_gains for the per-neuron model); the
+/// checkpoint records whether it did, and a resume must agree.
 TrainResult train_network(const TrainOptions& options, const Calibration& calibration, const DataSplits& data,
                           const TrainHooks& hooks = {});
 
