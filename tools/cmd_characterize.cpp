@@ -90,6 +90,10 @@ int cmd_characterize(int argc, char** argv) {
     ("negative-fanin", po::value<int>()->default_value(4), "+7 inputs of a positive source in a hidden layer (a negative source gets 1)")
     ("synapses", po::bool_switch(), "per-synapse calibration: every synapse at +7 and -7 (synapse_gain_pos/neg_<l>.npy, referenced by "
                                     "calibration.json for nnspice train); slopes from all synapses")
+    ("synapse-codes", po::value<std::string>()->default_value("7"), "with --synapses/--ground-truth: codes of the per-synapse gains: 7 (+7 "
+                                                                     "and -7) | bits (also ±1, ±2, ±4 measured, ±3, ±5, ±6 as sums of their "
+                                                                     "bits) | all (every code measured); bits/all write "
+                                                                     "synapse_gain_code_pos/neg_<l>.npy, shape (7, post, pre)")
     ("ground-truth", po::bool_switch(), "measure every synapse too and compare the routing estimates with it (r, max relative error)")
     ("ground-truth-routings", po::value<std::string>()->default_value("5,10,20,40"), "routing counts compared in --ground-truth mode")
     ("fit", po::value<std::string>()->default_value("pooled"), "slope per neuron: pooled (one fit over all its points, the paper) | synapse-mean (mean of per-synapse fits)")
@@ -135,6 +139,7 @@ int cmd_characterize(int argc, char** argv) {
   opt.negative.high_fanin = vm["negative-fanin"].as<int>();
   opt.synapses = vm["synapses"].as<bool>();
   opt.ground_truth = vm["ground-truth"].as<bool>();
+  opt.synapse_codes = measure::parse_synapse_codes(vm["synapse-codes"].as<std::string>());
   opt.ground_truth_routings = parse_counts(vm["ground-truth-routings"].as<std::string>(), "ground-truth-routings");
   opt.seed = vm["routing-seed"].as<std::uint64_t>();
   opt.fit = measure::parse_fit_kind(vm["fit"].as<std::string>());
@@ -170,6 +175,7 @@ int cmd_characterize(int argc, char** argv) {
                                  {"negative_fanin", opt.negative.high_fanin},
                                  {"synapses", opt.synapses},
                                  {"ground_truth", opt.ground_truth},
+                                 {"synapse_codes", measure::synapse_codes_name(opt.synapse_codes)},
                                  {"ground_truth_routings", opt.ground_truth_routings},
                                  {"routing_seed", opt.seed},
                                  {"fit", measure::fit_kind_name(opt.fit)},
@@ -233,6 +239,19 @@ int cmd_characterize(int argc, char** argv) {
                      cmp["fit"].get<std::string>(), cmp["routings"].get<std::size_t>(), e["layer"].get<std::size_t>(), num(e["r"]),
                      num(e["max_rel_err"]), num(e["max_sampling_err"]), num(e["expected_rel_err_mean"]), 100 * num(e["within_2_expected"]),
                      num(e["max_current_dependence_err"]));
+  if (c.have_codes)
+    for (std::size_t l = 0; l < spec.n_weight_layers(); ++l) {
+      std::string line;
+      const auto& pl = summary["per_layer"][l];
+      for (std::size_t k = 0; k < pl["synapse_gain_code_pos"].size(); ++k)
+        line += fmt::format(" {}:{:.3f}/{:.3f}", k + 1, num(pl["synapse_gain_code_pos"][k]["sd"]), num(pl["synapse_gain_code_neg"][k]["sd"]));
+      fmt::print("  layer {} per-code gain sd over synapses (code: +/-):{}\n", l, line);
+    }
+  if (c.have_codes && !c.additivity.is_null())
+    for (const auto& e : c.additivity)
+      for (const auto& le : e["layers"])
+        fmt::print("  code {} vs sum of its bits, layer {}: max |rel dev| +{:.4f} / -{:.4f}\n", e["code"].get<int>(), le["layer"].get<std::size_t>(),
+                   num(le["pos"]["max_abs"]), num(le["neg"]["max_abs"]));
   if (!evaluation.is_null())
     for (const auto& e : evaluation["layers"])
       fmt::print("  prediction of layer {} post-neuron currents ({} values), rms / max error relative to rms current: per layer {:.4f} / {:.4f}, per neuron "
@@ -240,6 +259,11 @@ int cmd_characterize(int argc, char** argv) {
                  e["layer"].get<std::size_t>() + 1, e["post_neurons_compared"].get<std::size_t>(), num(e["per_layer"]["rms_rel_err"]),
                  num(e["per_layer"]["max_rel_err"]), num(e["per_neuron"]["rms_rel_err"]), num(e["per_neuron"]["max_rel_err"]),
                  num(e["per_synapse"]["rms_rel_err"]), num(e["per_synapse"]["max_rel_err"]));
+  if (!evaluation.is_null() && c.have_codes)
+    for (const auto& e : evaluation["layers"])
+      fmt::print("  prediction of layer {} with codes 1..7: per synapse (±7 gains, linear in code) {:.4f} / {:.4f}, per code {:.4f} / {:.4f}\n",
+                 e["layer"].get<std::size_t>() + 1, num(e["per_synapse"]["rms_rel_err"]), num(e["per_synapse"]["max_rel_err"]),
+                 num(e["per_code"]["rms_rel_err"]), num(e["per_code"]["max_rel_err"]));
   fmt::print("-> {}/calibration.json, summary.json, slopes.png\n", out);
   if (c.have_synapses) {
     const std::string why = measure::synapse_gains_unusable(c);

@@ -42,6 +42,24 @@ SlopeFitKind parse_fit_kind(const std::string& text) {
   throw InputError(fmt::format("--fit = '{}': expected 'pooled' (the paper) or 'synapse-mean'", text));
 }
 
+const char* synapse_codes_name(SynapseCodes c) {
+  return c == SynapseCodes::max_only ? "7" : c == SynapseCodes::bits ? "bits" : "all";
+}
+
+SynapseCodes parse_synapse_codes(const std::string& text) {
+  if (text == "7") return SynapseCodes::max_only;
+  if (text == "bits") return SynapseCodes::bits;
+  if (text == "all") return SynapseCodes::all;
+  throw InputError(fmt::format("--synapse-codes = '{}': expected 7 (gains at ±7 only), bits (±1, ±2, ±4 measured, the other codes as "
+                               "sums of their bits) or all (every code measured)", text));
+}
+
+std::vector<int> measured_codes(SynapseCodes c) {
+  if (c == SynapseCodes::bits) return {1, 2, 4};
+  if (c == SynapseCodes::all) return {1, 2, 3, 4, 5, 6};
+  return {};
+}
+
 void CharacterizeOptions::validate(const netlist::NetworkSpec& spec) const {
   const std::size_t L = spec.n_weight_layers();
   if (routings < 1 || routings > 100000)
@@ -76,6 +94,9 @@ void CharacterizeOptions::validate(const netlist::NetworkSpec& spec) const {
       if (r < 1 || r > 100000) throw InputError(fmt::format("--ground-truth-routings contains {}. Violated constraint: 1..100000", r));
   }
   if (!(y_min_A >= 0)) throw InputError(fmt::format("y_min_A = {}. Violated constraint: >= 0", y_min_A));
+  if (synapse_codes != SynapseCodes::max_only && !synapses && !ground_truth)
+    throw InputError(fmt::format("--synapse-codes = {} needs the per-synapse measurement: add --synapses (or --ground-truth)",
+                                 synapse_codes_name(synapse_codes)));
 }
 
 SlopeEstimate estimate_slopes(const netlist::NetworkSpec& spec, const std::vector<Routing>& routings,
@@ -289,6 +310,128 @@ nlohmann::json compare_with_truth(const netlist::NetworkSpec& spec, const std::v
   return {{"routings", n_routings}, {"fit", fit_kind_name(fit)}, {"layers", layers}};
 }
 
+namespace {
+
+/// Per-code gains (CharacterizeOptions::synapse_codes): for each measured magnitude k and weight layer l the
+/// cyclic routings 0 … N_l − 1 with layers < l at +7 (so the pre-neurons see the currents of the ±7 design),
+/// layer l at +k and later layers at 0; and the exhaustive negative routings with the negative synapses at −k
+/// (drive and positive synapses at +7, positive-only points reused from the −7 design).
+template <class CountFailed>
+void measure_code_gains(Characterization& c, OpRunner& runner, CountFailed&& count_failed) {
+  const auto& spec = c.spec;
+  const auto& o = c.options;
+  const std::size_t L = spec.n_weight_layers();
+  c.have_codes = true;
+  c.codes_measured = measured_codes(o.synapse_codes);
+  c.code_source.assign(netlist::kMaxCode, "measured");
+  c.synapse_gain_code_pos.assign(L, {});
+  c.synapse_gain_code_neg.assign(L, {});
+  for (std::size_t l = 0; l < L; ++l) {
+    const std::size_t NP = static_cast<std::size_t>(spec.layers[l]) * spec.layers[l + 1];
+    c.synapse_gain_code_pos[l].assign(netlist::kMaxCode * NP, kNaN);
+    c.synapse_gain_code_neg[l].assign(netlist::kMaxCode * NP, kNaN);
+    for (std::size_t s = 0; s < NP; ++s) {  // code 7: the ±7 measurement
+      c.synapse_gain_code_pos[l][(netlist::kMaxCode - 1) * NP + s] = c.synapse_gain_pos[l][s];
+      c.synapse_gain_code_neg[l][(netlist::kMaxCode - 1) * NP + s] = c.synapse_gain_neg[l][s];
+    }
+  }
+  for (int k : c.codes_measured) {
+    const double unit = static_cast<double>(netlist::kMaxCode) / k;  // per unit of code, like the ±7 gains
+    // Positive: one set of cyclic routings per weight layer.
+    std::vector<OpBatch> batches;
+    for (std::size_t l = 0; l < L; ++l)
+      for (std::size_t m = 0; m < static_cast<std::size_t>(spec.layers[l]); ++m) {
+        OpBatch b;
+        b.weights = routing_weights(spec, c.cyclic[m]);
+        for (std::size_t q = l; q < L; ++q)
+          for (auto& code : b.weights[q].codes)
+            if (code != 0) code = static_cast<std::int8_t>(q == l ? k : 0);
+        b.inputs = equal_inputs(spec, o.levels_A);
+        batches.push_back(std::move(b));
+      }
+    auto res = runner.run(batches, fmt::format("synapses +{}", k));
+    count_failed(res);
+    std::vector<std::vector<std::vector<OpRecord>>> per_layer(L);
+    std::size_t b = 0;
+    for (std::size_t l = 0; l < L; ++l) {
+      const std::size_t N = spec.layers[l], P = spec.layers[l + 1];
+      for (std::size_t m = 0; m < N; ++m) per_layer[l].push_back(std::move(res[b++]));
+      const std::vector<Routing> routs(c.cyclic.begin(), c.cyclic.begin() + static_cast<std::ptrdiff_t>(N));
+      const auto slope = synapse_slopes(spec, routs, per_layer[l], o.y_min_A)[l];
+      for (std::size_t s = 0; s < N * P; ++s)
+        c.synapse_gain_code_pos[l][(k - 1) * N * P + s] = unit * slope[s] / c.true_slopes[l][s % N];
+    }
+    c.code_pos_ops.push_back(std::move(per_layer));
+    // Negative: only the points with the negative synapses on are new.
+    batches.clear();
+    for (std::size_t l = 0; l < L; ++l)
+      for (const auto& r : c.negative_all[l]) {
+        OpBatch nb;
+        nb.weights = negative_weights(spec, r, true, netlist::kMaxCode, k);
+        for (double x : o.negative_levels_A) nb.inputs.push_back(negative_inputs(spec, r, x, o.negative));
+        batches.push_back(std::move(nb));
+      }
+    res = runner.run(batches, fmt::format("synapses -{}", k));
+    count_failed(res);
+    std::vector<std::vector<std::vector<OpRecord>>> neg_layer(L);
+    b = 0;
+    for (std::size_t l = 0; l < L; ++l) {
+      const std::size_t N = spec.layers[l], P = spec.layers[l + 1];
+      for (std::size_t g = 0; g < c.negative_all[l].size(); ++g) neg_layer[l].push_back(std::move(res[b++]));
+      std::size_t rejected = 0;
+      const auto pts = negative_points(spec, c.negative_all[l], c.negative_all_pos[l], neg_layer[l], c.true_slopes, o.negative_min_fraction,
+                                       rejected);
+      std::vector<double> sud(N * P, 0), suu(N * P, 0);
+      for (const auto& p : pts) {
+        sud[p.post * N + p.pre] += p.u_A * p.d_A;
+        suu[p.post * N + p.pre] += p.u_A * p.u_A;
+      }
+      for (std::size_t s = 0; s < N * P; ++s)
+        c.synapse_gain_code_neg[l][(k - 1) * N * P + s] = suu[s] > 0 ? unit * sud[s] / suu[s] : kNaN;
+    }
+    c.code_neg_ops.push_back(std::move(neg_layer));
+  }
+  // Codes not measured: the sum of their bit branches, g_k = Σ_b b·g_b / k (b ∈ {1, 2, 4} set in k). Composite codes
+  // measured directly (all: 3, 5, 6; both modes: 7) are compared with that sum.
+  auto measured = [&](int k) { return k == netlist::kMaxCode || std::find(c.codes_measured.begin(), c.codes_measured.end(), k) != c.codes_measured.end(); };
+  const bool bits_known = measured(1) && measured(2) && measured(4);
+  nlohmann::json add = nlohmann::json::array();
+  for (int k = 3; k <= netlist::kMaxCode && bits_known; ++k) {
+    if (k == 4) continue;
+    nlohmann::json e = {{"code", k}, {"layers", nlohmann::json::array()}};
+    for (std::size_t l = 0; l < L; ++l) {
+      const std::size_t NP = static_cast<std::size_t>(spec.layers[l]) * spec.layers[l + 1];
+      std::vector<double> dev_pos, dev_neg;
+      for (std::size_t s = 0; s < NP; ++s)
+        for (auto* g : {&c.synapse_gain_code_pos[l], &c.synapse_gain_code_neg[l]}) {
+          double sum = 0;
+          for (int bit : {1, 2, 4})
+            if (k & bit) sum += bit * (*g)[(bit - 1) * NP + s];
+          sum /= k;
+          double& gk = (*g)[(k - 1) * NP + s];
+          if (measured(k))
+            (g == &c.synapse_gain_code_pos[l] ? dev_pos : dev_neg).push_back(sum / gk - 1);
+          else
+            gk = sum;
+        }
+      if (!measured(k)) continue;
+      auto st = [](const std::vector<double>& v) {
+        const Stats a = stats(v);
+        double mx = 0;
+        for (double x : v)
+          if (std::isfinite(x)) mx = std::max(mx, std::abs(x));
+        return nlohmann::json{{"n", a.n}, {"mean", a.mean}, {"sd", a.sd}, {"max_abs", mx}};
+      };
+      e["layers"].push_back({{"layer", l}, {"pos", st(dev_pos)}, {"neg", st(dev_neg)}});
+    }
+    if (measured(k)) add.push_back(e);
+    else c.code_source[k - 1] = "bits";
+  }
+  c.additivity = add.empty() ? nlohmann::json() : nlohmann::json(add);
+}
+
+}  // namespace
+
 Characterization characterize(const netlist::NetworkSpec& spec, OpRunner& runner, const CharacterizeOptions& o) {
   o.validate(spec);
   Characterization c;
@@ -411,6 +554,9 @@ Characterization characterize(const netlist::NetworkSpec& spec, OpRunner& runner
     }
   }
 
+  // 2b. Gains per code: the same designs with the measured synapses at ±k.
+  if (exhaustive && o.synapse_codes != SynapseCodes::max_only) measure_code_gains(c, runner, count_failed);
+
   // The calibration's negative gains.
   c.negative_gain.resize(L);
   c.negative_n_points.resize(L);
@@ -483,7 +629,9 @@ nlohmann::json evaluate_models(const netlist::NetworkSpec& spec, OpRunner& runne
       const double active = std::min(0.5, 4.0 / m.cols);  // about 4 inputs per post-neuron, 2/3 of them positive
       for (auto& k : m.codes) {
         const double u = rng.uniform();
-        k = static_cast<std::int8_t>(u < active * 2 / 3 ? 7 : u < active ? -7 : 0);
+        // With gains per code the active codes' magnitudes are uniform in 1 … 7 (else ±7, as without them).
+        const int mag = c.have_codes ? 1 + static_cast<int>(rng.uniform() * netlist::kMaxCode) % netlist::kMaxCode : netlist::kMaxCode;
+        k = static_cast<std::int8_t>(u < active * 2 / 3 ? mag : u < active ? -mag : 0);
       }
     }
     for (std::size_t n = 0; n < n_inputs; ++n) {
@@ -495,12 +643,13 @@ nlohmann::json evaluate_models(const netlist::NetworkSpec& spec, OpRunner& runne
   }
   const auto ops = runner.run(batches, "evaluate");
   // Model parameters per layer: raw slope a_i, positive gain gp_ji, negative gain gn_ji (relative to a_i).
-  const char* names[3] = {"per_layer", "per_neuron", "per_synapse"};
+  const char* names[4] = {"per_layer", "per_neuron", "per_synapse", "per_code"};
+  const int n_models = c.have_codes ? 4 : 3;
   nlohmann::json layers = nlohmann::json::array();
   for (std::size_t l = 0; l < L; ++l) {
     const std::size_t N = spec.layers[l], P = spec.layers[l + 1];
     const double a_mean = stats(c.slopes_raw[l]).mean, g_mean = stats(c.negative_gain[l]).mean;
-    std::vector<std::vector<double>> err(3);  // prediction − measurement (A)
+    std::vector<std::vector<double>> err(4);  // prediction − measurement (A)
     double syy = 0;
     for (std::size_t b = 0; b < batches.size(); ++b)
       for (const auto& op : ops[b]) {
@@ -508,22 +657,26 @@ nlohmann::json evaluate_models(const netlist::NetworkSpec& spec, OpRunner& runne
         for (std::size_t j = 0; j < P; ++j) {
           const double y = op.currents[l + 1][j];
           if (!(y > 1e-9)) continue;
-          double pred[3] = {0, 0, 0};
+          double pred[4] = {0, 0, 0, 0};
           for (std::size_t i = 0; i < N; ++i) {
             const int k = batches[b].weights[l].at(j, i);
             if (k == 0) continue;
             const double x = op.currents[l][i];
-            const double s = k > 0 ? 1.0 : -1.0;
+            const double s = static_cast<double>(k) / netlist::kMaxCode;  // signed fraction of the maximum code
+            const std::size_t si = j * N + i, kk = static_cast<std::size_t>(std::abs(k) - 1);
             pred[0] += s * a_mean * x * (k > 0 ? 1.0 : g_mean);
             pred[1] += s * c.slopes_raw[l][i] * x * (k > 0 ? 1.0 : c.negative_gain[l][i]);
-            pred[2] += s * c.slopes_raw[l][i] * x * (k > 0 ? c.synapse_gain_pos[l][j * N + i] : c.synapse_gain_neg[l][j * N + i]);
+            pred[2] += s * c.slopes_raw[l][i] * x * (k > 0 ? c.synapse_gain_pos[l][si] : c.synapse_gain_neg[l][si]);
+            if (c.have_codes)
+              pred[3] += s * c.slopes_raw[l][i] * x *
+                         (k > 0 ? c.synapse_gain_code_pos[l][kk * N * P + si] : c.synapse_gain_code_neg[l][kk * N * P + si]);
           }
           syy += y * y;
-          for (int m = 0; m < 3; ++m) err[m].push_back(std::max(0.0, pred[m]) - y);
+          for (int m = 0; m < n_models; ++m) err[m].push_back(std::max(0.0, pred[m]) - y);
         }
       }
     nlohmann::json e = {{"layer", l}, {"post_neurons_compared", err[0].size()}};
-    for (int m = 0; m < 3; ++m) {
+    for (int m = 0; m < n_models; ++m) {
       double ss = 0, mx = 0;
       for (double v : err[m]) ss += v * v, mx = std::max(mx, std::abs(v));
       const double rms_y = err[m].empty() ? kNaN : std::sqrt(syy / err[m].size());
@@ -532,7 +685,7 @@ nlohmann::json evaluate_models(const netlist::NetworkSpec& spec, OpRunner& runne
     }
     layers.push_back(e);
   }
-  return {{"weight_sets", n_weights}, {"input_vectors", n_inputs}, {"layers", layers}};
+  return {{"weight_sets", n_weights}, {"input_vectors", n_inputs}, {"codes", c.have_codes ? "1..7" : "7"}, {"layers", layers}};
 }
 
 }  // namespace nnspice::measure

@@ -84,6 +84,14 @@ nlohmann::json calibration_json(const Characterization& c, const std::string& ch
       j["synapse_gains"] = nlohmann::json::array();
       for (std::size_t l = 0; l < c.spec.n_weight_layers(); ++l)
         j["synapse_gains"].push_back({{"pos", fmt::format("synapse_gain_pos_{}.npy", l)}, {"neg", fmt::format("synapse_gain_neg_{}.npy", l)}});
+      const std::string why_codes = c.have_codes ? code_gains_unusable(c) : "";
+      if (c.have_codes && why_codes.empty())
+        for (std::size_t l = 0; l < c.spec.n_weight_layers(); ++l) {
+          j["synapse_gains"][l]["pos_codes"] = fmt::format("synapse_gain_code_pos_{}.npy", l);
+          j["synapse_gains"][l]["neg_codes"] = fmt::format("synapse_gain_code_neg_{}.npy", l);
+        }
+      else if (c.have_codes)
+        j["synapse_code_gains_note"] = "gains per code not referenced: " + why_codes;  // informational
     } else {
       j["synapse_gains_note"] = "per-synapse gains not referenced: " + why;  // informational
     }
@@ -103,6 +111,26 @@ std::string synapse_gains_unusable(const Characterization& c) {
         if (!(std::isfinite((*g)[l][s]) && (*g)[l][s] > 0))
           return fmt::format("{}_{}.npy [{}, {}] = {} (no usable operating point for that synapse)",
                              g == &c.synapse_gain_pos ? "synapse_gain_pos" : "synapse_gain_neg", l, s / N, s % N, (*g)[l][s]);
+  }
+  return "";
+}
+
+std::string code_gains_unusable(const Characterization& c) {
+  if (!c.have_codes) return "no gains per code (--synapse-codes bits|all)";
+  for (std::size_t l = 0; l < c.spec.n_weight_layers(); ++l) {
+    const std::size_t N = c.spec.layers[l], NP = N * c.spec.layers[l + 1];
+    for (const auto* g : {&c.synapse_gain_code_pos, &c.synapse_gain_code_neg}) {
+      const char* name = g == &c.synapse_gain_code_pos ? "synapse_gain_code_pos" : "synapse_gain_code_neg";
+      for (std::size_t q = 0; q < (*g)[l].size(); ++q) {
+        const std::size_t k = q / NP, s = q % NP;
+        const double v = (*g)[l][q];
+        if (!(std::isfinite(v) && v > 0))
+          return fmt::format("{}_{}.npy [{}, {}, {}] = {} (no usable operating point for that synapse at code {})", name, l, k, s / N, s % N, v, k + 1);
+        if (k > 0 && !((k + 1) * v > k * (*g)[l][q - NP]))
+          return fmt::format("{}_{}.npy [{}, {}, {}]: code {} is not stronger than code {} (k·gain must increase with k)", name, l, k, s / N,
+                             s % N, k + 1, k);
+      }
+    }
   }
   return "";
 }
@@ -130,6 +158,21 @@ nlohmann::json summary_json(const Characterization& c) {
       e["synapse_gain_neg"] = stats_json(c.synapse_gain_neg[l]);
       e["true_slope_raw"] = stats_json(c.true_slopes[l]);
     }
+    if (c.have_codes) {
+      const std::size_t NP = static_cast<std::size_t>(c.spec.layers[l]) * c.spec.layers[l + 1];
+      for (const auto* g : {&c.synapse_gain_code_pos, &c.synapse_gain_code_neg}) {
+        nlohmann::json per_code = nlohmann::json::array();
+        for (std::size_t k = 1; k <= c.code_source.size(); ++k) {
+          const std::vector<double> v((*g)[l].begin() + static_cast<std::ptrdiff_t>((k - 1) * NP),
+                                      (*g)[l].begin() + static_cast<std::ptrdiff_t>(k * NP));
+          nlohmann::json st = stats_json(v);
+          st["code"] = k;
+          st["source"] = c.code_source[k - 1];
+          per_code.push_back(st);
+        }
+        e[g == &c.synapse_gain_code_pos ? "synapse_gain_code_pos" : "synapse_gain_code_neg"] = per_code;
+      }
+    }
     layers.push_back(e);
   }
   nlohmann::json s = {{"layers", c.spec.layers},
@@ -154,6 +197,11 @@ nlohmann::json summary_json(const Characterization& c) {
                       {"newton_iterations", c.runner.newton_iterations},
                       {"simulation_wall_s", c.runner.wall_s}};
   if (!c.ground_truth.is_null()) s["ground_truth"] = c.ground_truth;
+  if (c.have_synapses) s["synapse_codes"] = synapse_codes_name(c.options.synapse_codes);
+  if (c.have_codes) {
+    s["synapse_codes_measured"] = c.codes_measured;
+    if (!c.additivity.is_null()) s["synapse_code_additivity"] = c.additivity;
+  }
   return s;
 }
 
@@ -185,6 +233,11 @@ void write_characterization(const std::string& dir, const Characterization& c, c
       write_npy(fmt::format("{}/synapse_slope_{}.npy", dir, l), c.synapse_slope[l], {P, N});
       write_npy(fmt::format("{}/true_slopes_{}.npy", dir, l), c.true_slopes[l], {N});
       write_routings(fmt::format("{}/synapse_routings_{}.npy", dir, l), c.cyclic, l, P);
+      if (c.have_codes) {
+        const std::size_t K = static_cast<std::size_t>(netlist::kMaxCode);
+        write_npy(fmt::format("{}/synapse_gain_code_pos_{}.npy", dir, l), c.synapse_gain_code_pos[l], {K, P, N});
+        write_npy(fmt::format("{}/synapse_gain_code_neg_{}.npy", dir, l), c.synapse_gain_code_neg[l], {K, P, N});
+      }
     }
     for (std::size_t l = 0; l < spec.layers.size(); ++l) {
       std::size_t rows = 0;

@@ -203,7 +203,9 @@ std::vector<NegativeRouting> exhaustive_negative_routings(const netlist::Network
   return out;
 }
 
-netlist::WeightCodes negative_weights(const netlist::NetworkSpec& spec, const NegativeRouting& r, bool with_negative, int code) {
+netlist::WeightCodes negative_weights(const netlist::NetworkSpec& spec, const NegativeRouting& r, bool with_negative, int code,
+                                      int neg_code) {
+  if (neg_code == 0) neg_code = code;
   netlist::WeightCodes w = netlist::constant_weights(spec, 0);
   const std::size_t l = r.layer;
   checked_layer_size(spec, l);
@@ -216,7 +218,7 @@ netlist::WeightCodes negative_weights(const netlist::NetworkSpec& spec, const Ne
   for (std::size_t j = 0; j < w[l].rows; ++j) {
     if (r.pos[j] == r.neg[j]) throw InputError(fmt::format("negative routing of layer {} post {}: positive and negative source are both {}", l, j, r.pos[j]));
     w[l].codes[j * w[l].cols + r.pos[j]] = static_cast<std::int8_t>(code);
-    if (with_negative) w[l].codes[j * w[l].cols + r.neg[j]] = static_cast<std::int8_t>(-code);
+    if (with_negative) w[l].codes[j * w[l].cols + r.neg[j]] = static_cast<std::int8_t>(-neg_code);
   }
   return w;
 }

@@ -77,6 +77,41 @@ PY
 "$bin" train --dataset iris --epochs 2 --calibration "$dir/syn/calibration.json" --out "$dir/syn_train" --plot false \
   > "$dir/syn_train.txt" 2>&1 || { cat "$dir/syn_train.txt"; fail "train on the --synapses calibration"; }
 grep -q '"synapse_gains_used": true' "$dir/syn_train/summary.json" || fail "train did not use the per-synapse gains"
+# Gains per code (--synapse-codes): bad values, without --synapses, a bits run (decomposed) and its resume.
+expect_error 2 "--synapse-codes" -l 4-7-3 --synapses --synapse-codes 5 --out "$dir/codes_bad"
+expect_error 2 "--synapse-codes" -l 4-7-3 --synapses --synapse-codes "" --out "$dir/codes_bad"
+expect_error 2 "needs the per-synapse measurement" -l 4-7-3 --synapse-codes bits --out "$dir/codes_bad"
+codes=(-l 4-7-3 --seed 5 --synapses --synapse-codes bits --method decomposed --workers 1 --levels 1e-8,4e-8 --negative-levels 2e-8 --no-progress)
+"$bin" characterize "${codes[@]}" --out "$dir/codes" > "$dir/codes.txt" 2>&1 || { cat "$dir/codes.txt"; fail "--synapse-codes bits run failed"; }
+grep -q "per-code gain sd" "$dir/codes.txt" || { cat "$dir/codes.txt"; fail "--synapse-codes bits: no per-code line"; }
+"$bin" characterize "${codes[@]}" --out "$dir/codes" --resume > "$dir/codes2.txt" 2>&1 || { cat "$dir/codes2.txt"; fail "--synapse-codes bits resume failed"; }
+python3 - "$dir/codes" "$dir/codes.txt" "$dir/codes2.txt" <<'PY' || fail "--synapse-codes bits outputs"
+import json, struct, ast, sys, re
+d = sys.argv[1]
+def npy(p):
+    b = open(p, "rb").read(); n = struct.unpack("<H", b[8:10])[0]
+    h = ast.literal_eval(b[10:10 + n].decode())
+    vals = struct.unpack("<%dd" % (len(b[10 + n:]) // 8), b[10 + n:])
+    return h["shape"], vals
+for l, (post, pre) in enumerate([(7, 4), (3, 7)]):
+    for sign in ("pos", "neg"):
+        shp, v = npy("%s/synapse_gain_code_%s_%d.npy" % (d, sign, l))
+        assert shp == (7, post, pre), shp
+        assert all(0.3 < x < 4 for x in v), (sign, l, min(v), max(v))
+        _, g7 = npy("%s/synapse_gain_%s_%d.npy" % (d, sign, l))
+        assert list(v[6 * post * pre:]) == list(g7), "code 7 is the ±7 gain"
+s = json.load(open(d + "/summary.json"))
+assert s["synapse_codes"] == "bits" and s["synapse_codes_measured"] == [1, 2, 4], s["synapse_codes_measured"]
+pc = s["per_layer"][1]["synapse_gain_code_neg"]
+assert [e["code"] for e in pc] == list(range(1, 8)) and [e["source"] for e in pc][2] == "bits", pc
+assert all(e["n"] == 21 and e["sd"] > 0 for e in pc), pc
+assert s["synapse_code_additivity"][0]["code"] == 7
+# The resumed run simulated nothing and reports the same gains.
+first = open(sys.argv[2]).read(); second = open(sys.argv[3]).read()
+assert re.search(r"\(0 simulated, \d+ from checkpoint", second), second
+f = lambda t: [l for l in t.splitlines() if "per-code gain sd" in l]
+assert f(first) == f(second), (f(first), f(second))
+PY
 # A second run into the same directory must not silently discard its checkpoint.
 expect_error 2 "--resume" -l 4-7-3 --chip "$dir/chip5/chip.csv" --out "$dir/run" "${small[@]}"
 echo "ok"

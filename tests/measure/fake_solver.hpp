@@ -4,6 +4,7 @@
 #pragma once
 
 #include <algorithm>
+#include <cstdlib>
 #include <vector>
 
 #include "nnspice/sim/network_dc.hpp"
@@ -14,6 +15,8 @@ struct FakeChipModel {
   std::vector<std::vector<double>> a;       ///< [l][i]
   std::vector<std::vector<double>> g_pos;   ///< [l] row-major (N_{l+1}, N_l)
   std::vector<std::vector<double>> g_neg;   ///< [l] row-major
+  /// Optional gains per code, [l] row-major (7, N_{l+1}, N_l): code ±k uses entry k−1 instead of g_pos / g_neg.
+  std::vector<std::vector<double>> g_pos_code, g_neg_code;
 };
 
 class FakeSolver final : public sim::NetworkDcSolver {
@@ -35,8 +38,9 @@ class FakeSolver final : public sim::NetworkDcSolver {
           for (std::size_t i = 0; i < w[l].cols; ++i) {
             const int k = w[l].at(j, i);
             const double base = m_.a[l][i] * x[i] * std::abs(k) / 7.0;
-            if (k > 0) s += base * m_.g_pos[l][j * w[l].cols + i];
-            if (k < 0) s -= base * m_.g_neg[l][j * w[l].cols + i];
+            const std::size_t si = j * w[l].cols + i, off = (std::abs(k) - 1) * w[l].rows * w[l].cols;
+            if (k > 0) s += base * (m_.g_pos_code.empty() ? m_.g_pos[l][si] : m_.g_pos_code[l][off + si]);
+            if (k < 0) s -= base * (m_.g_neg_code.empty() ? m_.g_neg[l][si] : m_.g_neg_code[l][off + si]);
           }
           y[j] = std::max(0.0, s);
         }

@@ -27,6 +27,18 @@ enum class SlopeFitKind {
 const char* fit_kind_name(SlopeFitKind k);
 SlopeFitKind parse_fit_kind(const std::string& text);
 
+/// Which codes the per-synapse measurement covers (docs/characterize.md §3, "Gains per code").
+enum class SynapseCodes {
+  max_only,  ///< "7": +7 and −7 only (synapse_gain_pos/neg)
+  bits,      ///< "bits": also ±1, ±2, ±4 measured; ±3, ±5, ±6 as sums of their bit branches
+  all,       ///< "all": every code ±1 … ±7 measured
+};
+/// "7" / "bits" / "all"; parse throws InputError naming --synapse-codes and the value.
+const char* synapse_codes_name(SynapseCodes c);
+SynapseCodes parse_synapse_codes(const std::string& text);
+/// Code magnitudes measured besides 7: {} / {1, 2, 4} / {1, …, 6}.
+std::vector<int> measured_codes(SynapseCodes c);
+
 struct CharacterizeOptions {
   std::size_t routings = 10;                          ///< R random routings (the calibration uses these)
   std::vector<double> levels_A{2e-9, 20.5e-9, 39e-9, 57.5e-9, 76e-9};  ///< equal input currents swept per routing
@@ -38,6 +50,8 @@ struct CharacterizeOptions {
   double negative_min_fraction = 0.05;
   bool synapses = false;       ///< per-synapse gains (exhaustive routings); calibration slopes from all synapses
   bool ground_truth = false;   ///< also measure every synapse and compare the routing estimates with it
+  /// Codes of the per-synapse measurement (needs synapses or ground_truth for anything but max_only).
+  SynapseCodes synapse_codes = SynapseCodes::max_only;
   std::vector<std::size_t> ground_truth_routings{5, 10, 20, 40};  ///< prefixes R compared in ground-truth mode
   std::uint64_t seed = 1;      ///< seed of the routing draws (not the chip)
   double y_min_A = 0;          ///< slope fit uses points with y > y_min_A
@@ -112,6 +126,18 @@ struct Characterization {
   std::vector<std::vector<double>> true_negative_gain;           ///< [l][i] mean of synapse_gain_neg over posts
   std::vector<std::vector<NegativeRouting>> negative_all;        ///< [l][m]
   std::vector<std::vector<std::vector<OpRecord>>> negative_all_pos, negative_all_both;
+
+  // Gains per code (synapse_codes bits / all): [l] row-major (7, N_{l+1}, N_l), index (k−1)·P·N + j·N + i, the
+  // gain of code k per unit of code relative to true_slopes (a linear synapse: the ±7 gain for every k).
+  bool have_codes = false;
+  std::vector<int> codes_measured;                               ///< magnitudes measured besides 7
+  std::vector<std::string> code_source;                          ///< [k−1]: "measured" or "bits" (sum of its bit branches)
+  std::vector<std::vector<double>> synapse_gain_code_pos, synapse_gain_code_neg;
+  /// [c][l][m][k]: positive cyclic routings of codes_measured[c] (layers < l at +7, layer l at +code, later 0)
+  std::vector<std::vector<std::vector<std::vector<OpRecord>>>> code_pos_ops;
+  /// [c][l][g][k]: the exhaustive negative routings with the negative synapses at −codes_measured[c]
+  std::vector<std::vector<std::vector<std::vector<OpRecord>>>> code_neg_ops;
+  nlohmann::json additivity;  ///< composite codes measured directly vs the sum of their bits (null if none)
 
   nlohmann::json ground_truth;  ///< comparisons (ground-truth mode), else null
   RunnerStats runner;

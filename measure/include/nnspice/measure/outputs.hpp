@@ -13,13 +13,17 @@ namespace nnspice::measure {
 
 /// The calibration object (format, layers, slopes, negative_gain, chip, seed + informational keys). With a
 /// usable per-synapse measurement also "synapse_gains": [{"pos": "synapse_gain_pos_<l>.npy", "neg": …}, …],
-/// which `nnspice train` / `infer` read.
+/// which `nnspice train` / `infer` read; with usable gains per code each entry also names "pos_codes" / "neg_codes".
 nlohmann::json calibration_json(const Characterization& c, const std::string& chip_name, std::uint64_t chip_seed);
 
 /// Why the per-synapse gains cannot go into the calibration ("" = they can): none measured; the calibration's
 /// slopes come from the routings (--ground-truth) while the gains are relative to the per-synapse slopes;
 /// a gain that is not finite and > 0 (a synapse without a usable operating point).
 std::string synapse_gains_unusable(const Characterization& c);
+
+/// Why the gains per code cannot go into the calibration ("" = they can): none measured; a gain not finite and > 0;
+/// a code not stronger than the one below it (k·gain must increase with k, as nnspice train requires).
+std::string code_gains_unusable(const Characterization& c);
 
 /// summary.json content: per-layer slope and negative-gain statistics, counts, Newton iterations, wall time.
 nlohmann::json summary_json(const Characterization& c);

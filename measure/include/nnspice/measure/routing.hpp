@@ -60,9 +60,10 @@ std::vector<NegativeRouting> random_negative_routings(const netlist::NetworkSpec
 std::vector<NegativeRouting> exhaustive_negative_routings(const netlist::NetworkSpec& spec, std::size_t layer,
                                                           std::uint64_t seed, const NegativeDesign& design);
 
-/// Codes of a negative routing: drive layers (fanin), then +code pos and (with_negative) −code neg; later layers 0.
+/// Codes of a negative routing: drive layers (fanin), then +code pos and (with_negative) −neg_code neg (neg_code 0:
+/// the same magnitude as code); later layers 0.
 netlist::WeightCodes negative_weights(const netlist::NetworkSpec& spec, const NegativeRouting& r, bool with_negative,
-                                      int code = netlist::kMaxCode);
+                                      int code = netlist::kMaxCode, int neg_code = 0);
 /// Input currents for level `level_A`: layer 0 measured -> high neurons get high_ratio * level; otherwise all level.
 std::vector<double> negative_inputs(const netlist::NetworkSpec& spec, const NegativeRouting& r, double level_A,
                                     const NegativeDesign& design);
