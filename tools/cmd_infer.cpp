@@ -100,7 +100,7 @@ int cmd_infer(int argc, char** argv) {
     nlohmann::json summary = {{"dataset", cfg.data.name}, {"split", split}, {"samples", d.size()}, {"accuracy", acc},
                               {"correct", ok}, {"all_outputs_zero", dead}, {"layers", layers}, {"weights", wdir},
                               {"calibration", cal_path.empty() ? "homogeneous" : cal_path},
-                              {"synapse_gains_used", cal.has_synapse_gains()}, {"confusion", conf}};
+                              {"synapse_gains_used", cal.has_synapse_gains()}, {"synapse_code_gains_used", cal.has_code_gains()}, {"confusion", conf}};
     write_json(dir + "/summary.json", summary);
     nlohmann::json rec = {{"seed", cfg.train.seed}, {"config", cfg.to_json()}, {"weights", wdir},
                           {"calibration", cal_path}, {"dataset", data.info}};

@@ -97,6 +97,7 @@ int cmd_train(int argc, char** argv) {
       {"calibration", cfg.calibration.empty() ? "homogeneous" : cfg.calibration},
       {"quantized", cfg.train.quantize},
       {"synapse_gains_used", cal.has_synapse_gains()},
+      {"synapse_code_gains_used", cal.has_code_gains()},
       {"seed", cfg.train.seed},
       {"train_accuracy", r.train_accuracy},
       {"validation_accuracy", r.validation_accuracy < 0 ? nlohmann::json(nullptr) : nlohmann::json(r.validation_accuracy)},

@@ -60,7 +60,22 @@ void Calibration::check_matches(const Layers& net) const {
   if (slopes.size() != net.size() - 1)
     throw InputError(fmt::format("{}: slopes has {} layers, network {} needs {} (every layer with outgoing synapses)",
                                  src, slopes.size(), format_layers(net), net.size() - 1));
-  if (synapse_gain_pos.empty() && synapse_gain_neg.empty()) return;
+  if (synapse_gain_pos.empty() && synapse_gain_neg.empty()) {
+    if (!synapse_gain_code_pos.empty() || !synapse_gain_code_neg.empty())
+      throw InputError(fmt::format("{}: gains per code without the ±7 per-synapse gains", src));
+    return;
+  }
+  if (!synapse_gain_code_pos.empty() || !synapse_gain_code_neg.empty())
+    for (const auto* g : {&synapse_gain_code_pos, &synapse_gain_code_neg}) {
+      const char* name = g == &synapse_gain_code_pos ? "synapse_gain_code_pos" : "synapse_gain_code_neg";
+      if (g->size() != net.size() - 1)
+        throw InputError(fmt::format("{}: {} has {} layers, network {} needs {} (every weight layer)", src, name, g->size(),
+                                     format_layers(net), net.size() - 1));
+      for (std::size_t l = 0; l + 1 < net.size(); ++l)
+        if ((*g)[l].size() != 7 * static_cast<std::size_t>(net[l + 1]) * static_cast<std::size_t>(net[l]))
+          throw InputError(fmt::format("{}: {}[{}] has {} values, expected 7 x {} x {} (code, post, pre)", src, name, l, (*g)[l].size(),
+                                       net[l + 1], net[l]));
+    }
   for (const auto* g : {&synapse_gain_pos, &synapse_gain_neg}) {
     const char* name = g == &synapse_gain_pos ? "synapse_gain_pos" : "synapse_gain_neg";
     if (g->size() != net.size() - 1)
@@ -211,6 +226,40 @@ std::vector<double> read_gain_matrix(const std::string& json_path, const nlohman
   return a.data;
 }
 
+// Gains per code: a 3-d NPY of shape (7, post, pre), finite, > 0, with k·gain increasing in k per synapse.
+std::vector<double> read_code_gains(const std::string& json_path, const nlohmann::json& entry, std::size_t l, const char* key,
+                                    const Layers& layers) {
+  const std::string field = fmt::format("synapse_gains[{}].{}", l, key);
+  if (!entry[key].is_string() || entry[key].get<std::string>().empty())
+    throw InputError(fmt::format("{}: {} must name an NPY file (relative to the calibration's folder)", json_path, field));
+  const std::filesystem::path rel(entry[key].get<std::string>());
+  const std::string file = rel.is_absolute() ? rel.string() : (std::filesystem::path(json_path).parent_path() / rel).string();
+  NpyArray a;
+  try {
+    a = read_npy(file);
+  } catch (const InputError& e) {
+    throw InputError(fmt::format("{} (named by {} in {})", e.what(), field, json_path));
+  }
+  const std::size_t post = static_cast<std::size_t>(layers[l + 1]), pre = static_cast<std::size_t>(layers[l]), np = post * pre;
+  if (a.shape.size() != 3 || a.shape[0] != 7 || a.shape[1] != post || a.shape[2] != pre) {
+    std::vector<std::string> dims;
+    for (std::size_t d : a.shape) dims.push_back(fmt::format("{}", d));
+    throw InputError(fmt::format("{}: shape ({}), expected (7, {}, {}) = (code, post, pre) for weight layer {} of network {} ({} in {})",
+                                 file, fmt::join(dims, ", "), post, pre, l, format_layers(layers), field, json_path));
+  }
+  for (std::size_t q = 0; q < a.data.size(); ++q) {
+    const std::size_t k = q / np, s = q % np;
+    if (!(std::isfinite(a.data[q]) && a.data[q] > 0))
+      throw InputError(fmt::format("{}: entry [{}, {}, {}] (code {}) = {}: a synapse gain must be a finite number > 0 ({} in {})", file, k,
+                                   s / pre, s % pre, k + 1, a.data[q], field, json_path));
+    if (k > 0 && !((k + 1) * a.data[q] > k * a.data[q - np]))
+      throw InputError(fmt::format("{}: entries [{}, {}, {}] and [{}, {}, {}]: code {} (gain {}) is not stronger than code {} (gain {}); "
+                                   "k·gain must increase with k ({} in {})",
+                                   file, k, s / pre, s % pre, k - 1, s / pre, s % pre, k + 1, a.data[q], k, a.data[q - np], field, json_path));
+  }
+  return a.data;
+}
+
 }  // namespace
 
 Calibration read_calibration(const std::string& path, bool synapse_gains) {
@@ -278,6 +327,20 @@ Calibration read_calibration(const std::string& path, bool synapse_gains) {
       c.synapse_gain_pos.push_back(read_gain_matrix(path, sg[l], l, "pos", c.layers));
       c.synapse_gain_neg.push_back(read_gain_matrix(path, sg[l], l, "neg", c.layers));
     }
+    std::size_t with_codes = 0;
+    for (std::size_t l = 0; l < L; ++l) {
+      const bool p = sg[l].contains("pos_codes"), n = sg[l].contains("neg_codes");
+      if (p != n)
+        throw InputError(fmt::format("{}: synapse_gains[{}] names {} but not {} (gains per code need both)", path, l,
+                                     p ? "pos_codes" : "neg_codes", p ? "neg_codes" : "pos_codes"));
+      with_codes += p ? 1 : 0;
+    }
+    if (with_codes != 0 && with_codes != L)
+      throw InputError(fmt::format("{}: {} of {} synapse_gains entries name pos_codes/neg_codes: all or none", path, with_codes, L));
+    for (std::size_t l = 0; l < L && with_codes; ++l) {
+      c.synapse_gain_code_pos.push_back(read_code_gains(path, sg[l], l, "pos_codes", c.layers));
+      c.synapse_gain_code_neg.push_back(read_code_gains(path, sg[l], l, "neg_codes", c.layers));
+    }
   }
   return c;
 }
@@ -300,6 +363,14 @@ void write_calibration(const std::string& path, const Calibration& c) {
       write_npy((dir / pos).string(), c.synapse_gain_pos[l], shape);
       write_npy((dir / neg).string(), c.synapse_gain_neg[l], shape);
       j["synapse_gains"].push_back({{"pos", pos}, {"neg", neg}});
+      if (c.has_code_gains()) {
+        const std::vector<std::size_t> shape3 = {7, shape[0], shape[1]};
+        const std::string pc = fmt::format("synapse_gain_code_pos_{}.npy", l), nc = fmt::format("synapse_gain_code_neg_{}.npy", l);
+        write_npy((dir / pc).string(), c.synapse_gain_code_pos[l], shape3);
+        write_npy((dir / nc).string(), c.synapse_gain_code_neg[l], shape3);
+        j["synapse_gains"].back()["pos_codes"] = pc;
+        j["synapse_gains"].back()["neg_codes"] = nc;
+      }
     }
   }
   write_json(path, j);

@@ -2,6 +2,9 @@
 
 #include <fmt/format.h>
 
+#include <cmath>
+#include <cstdlib>
+
 #include "gemm_native.hpp"
 #include "nnspice/common/error.hpp"
 
@@ -22,6 +25,21 @@ void matmul(Eigen::MatrixXd& c, const Eigen::MatrixXd& a, bool ta, const Eigen::
   else c.noalias() = a.transpose() * b.transpose();
 }
 
+/// Nearest code of |u| (in units of Δ·g_7) on the grid c(0) = 0, c(1) … c(K) (ties to the larger code) and
+/// whether the clip is active (|u| ≥ c(K) + (c(K) − c(K−1))/2). With c(k) = k exactly the rounding rule's codes.
+template <typename T, typename Grid>
+int nearest_code(T a, int kmax, const Grid& c, bool& clipped) {
+  int best = 0;
+  T best_d = std::fabs(a);
+  for (int k = 1; k <= kmax; ++k) {
+    const T d = std::fabs(a - c(k));
+    if (d <= best_d) best = k, best_d = d;
+  }
+  const T top = c(kmax), below = kmax > 1 ? c(kmax - 1) : T(0);
+  clipped = a >= top + (top - below) / T(2);
+  return best;
+}
+
 }  // namespace
 
 template <typename T>
@@ -35,6 +53,10 @@ void Network<T>::configure(const Layers& l, const Calibration& calibration, cons
   neg_gain.clear();
   gain_pos.clear();
   gain_neg.clear();
+  code_pos.clear();
+  code_neg.clear();
+  if (calibration.has_code_gains() && g.max_code > 7)
+    throw InputError(fmt::format("max_code = {} with gains per code: the calibration has codes 1 … 7 only", g.max_code));
   for (std::size_t i = 0; i + 1 < l.size(); ++i) {
     master.push_back(Mat::Zero(l[i + 1], l[i]));
     Vec s(l[i]), ng(l[i]);
@@ -53,6 +75,24 @@ void Network<T>::configure(const Layers& l, const Calibration& calibration, cons
         }
       gain_pos.push_back(gp);
       gain_neg.push_back(gn);
+    }
+    if (calibration.has_code_gains()) {
+      const std::size_t np = static_cast<std::size_t>(l[i + 1]) * static_cast<std::size_t>(l[i]);
+      std::vector<Mat> cp, cn;
+      for (int k = 1; k <= 7; ++k) {
+        Mat p(l[i + 1], l[i]), n(l[i + 1], l[i]);
+        for (int j = 0; j < l[i + 1]; ++j)
+          for (int q = 0; q < l[i]; ++q) {
+            const std::size_t s = static_cast<std::size_t>(j) * l[i] + q, at = (k - 1) * np + s;
+            // In units of the ±7 gain: exactly k when the code's gain equals it.
+            p(j, q) = static_cast<T>(k) * (static_cast<T>(calibration.synapse_gain_code_pos[i][at]) / gain_pos[i](j, q));
+            n(j, q) = static_cast<T>(k) * (static_cast<T>(calibration.synapse_gain_code_neg[i][at]) / gain_neg[i](j, q));
+          }
+        cp.push_back(p);
+        cn.push_back(n);
+      }
+      code_pos.push_back(cp);
+      code_neg.push_back(cn);
     }
   }
 }
@@ -79,6 +119,23 @@ void Network<T>::effective(std::size_t l, Mat& w_eff, Mat& pass) const {
     w_eff(i, j) = r >= 0 ? step * gp * r : step * gn * r;
     pass(i, j) = clipped ? T(0) : T(1);
   };
+  if (per_code()) {
+    const Mat& gp = gain_pos[l];
+    const Mat& gn = gain_neg[l];
+    for (Eigen::Index j = 0; j < w.cols(); ++j)
+      for (Eigen::Index i = 0; i < w.rows(); ++i) {
+        const T x = w(i, j);
+        const bool pos = x >= 0;
+        const T u = pos ? x * (T(1) / (step * gp(i, j))) : x * (T(1) / (step * gn(i, j)));
+        const auto& cg = pos ? code_pos[l] : code_neg[l];
+        bool clipped = false;
+        const int k = nearest_code(std::fabs(u), grid.max_code, [&](int c) { return cg[c - 1](i, j); }, clipped);
+        const T r = k == 0 ? T(0) : cg[k - 1](i, j);
+        w_eff(i, j) = pos ? step * gp(i, j) * r : step * gn(i, j) * -r;
+        pass(i, j) = clipped ? T(0) : T(1);
+      }
+    return;
+  }
   if (per_synapse()) {
     const Mat& gp = gain_pos[l];
     const Mat& gn = gain_neg[l];
@@ -101,6 +158,20 @@ Eigen::MatrixXi Network<T>::codes(std::size_t l) const {
   const Mat& w = master[l];
   // Same arithmetic (type T) as effective(), so the codes are exactly what the forward pass used.
   Eigen::MatrixXi k(w.rows(), w.cols());
+  if (per_code()) {  // the arithmetic of effective()
+    const T step = static_cast<T>(grid.step);
+    for (Eigen::Index j = 0; j < w.cols(); ++j)
+      for (Eigen::Index i = 0; i < w.rows(); ++i) {
+        const T x = w(i, j);
+        const bool pos = x >= 0;
+        const T u = pos ? x * (T(1) / (step * gain_pos[l](i, j))) : x * (T(1) / (step * gain_neg[l](i, j)));
+        const auto& cg = pos ? code_pos[l] : code_neg[l];
+        bool clipped = false;
+        const int c = nearest_code(std::fabs(u), grid.max_code, [&](int q) { return cg[q - 1](i, j); }, clipped);
+        k(i, j) = pos ? c : -c;
+      }
+    return k;
+  }
   const bool ps = per_synapse();
   auto gp = [&](Eigen::Index i, Eigen::Index j) { return ps ? static_cast<double>(gain_pos[l](i, j)) : 1.0; };
   auto gn = [&](Eigen::Index i, Eigen::Index j) {
@@ -129,6 +200,18 @@ void Network<T>::set_codes(std::size_t l, const Eigen::MatrixXi& k) {
     throw InputError(fmt::format("weights of layer {}: shape ({}, {}), expected ({}, {})", l, k.rows(), k.cols(),
                                  w.rows(), w.cols()));
   const bool ps = per_synapse();
+  if (per_code()) {
+    for (Eigen::Index j = 0; j < w.cols(); ++j)
+      for (Eigen::Index i = 0; i < w.rows(); ++i) {
+        const int c = k(i, j);
+        if (std::abs(c) > grid.max_code)
+          throw InputError(fmt::format("weights of layer {}: code {} at [{}, {}] is outside ±{}", l, c, i, j, grid.max_code));
+        const double r = c == 0 ? 0.0 : static_cast<double>((c > 0 ? code_pos[l] : code_neg[l])[std::abs(c) - 1](i, j));
+        w(i, j) = static_cast<T>(c >= 0 ? grid.step * static_cast<double>(gain_pos[l](i, j)) * r
+                                        : grid.step * static_cast<double>(gain_neg[l](i, j)) * -r);
+      }
+    return;
+  }
   for (Eigen::Index j = 0; j < w.cols(); ++j)
     for (Eigen::Index i = 0; i < w.rows(); ++i)
       w(i, j) = static_cast<T>(ps ? code_value(k(i, j), static_cast<double>(gain_pos[l](i, j)),

@@ -153,6 +153,12 @@ std::uint64_t calibration_hash(const Calibration& c) {
         for (double x : v) s += fmt::format("{:a},", x);
     }
   }
+  if (c.has_code_gains()) {  // (absent: the same hash as with ±7 gains only)
+    s += "|codes";
+    for (const auto* g : {&c.synapse_gain_code_pos, &c.synapse_gain_code_neg})
+      for (const auto& v : *g)
+        for (double x : v) s += fmt::format("{:a},", x);
+  }
   return fnv1a64(s);
 }
 

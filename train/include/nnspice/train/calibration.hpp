@@ -27,6 +27,10 @@ struct Calibration {
   /// per-neuron model (there: 1), a negative one synapse_gain_neg times a positive one of the same code
   /// (replacing negative_gain[l][i]). Both empty = none; otherwise one matrix per weight layer.
   std::vector<std::vector<double>> synapse_gain_pos, synapse_gain_neg;
+  /// Optional gains per code (characterize --synapse-codes bits|all), weight layer l row-major
+  /// (7, N_{l+1}, N_l), index (k−1)·N_{l+1}·N_l + j·N_l + i: code ±k of the synapse i → j is worth
+  /// Δ·k·gain (instead of Δ·k·synapse_gain_pos/neg). Both empty = none; needs the ±7 gains.
+  std::vector<std::vector<double>> synapse_gain_code_pos, synapse_gain_code_neg;
   std::string chip;                                ///< informational
   std::int64_t seed = -1;                          ///< informational; -1 = none
   std::string source;                              ///< file it was read from ("" = built in)
@@ -36,10 +40,17 @@ struct Calibration {
   void check_matches(const Layers& network_layers) const;
   bool homogeneous() const;
   bool has_synapse_gains() const { return !synapse_gain_pos.empty(); }
+  bool has_code_gains() const { return !synapse_gain_code_pos.empty(); }
   /// The per-neuron model of the same chip (the per-synapse gains dropped).
   void drop_synapse_gains() {
     synapse_gain_pos.clear();
     synapse_gain_neg.clear();
+    drop_code_gains();
+  }
+  /// The ±7 per-synapse model (the gains per code dropped).
+  void drop_code_gains() {
+    synapse_gain_code_pos.clear();
+    synapse_gain_code_neg.clear();
   }
 };
 
@@ -60,6 +71,8 @@ void add_random_synapse_gains(Calibration& calibration, double sigma, std::uint6
 /// Reads calibration.json ("nnspice-calibration/1"); negative_gain may be a scalar, a per-layer list of
 /// scalars or per-neuron lists. The optional field "synapse_gains" lists per weight layer
 /// {"pos": NPY, "neg": NPY} (paths relative to the JSON's folder; float64 (N_{l+1}, N_l), finite, > 0).
+/// An entry may also name gains per code, {"pos_codes": NPY, "neg_codes": NPY} (float64 (7, N_{l+1}, N_l),
+/// finite, > 0, and k·gain increasing in k per synapse so that the codes stay ordered); all entries or none.
 /// Errors name the file and the field (for an NPY: its path, the expected vs found shape, or the index
 /// and value of a bad entry). `synapse_gains` false: the field is not read (the per-neuron model, even
 /// when the gain files are bad).

@@ -29,6 +29,11 @@ struct Network {
   /// Per-synapse gains [l] (N_{l+1}, N_l) of positive and negative codes; both empty = the per-neuron
   /// model (positive gain 1, negative gain neg_gain of the pre-neuron).
   std::vector<Mat> gain_pos, gain_neg;
+  /// Gains per code (calibration pos_codes/neg_codes): code_pos[l][k−1](j, i) = k·g⁺_k / g⁺_7 of synapse i → j,
+  /// the grid of code k in units of Δ·gain_pos (a linear synapse: exactly k); empty = the grid k·Δ·g.
+  /// Quantisation then picks the nearest grid value (ties to the larger code); the clip is active beyond
+  /// c_K + (c_K − c_{K−1})/2, which for a linear synapse is the rounding rule's K + 1/2.
+  std::vector<std::vector<Mat>> code_pos, code_neg;
   QuantGrid grid;
   bool quantize = true;       ///< false: the forward pass uses the masters (float model)
 
@@ -44,6 +49,7 @@ struct Network {
         for (Eigen::Index j = 0; j < w.cols(); ++j) w(i, j) = static_cast<T>(rng.uniform(-r, r));
   }
   bool per_synapse() const { return !gain_pos.empty(); }
+  bool per_code() const { return !code_pos.empty(); }
   /// The weights the forward pass uses (quantised or masters) and the straight-through mask.
   void effective(std::size_t l, Mat& w_eff, Mat& pass) const;
   /// Integer codes of layer l (−K … K), shape (N_{l+1}, N_l).
