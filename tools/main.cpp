@@ -9,6 +9,7 @@
 #include "commands.hpp"
 #include "nnspice/common/error.hpp"
 #include "nnspice/common/run_info.hpp"
+#include "nnspice/sim/session.hpp"
 
 using nnspice::ExitCode;
 
@@ -42,6 +43,9 @@ int main(int argc, char** argv) {
     } catch (const nnspice::InputError& e) {
       fmt::print(stderr, "nnspice {}: error: {}\n", c.name, e.what());
       return static_cast<int>(ExitCode::bad_input);
+    } catch (const nnspice::sim::SimError& e) {  // before NumericalError, its base class
+      fmt::print(stderr, "nnspice {}: simulator failure: {}\n", c.name, e.what());
+      return static_cast<int>(ExitCode::sim_failure);
     } catch (const nnspice::NumericalError& e) {
       fmt::print(stderr, "nnspice {}: numerical failure: {}\n", c.name, e.what());
       return static_cast<int>(ExitCode::failure);

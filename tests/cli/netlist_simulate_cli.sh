@@ -60,4 +60,6 @@ expect_error 2 "unknown command" frobnicate
 cp a/network.cir bad.cir; sed -i 's/^VDD vdd 0 DC 1.8$/VDD vdd 0 DC 1.8\nVBAD vdd 0 DC 1.0/' bad.cir
 printf '1e-8,1e-8,1e-8,1e-8\n' > in.csv
 expect_error 3 "did not converge" simulate --netlist bad.cir --inputs-file in.csv --out bad
+# A simulator that cannot start (no scratch directory) is a simulator failure (exit 3), named as such.
+TMPDIR=/nonexistent/nnspice-test expect_error 3 "simulator failure: cannot create a scratch directory" demo --out demo
 echo OK
