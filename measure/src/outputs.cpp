@@ -126,9 +126,9 @@ std::string code_gains_unusable(const Characterization& c) {
         const double v = (*g)[l][q];
         if (!(std::isfinite(v) && v > 0))
           return fmt::format("{}_{}.npy [{}, {}, {}] = {} (no usable operating point for that synapse at code {})", name, l, k, s / N, s % N, v, k + 1);
-        if (k > 0 && !((k + 1) * v > k * (*g)[l][q - NP]))
-          return fmt::format("{}_{}.npy [{}, {}, {}]: code {} is not stronger than code {} (k·gain must increase with k)", name, l, k, s / N,
-                             s % N, k + 1, k);
+        if (k + 1 < 7 && !(7 * (*g)[l][6 * NP + s] > static_cast<double>(k + 1) * v))
+          return fmt::format("{}_{}.npy [6, {}, {}]: code 7 is not stronger than code {} (the maximum code must be the strongest)", name, l,
+                             s / N, s % N, k + 1);
       }
     }
   }

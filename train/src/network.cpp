@@ -26,7 +26,7 @@ void matmul(Eigen::MatrixXd& c, const Eigen::MatrixXd& a, bool ta, const Eigen::
 }
 
 /// Nearest code of |u| (in units of Δ·g_7) on the grid c(0) = 0, c(1) … c(K) (ties to the larger code) and
-/// whether the clip is active (|u| ≥ c(K) + (c(K) − c(K−1))/2). With c(k) = k exactly the rounding rule's codes.
+/// whether the clip is active (|u| ≥ c(K) + (c(K) − max_{k<K} c(k))/2). With c(k) = k exactly the rounding rule's codes.
 template <typename T, typename Grid>
 int nearest_code(T a, int kmax, const Grid& c, bool& clipped) {
   int best = 0;
@@ -35,7 +35,9 @@ int nearest_code(T a, int kmax, const Grid& c, bool& clipped) {
     const T d = std::fabs(a - c(k));
     if (d <= best_d) best = k, best_d = d;
   }
-  const T top = c(kmax), below = kmax > 1 ? c(kmax - 1) : T(0);
+  const T top = c(kmax);
+  T below = T(0);  // the strongest lower code (lower codes of a mismatched synapse may be out of order)
+  for (int k = 1; k < kmax; ++k) below = std::max(below, c(k));
   clipped = a >= top + (top - below) / T(2);
   return best;
 }
