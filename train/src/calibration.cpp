@@ -197,27 +197,35 @@ std::vector<double> number_list(const nlohmann::json& j, const std::string& file
   return out;
 }
 
+// The NPY named by synapse_gains[l].<key> (relative to the calibration's folder), read; `file` gets its path.
+NpyArray read_named_npy(const std::string& json_path, const nlohmann::json& entry, const std::string& field, const char* key, std::string& file) {
+  if (!entry.contains(key) || !entry[key].is_string() || entry[key].get<std::string>().empty())
+    throw InputError(fmt::format("{}: {} must name an NPY file (relative to the calibration's folder)", json_path, field));
+  const std::filesystem::path rel(entry[key].get<std::string>());
+  file = rel.is_absolute() ? rel.string() : (std::filesystem::path(json_path).parent_path() / rel).string();
+  try {
+    return read_npy(file);
+  } catch (const InputError& e) {
+    throw InputError(fmt::format("{} (named by {} in {})", e.what(), field, json_path));
+  }
+}
+
+std::string shape_str(const NpyArray& a) {
+  std::vector<std::string> dims;
+  for (std::size_t d : a.shape) dims.push_back(fmt::format("{}", d));
+  return fmt::format("{}", fmt::join(dims, ", "));
+}
+
 // One per-synapse gain matrix: a 2-d NPY of shape (post, pre) with finite values > 0.
 std::vector<double> read_gain_matrix(const std::string& json_path, const nlohmann::json& entry, std::size_t l, const char* key,
                                      const Layers& layers) {
   const std::string field = fmt::format("synapse_gains[{}].{}", l, key);
-  if (!entry.contains(key) || !entry[key].is_string() || entry[key].get<std::string>().empty())
-    throw InputError(fmt::format("{}: {} must name an NPY file (relative to the calibration's folder)", json_path, field));
-  const std::filesystem::path rel(entry[key].get<std::string>());
-  const std::string file = rel.is_absolute() ? rel.string() : (std::filesystem::path(json_path).parent_path() / rel).string();
-  NpyArray a;
-  try {
-    a = read_npy(file);
-  } catch (const InputError& e) {
-    throw InputError(fmt::format("{} (named by {} in {})", e.what(), field, json_path));
-  }
+  std::string file;
+  const NpyArray a = read_named_npy(json_path, entry, field, key, file);
   const std::size_t post = static_cast<std::size_t>(layers[l + 1]), pre = static_cast<std::size_t>(layers[l]);
-  if (a.shape.size() != 2 || a.shape[0] != post || a.shape[1] != pre) {
-    std::vector<std::string> dims;
-    for (std::size_t d : a.shape) dims.push_back(fmt::format("{}", d));
-    throw InputError(fmt::format("{}: shape ({}), expected ({}, {}) = (post, pre) for weight layer {} of network {} ({} in {})",
-                                 file, fmt::join(dims, ", "), post, pre, l, format_layers(layers), field, json_path));
-  }
+  if (a.shape.size() != 2 || a.shape[0] != post || a.shape[1] != pre)
+    throw InputError(fmt::format("{}: shape ({}), expected ({}, {}) = (post, pre) for weight layer {} of network {} ({} in {})", file,
+                                 shape_str(a), post, pre, l, format_layers(layers), field, json_path));
   for (std::size_t k = 0; k < a.data.size(); ++k)
     if (!(std::isfinite(a.data[k]) && a.data[k] > 0))
       throw InputError(fmt::format("{}: entry [{}, {}] = {}: a synapse gain must be a finite number > 0 ({} in {}; "
@@ -226,27 +234,16 @@ std::vector<double> read_gain_matrix(const std::string& json_path, const nlohman
   return a.data;
 }
 
-// Gains per code: a 3-d NPY of shape (7, post, pre), finite, > 0, with k·gain increasing in k per synapse.
+// Gains per code: a 3-d NPY of shape (7, post, pre), finite, > 0, code 7 the strongest of each synapse.
 std::vector<double> read_code_gains(const std::string& json_path, const nlohmann::json& entry, std::size_t l, const char* key,
                                     const Layers& layers) {
   const std::string field = fmt::format("synapse_gains[{}].{}", l, key);
-  if (!entry[key].is_string() || entry[key].get<std::string>().empty())
-    throw InputError(fmt::format("{}: {} must name an NPY file (relative to the calibration's folder)", json_path, field));
-  const std::filesystem::path rel(entry[key].get<std::string>());
-  const std::string file = rel.is_absolute() ? rel.string() : (std::filesystem::path(json_path).parent_path() / rel).string();
-  NpyArray a;
-  try {
-    a = read_npy(file);
-  } catch (const InputError& e) {
-    throw InputError(fmt::format("{} (named by {} in {})", e.what(), field, json_path));
-  }
+  std::string file;
+  const NpyArray a = read_named_npy(json_path, entry, field, key, file);
   const std::size_t post = static_cast<std::size_t>(layers[l + 1]), pre = static_cast<std::size_t>(layers[l]), np = post * pre;
-  if (a.shape.size() != 3 || a.shape[0] != 7 || a.shape[1] != post || a.shape[2] != pre) {
-    std::vector<std::string> dims;
-    for (std::size_t d : a.shape) dims.push_back(fmt::format("{}", d));
+  if (a.shape.size() != 3 || a.shape[0] != 7 || a.shape[1] != post || a.shape[2] != pre)
     throw InputError(fmt::format("{}: shape ({}), expected (7, {}, {}) = (code, post, pre) for weight layer {} of network {} ({} in {})",
-                                 file, fmt::join(dims, ", "), post, pre, l, format_layers(layers), field, json_path));
-  }
+                                 file, shape_str(a), post, pre, l, format_layers(layers), field, json_path));
   for (std::size_t q = 0; q < a.data.size(); ++q) {
     const std::size_t k = q / np, s = q % np;
     if (!(std::isfinite(a.data[q]) && a.data[q] > 0))
