@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "test_util.hpp"
 #include "nnspice/common/error.hpp"
 #include "nnspice/common/npy.hpp"
 #include "nnspice/common/rng.hpp"
@@ -20,22 +21,8 @@ namespace fs = std::filesystem;
 
 namespace {
 
-std::string scratch_dir(const std::string& name) {
-  const fs::path d = fs::temp_directory_path() / ("nnspice_test_code_gains_" + std::to_string(::getpid())) / name;
-  fs::remove_all(d);
-  fs::create_directories(d);
-  return d.string();
-}
-
-template <typename F>
-std::string error_of(F f) {
-  try {
-    f();
-  } catch (const nnspice::InputError& e) {
-    return e.what();
-  }
-  return "(no error)";
-}
+std::string scratch_dir(const std::string& name) { return test::scratch_dir("code_gains", name); }
+using test::error_of;
 
 /// ±7 gains g⁺ ~ N(1, 0.1), g⁻ ~ negative gain · N(1, 0.12); gains per code: the ±7 gain times (1 + spread·N(0, 1)).
 void add_gains(Calibration& c, std::uint64_t seed, double code_spread) {

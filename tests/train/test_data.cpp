@@ -7,6 +7,7 @@
 #include <fstream>
 #include <numbers>
 
+#include "test_util.hpp"
 #include "nnspice/common/error.hpp"
 #include "nnspice/train/audio.hpp"
 #include "nnspice/train/calibration.hpp"
@@ -17,6 +18,8 @@ using namespace nnspice::train;
 namespace fs = std::filesystem;
 
 namespace {
+
+using nnspice::train::test::error_of;
 
 std::string scratch(const std::string& name) {
   const fs::path d = fs::temp_directory_path() / ("nnspice_test_train_" + std::to_string(::getpid()));
@@ -35,16 +38,6 @@ std::string idx_images(std::uint32_t n, std::uint32_t r, std::uint32_t c, std::s
 }
 std::string idx_labels(std::uint32_t n, std::size_t payload) {
   return std::string("\0\0\x08\x01", 4) + be32(n) + std::string(payload, '\x01');
-}
-
-template <typename F>
-std::string error_of(F f) {
-  try {
-    f();
-  } catch (const nnspice::InputError& e) {
-    return e.what();
-  }
-  return "(no error)";
 }
 
 }  // namespace

@@ -10,6 +10,7 @@
 #include <fstream>
 #include <limits>
 
+#include "test_util.hpp"
 #include "nnspice/common/error.hpp"
 #include "nnspice/common/npy.hpp"
 #include "nnspice/common/rng.hpp"
@@ -23,22 +24,8 @@ namespace fs = std::filesystem;
 
 namespace {
 
-std::string scratch_dir(const std::string& name) {
-  const fs::path d = fs::temp_directory_path() / ("nnspice_test_synapse_gains_" + std::to_string(::getpid())) / name;
-  fs::remove_all(d);
-  fs::create_directories(d);
-  return d.string();
-}
-
-template <typename F>
-std::string error_of(F f) {
-  try {
-    f();
-  } catch (const nnspice::InputError& e) {
-    return e.what();
-  }
-  return "(no error)";
-}
+std::string scratch_dir(const std::string& name) { return test::scratch_dir("synapse_gains", name); }
+using test::error_of;
 
 /// g⁺ = 1 and g⁻ = the pre-neuron's negative gain: the per-neuron model written per synapse.
 void add_unit_gains(Calibration& c) {
