@@ -6,8 +6,8 @@
 #include <chrono>
 #include <cmath>
 #include <cstring>
-#include <map>
 #include <filesystem>
+#include <map>
 #include <set>
 #include <sstream>
 
@@ -100,6 +100,13 @@ struct DecomposedSolver::Impl {
   std::vector<std::vector<std::vector<double>>> soma_y;  // [layer][neuron][k] = asinh(I/kI0)
   std::unordered_map<std::uint64_t, std::vector<float>> syn;  // h = I_syn / Iref(V_pre), [k_post * n_pre + k_pre]
   std::uint64_t chip_hash = 0;
+  // The cache folder's ".keys" lists, parsed once per solver by file name (a chunk file never changes: it is
+  // written atomically under a name derived from its synapse list). matched = false: another chip or grid.
+  struct CachedKeys {
+    bool matched = false;
+    Chunk chunk{0, {}, false};
+  };
+  std::map<std::string, CachedKeys> cache_keys;
 };
 
 DecomposedSolver::DecomposedSolver(const NetworkChip& chip, DecomposedOptions options)
@@ -261,25 +268,28 @@ void DecomposedSolver::tabulate(const netlist::WeightCodes& weights) {
       if (name.size() < 6 || name.compare(name.size() - 5, 5, ".keys") != 0) continue;
       const std::string path = options_.cache_dir + "/" + name;
       try {
-        std::istringstream in(read_file(path));
-        std::string header;
-        std::getline(in, header);
-        Chunk ch{0, {}, false};
-        bool match = false;
-        for (std::size_t l = 0; l < spec.layers.size() && !match; ++l)
-          for (int coarse = 0; coarse < 2 && !match; ++coarse)
-            if (header == keys_header(l, coarse ? pgc : pg, coarse ? qgc : qg)) {
-              ch.layer = l;
-              ch.coarse = coarse == 1;
-              match = true;
-            }
-        if (!match) continue;
-        bool useful = false;
-        for (SynRef sr{}; in >> sr.j >> sr.i >> sr.code;) {
-          ch.syn.push_back(sr);
-          useful = useful || wanted.count(synapse_key(ch.layer, sr.j, sr.i, sr.code));
+        auto seen = impl_->cache_keys.find(name);
+        if (seen == impl_->cache_keys.end()) {
+          std::istringstream in(read_file(path));
+          std::string header;
+          std::getline(in, header);
+          Impl::CachedKeys k;
+          for (std::size_t l = 0; l < spec.layers.size() && !k.matched; ++l)
+            for (int coarse = 0; coarse < 2 && !k.matched; ++coarse)
+              if (header == keys_header(l, coarse ? pgc : pg, coarse ? qgc : qg)) {
+                k.chunk.layer = l;
+                k.chunk.coarse = coarse == 1;
+                k.matched = true;
+              }
+          if (k.matched)
+            for (SynRef sr{}; in >> sr.j >> sr.i >> sr.code;) k.chunk.syn.push_back(sr);
+          seen = impl_->cache_keys.emplace(name, std::move(k)).first;
         }
-        if (!useful || ch.syn.empty()) continue;
+        const Chunk& ch = seen->second.chunk;
+        if (!seen->second.matched || ch.syn.empty()) continue;
+        const bool useful = std::any_of(ch.syn.begin(), ch.syn.end(),
+                                        [&](const SynRef& sr) { return wanted.count(synapse_key(ch.layer, sr.j, sr.i, sr.code)) > 0; });
+        if (!useful) continue;
         const NpyArray a = read_npy(path.substr(0, path.size() - 5) + ".npy");
         if (a.data.size() != ch.syn.size() * chunk_points(ch)) continue;
         store(ch, a.data);
