@@ -7,6 +7,11 @@
 #include <cstdlib>
 #include <vector>
 
+#include <memory>
+#include <string>
+
+#include "nnspice/measure/op_log.hpp"
+#include "nnspice/mismatch/chip.hpp"
 #include "nnspice/sim/network_dc.hpp"
 
 namespace nnspice::measure::testing {
@@ -57,5 +62,15 @@ class FakeSolver final : public sim::NetworkDcSolver {
   FakeChipModel m_;
   int calls_ = 0;
 };
+
+/// An OpRunner over a FakeSolver of model `m` on an ideal chip (no progress output); `log` = its checkpoint.
+inline OpRunner fake_runner(const netlist::NetworkSpec& spec, const FakeChipModel& m, const std::string& log = {}, bool resume = false) {
+  RunnerOptions ro;
+  ro.method = "fake";
+  ro.progress = false;
+  ro.log_path = log;
+  ro.resume = resume;
+  return OpRunner(std::make_unique<FakeSolver>(m), sim::NetworkChip{spec, {}, mismatch::ideal_chip(spec)}, ro);
+}
 
 }  // namespace nnspice::measure::testing

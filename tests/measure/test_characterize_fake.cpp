@@ -14,6 +14,7 @@
 namespace nm = nnspice::measure;
 using nm::testing::FakeChipModel;
 using nm::testing::FakeSolver;
+using nm::testing::fake_runner;
 using nnspice::netlist::NetworkSpec;
 
 namespace {
@@ -35,13 +36,6 @@ FakeChipModel make_model(const NetworkSpec& spec, std::uint64_t seed, double syn
     m.g_neg.push_back(gn);
   }
   return m;
-}
-
-nm::OpRunner fake_runner(const NetworkSpec& spec, const FakeChipModel& m) {
-  nm::RunnerOptions ro;
-  ro.method = "fake";
-  ro.progress = false;
-  return nm::OpRunner(std::make_unique<FakeSolver>(m), nnspice::sim::NetworkChip{spec, {}, nnspice::mismatch::ideal_chip(spec)}, ro);
 }
 
 }  // namespace

@@ -27,10 +27,7 @@ TEST(Outputs, CalibrationFormatAndFiles) {
     m.g_pos.push_back(std::vector<double>(spec.layers[l] * spec.layers[l + 1], 1.0));
     m.g_neg.push_back(std::vector<double>(spec.layers[l] * spec.layers[l + 1], 1.4));
   }
-  nm::RunnerOptions ro;
-  ro.method = "fake";
-  ro.progress = false;
-  nm::OpRunner runner(std::make_unique<nm::testing::FakeSolver>(m), {spec, {}, nnspice::mismatch::ideal_chip(spec)}, ro);
+  auto runner = nm::testing::fake_runner(spec, m);
   nm::CharacterizeOptions o;
   o.synapses = true;
   o.ground_truth = true;
@@ -97,10 +94,7 @@ TEST(Outputs, CalibrationReferencesUsableSynapseGains) {
     m.g_pos.push_back(gp);
     m.g_neg.push_back(gn);
   }
-  nm::RunnerOptions ro;
-  ro.method = "fake";
-  ro.progress = false;
-  nm::OpRunner runner(std::make_unique<nm::testing::FakeSolver>(m), {spec, {}, nnspice::mismatch::ideal_chip(spec)}, ro);
+  auto runner = nm::testing::fake_runner(spec, m);
   nm::CharacterizeOptions o;
   o.synapses = true;
   auto c = nm::characterize(spec, runner, o);

@@ -21,6 +21,7 @@ namespace nm = nnspice::measure;
 namespace fs = std::filesystem;
 using nm::testing::FakeChipModel;
 using nm::testing::FakeSolver;
+using nm::testing::fake_runner;
 using nnspice::netlist::NetworkSpec;
 
 namespace {
@@ -58,15 +59,6 @@ FakeChipModel make_model(const NetworkSpec& spec, std::uint64_t seed, bool addit
   return m;
 }
 
-nm::OpRunner fake_runner(const NetworkSpec& spec, const FakeChipModel& m, const std::string& log = {}, bool resume = false) {
-  nm::RunnerOptions ro;
-  ro.method = "fake";
-  ro.progress = false;
-  ro.log_path = log;
-  ro.resume = resume;
-  return nm::OpRunner(std::make_unique<FakeSolver>(m), nnspice::sim::NetworkChip{spec, {}, nnspice::mismatch::ideal_chip(spec)}, ro);
-}
-
 /// Gains per code relative to the mean over post-neurons of the +7 slope (what characterize reports).
 std::vector<double> expected_gains(const NetworkSpec& spec, const FakeChipModel& m, std::size_t l, bool pos) {
   const std::size_t N = spec.layers[l], P = spec.layers[l + 1], NP = N * P;
@@ -78,6 +70,17 @@ std::vector<double> expected_gains(const NetworkSpec& spec, const FakeChipModel&
   for (std::size_t k = 0; k < 7; ++k)
     for (std::size_t s = 0; s < NP; ++s) out[k * NP + s] = g[k * NP + s] / mean7[s % N];
   return out;
+}
+
+/// Every gain per code of every synapse of layers 0 and 1 equals the model's (relative 1e-9).
+void expect_gains_exact(const NetworkSpec& spec, const FakeChipModel& m, const nm::Characterization& c) {
+  for (std::size_t l = 0; l < 2; ++l)
+    for (bool pos : {true, false}) {
+      const auto want = expected_gains(spec, m, l, pos);
+      const auto& got = pos ? c.synapse_gain_code_pos[l] : c.synapse_gain_code_neg[l];
+      ASSERT_EQ(got.size(), want.size());
+      for (std::size_t s = 0; s < want.size(); ++s) EXPECT_NEAR(got[s], want[s], 1e-9 * want[s]) << "layer " << l << " index " << s;
+    }
 }
 
 }  // namespace
@@ -92,13 +95,7 @@ TEST(SynapseCodesFake, AllCodesRecoveredExactly) {
   const auto c = nm::characterize(spec, runner, o);
   ASSERT_TRUE(c.have_codes);
   EXPECT_EQ(c.codes_measured, (std::vector<int>{1, 2, 3, 4, 5, 6}));
-  for (std::size_t l = 0; l < 2; ++l)
-    for (bool pos : {true, false}) {
-      const auto want = expected_gains(spec, m, l, pos);
-      const auto& got = pos ? c.synapse_gain_code_pos[l] : c.synapse_gain_code_neg[l];
-      ASSERT_EQ(got.size(), want.size());
-      for (std::size_t s = 0; s < want.size(); ++s) EXPECT_NEAR(got[s], want[s], 1e-9 * want[s]) << "layer " << l << " index " << s;
-    }
+  expect_gains_exact(spec, m, c);
   for (const auto& src : c.code_source) EXPECT_EQ(src, "measured");
   // A chip that is not bit-additive shows it in the additivity report.
   ASSERT_FALSE(c.additivity.is_null());
@@ -116,12 +113,7 @@ TEST(SynapseCodesFake, BitsExactOnABitAdditiveChip) {
   const auto c = nm::characterize(spec, runner, o);
   EXPECT_EQ(c.codes_measured, (std::vector<int>{1, 2, 4}));
   EXPECT_EQ(c.code_source, (std::vector<std::string>{"measured", "measured", "bits", "measured", "bits", "bits", "measured"}));
-  for (std::size_t l = 0; l < 2; ++l)
-    for (bool pos : {true, false}) {
-      const auto want = expected_gains(spec, m, l, pos);
-      const auto& got = pos ? c.synapse_gain_code_pos[l] : c.synapse_gain_code_neg[l];
-      for (std::size_t s = 0; s < want.size(); ++s) EXPECT_NEAR(got[s], want[s], 1e-9 * want[s]) << "layer " << l << " index " << s;
-    }
+  expect_gains_exact(spec, m, c);
   ASSERT_EQ(c.additivity.size(), 1u);  // code 7 measured and derived
   EXPECT_EQ(c.additivity[0]["code"].get<int>(), 7);
   for (const auto& le : c.additivity[0]["layers"]) EXPECT_LT(le["pos"]["max_abs"].get<double>(), 1e-9);

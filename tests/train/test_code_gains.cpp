@@ -53,48 +53,20 @@ TEST(CodeGains, EqualToTheSevenGainsGiveTheSameBits) {
   add_gains(codes, 21, 0.0);
   Calibration seven = codes;
   seven.drop_code_gains();
-  Network<float> a, b;
-  a.configure(layers, seven, QuantGrid{}, true);
-  b.configure(layers, codes, QuantGrid{}, true);
-  ASSERT_FALSE(a.per_code());
-  ASSERT_TRUE(b.per_code());
-  nnspice::Rng rng(21);
-  a.init_uniform(rng, 2.0);  // wide enough that some codes clip
-  b.master = a.master;
-  Eigen::MatrixXf x(5, 9);
-  for (Eigen::Index i = 0; i < x.size(); ++i) x.data()[i] = static_cast<float>(rng.uniform(0.0, 1.0));
-  ForwardCache<float> ca, cb;
-  EXPECT_EQ(forward(a, x, ca), forward(b, x, cb));
-  const Eigen::MatrixXf d_out = Eigen::MatrixXf::Constant(3, 9, 0.1f);
-  std::vector<Eigen::MatrixXf> ga, gb;
-  backward(a, ca, d_out, 0.01f, ga, 0.05f);
-  backward(b, cb, d_out, 0.01f, gb, 0.05f);
-  Eigen::Index clipped = 0;
-  for (std::size_t l = 0; l < a.num_layers(); ++l) {
-    EXPECT_EQ(ca.w_eff[l], cb.w_eff[l]) << l;
-    EXPECT_EQ(ca.pass[l], cb.pass[l]) << l;
-    EXPECT_EQ(ga[l], gb[l]) << l;
-    EXPECT_EQ(a.codes(l), b.codes(l)) << l;
-    clipped += (ca.pass[l].array() == 0).count();
-    Network<float> sa = a, sb = b;  // set_codes: the same masters
-    sa.set_codes(l, a.codes(l));
-    sb.set_codes(l, b.codes(l));
-    EXPECT_EQ(sa.master[l], sb.master[l]) << l;
+  {
+    Network<float> a, b;
+    a.configure(layers, seven, QuantGrid{}, true);
+    b.configure(layers, codes, QuantGrid{}, true);
+    ASSERT_FALSE(a.per_code());
+    ASSERT_TRUE(b.per_code());
   }
-  EXPECT_GT(clipped, 0) << "no clipped weight exercised";
+  EXPECT_GT(test::expect_same_bits(seven, codes), 0) << "no clipped weight exercised";
   // A whole training run (Iris, 15 epochs): the same weights.
-  TrainConfig c = TrainConfig::defaults_for("iris");
-  c.train.epochs = 15;
-  const DataSplits data = load_dataset(c.data);
-  Calibration iris_codes = random_calibration(c.train.layers, 0.15, 1.4, 0.1, 7);
+  Calibration iris_codes = random_calibration(TrainConfig::defaults_for("iris").train.layers, 0.15, 1.4, 0.1, 7);
   add_gains(iris_codes, 7, 0.0);
   Calibration iris_seven = iris_codes;
   iris_seven.drop_code_gains();
-  TrainHooks h;
-  h.progress = false;
-  const TrainResult ra = train_network(c.train, iris_seven, data, h), rb = train_network(c.train, iris_codes, data, h);
-  for (std::size_t l = 0; l < ra.net.num_layers(); ++l) EXPECT_EQ(ra.net.master[l], rb.net.master[l]) << l;
-  EXPECT_EQ(ra.test_accuracy, rb.test_accuracy);
+  test::expect_same_training(iris_seven, iris_codes);
 }
 
 TEST(CodeGains, QuantiserPicksTheNearestGridValue) {
