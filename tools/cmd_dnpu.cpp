@@ -226,6 +226,74 @@ int dnpu_capacity(int argc, char** argv) {
   return 0;
 }
 
+// restarts_<arch>.csv: restart, fisher_loss, accuracies, max_range_violation_V, then one column per control voltage.
+void save_ring_restarts(const std::string& csv, const dnpu::RingResult& res) {
+  const std::size_t nc = res.restarts.front().controls_V.size();
+  std::vector<std::string> header{"restart", "fisher_loss", "train_accuracy_pct", "test_accuracy_pct", "max_range_violation_V"};
+  for (std::size_t c = 0; c < nc; ++c) header.push_back(fmt::format("control_{}_V", c));
+  std::vector<double> rows;
+  for (std::size_t r = 0; r < res.restarts.size(); ++r) {
+    const auto& x = res.restarts[r];
+    rows.insert(rows.end(), {static_cast<double>(r), -x.train_fisher, x.train_accuracy * 100, x.test_accuracy * 100, x.max_range_violation_V});
+    rows.insert(rows.end(), x.controls_V.begin(), x.controls_V.end());
+  }
+  write_csv(csv, header, rows, header.size());
+}
+
+/// The finished restarts of an earlier run with the same options (empty when there is none).
+dnpu::RingResult load_ring_restarts(const std::string& csv, const std::string& state, const nlohmann::json& fingerprint) {
+  dnpu::RingResult res;
+  if (!file_exists(csv)) return res;
+  if (!file_exists(state))
+    throw InputError(fmt::format("{} exists but {} does not: the directory holds another run's results; choose a new --out", csv, state));
+  nlohmann::json old;
+  try {
+    old = nlohmann::json::parse(read_file(state));
+  } catch (const nlohmann::json::exception& e) {
+    throw InputError(fmt::format("{}: not valid JSON ({})", state, e.what()));
+  }
+  if (old != fingerprint)
+    throw InputError(fmt::format("{}: the finished restarts were made with other options ({}; now {}); choose a new --out", state, old.dump(), fingerprint.dump()));
+  const CsvTable t = read_csv(csv);
+  if (t.cols < 6 || t.header.size() != t.cols || t.header[4] != "max_range_violation_V")
+    throw InputError(fmt::format("{}: expected the columns restart, fisher_loss, train_accuracy_pct, test_accuracy_pct, max_range_violation_V, control_*_V", csv));
+  for (std::size_t r = 0; r < t.rows; ++r) {
+    if (t.at(r, 0) != static_cast<double>(r)) throw InputError(fmt::format("{}: row {} holds restart {} (expected {})", csv, r + 1, t.at(r, 0), r));
+    dnpu::RingRestart x;
+    x.train_fisher = -t.at(r, 1);
+    x.train_accuracy = t.at(r, 2) / 100;
+    x.test_accuracy = t.at(r, 3) / 100;
+    x.max_range_violation_V = t.at(r, 4);
+    for (std::size_t c = 5; c < t.cols; ++c) x.controls_V.push_back(t.at(r, c));
+    res.restarts.push_back(std::move(x));
+  }
+  return res;
+}
+
+/// Best restart by training Fisher value and by test accuracy, median, share of restarts with controls in range.
+nlohmann::json ring_summary(dnpu::RingResult& res, const dnpu::RingOptions& o, double elapsed_s) {
+  res.best_by_fisher = res.best_by_test = 0;
+  for (std::size_t r = 0; r < res.restarts.size(); ++r) {
+    if (res.restarts[r].train_fisher > res.restarts[res.best_by_fisher].train_fisher) res.best_by_fisher = r;
+    if (res.restarts[r].test_accuracy > res.restarts[res.best_by_test].test_accuracy) res.best_by_test = r;
+  }
+  const auto& bf = res.restarts[res.best_by_fisher];
+  const auto& bt = res.restarts[res.best_by_test];
+  std::vector<double> accs;
+  std::size_t in_range = 0;
+  for (const auto& r : res.restarts) {
+    accs.push_back(r.test_accuracy);
+    in_range += r.max_range_violation_V <= 0;
+  }
+  std::sort(accs.begin(), accs.end());
+  return {{"restarts", res.restarts.size()}, {"restarts_requested", o.restarts}, {"optimizer", o.optimizer}, {"elapsed_s_this_run", elapsed_s},
+          {"restarts_with_controls_in_range", in_range},
+          {"best_by_fisher", {{"restart", res.best_by_fisher}, {"fisher_loss", -bf.train_fisher}, {"train_accuracy", bf.train_accuracy},
+                              {"test_accuracy", bf.test_accuracy}, {"controls_V", bf.controls_V}, {"max_range_violation_V", bf.max_range_violation_V}}},
+          {"best_by_test_accuracy", {{"restart", res.best_by_test}, {"fisher_loss", -bt.train_fisher}, {"test_accuracy", bt.test_accuracy}}},
+          {"median_test_accuracy", accs[accs.size() / 2]}};
+}
+
 int dnpu_ring(int argc, char** argv) {
   po::options_description d("Options");
   add_model_options(d);
@@ -240,11 +308,14 @@ int dnpu_ring(int argc, char** argv) {
       ("noise-var", po::value<double>(&o.noise_var_nA2)->default_value(o.noise_var_nA2), "output noise variance during training, nA^2")
       ("optimizer", po::value<std::string>(&o.optimizer)->default_value(o.optimizer), "adam, or ga (genetic algorithm; single node only)")
       ("generations", po::value<std::size_t>(&o.ga_generations)->default_value(o.ga_generations), "GA generations")
+      ("no-clamp", po::bool_switch(), "do not project the controls onto their ranges after each step (penalty only)")
       ("seed", po::value<std::uint64_t>(&o.seed)->default_value(o.seed), "random seed");
   po::variables_map vm;
   if (!parse_options(argc, argv, d, vm, "nnspice dnpu ring --model FILE --out DIR",
                      "Concentric-ring classification: a single DNPU vs a 2-2-1 DNPU network (negative Fisher loss with output noise,\n"
-                     "then a logistic readout), many random restarts; reports the best restart and histograms.")) return 0;
+                     "then a logistic readout), many random restarts; reports the best restart and histograms.\n"
+                     "Restarts are saved every 8; run the same command again to resume (or to extend with a larger --restarts).")) return 0;
+  o.clamp_controls = !vm["no-clamp"].as<bool>();
   const std::string arch = vm["arch"].as<std::string>();
   if (arch != "single" && arch != "2-2-1" && arch != "both") throw InputError(fmt::format("--arch = {}: expected single, 2-2-1 or both", arch));
   const SurrogateModel m = load_model(vm);
@@ -257,42 +328,41 @@ int dnpu_ring(int argc, char** argv) {
     dnpu::RingOptions oa = o;
     oa.architecture = a;
     if (a != "single") oa.optimizer = "adam";
+    // Restarts in chunks; the CSV (with every restart's controls) and summary.json are rewritten after each chunk.
+    // Restart r draws from its own RNG stream, so a run resumed from the CSV gives the restarts an uninterrupted run gives.
+    const std::string csv = out + "/restarts_" + a + ".csv", state = out + "/ring_" + a + "_options.json";
+    const nlohmann::json fingerprint = {{"model", m.source}, {"points", oa.n_points}, {"gap_V", oa.gap_V}, {"epochs", oa.epochs},
+                                        {"learning_rate", oa.learning_rate}, {"noise_var_nA2", oa.noise_var_nA2}, {"penalty", oa.penalty},
+                                        {"clamp_controls", oa.clamp_controls}, {"optimizer", oa.optimizer}, {"generations", oa.ga_generations},
+                                        {"seed", oa.seed}};
+    dnpu::RingResult res = load_ring_restarts(csv, state, fingerprint);
+    write_json(state, fingerprint);
+    if (!res.restarts.empty()) fmt::print("{}: resuming after {} finished restarts\n", csv, res.restarts.size());
     Progress prog(fmt::format("ring {} restarts", a), oa.restarts);
-    // Restarts in chunks; the CSV and summary.json are rewritten after each chunk, so a stopped run keeps its results.
-    dnpu::RingResult res;
     const std::size_t chunk = 8;
-    for (std::size_t first = 0; first < oa.restarts; first += chunk) {
+    for (std::size_t first = res.restarts.size(); first < oa.restarts; first += chunk) {
       dnpu::RingOptions oc = oa;
       oc.first_restart = first;
       oc.restarts = std::min(chunk, oa.restarts - first);
       auto part = dnpu::run_ring(m, oc, [&](std::size_t done, std::size_t) { prog.update(first + done); });
       res.data_unit_V = part.data_unit_V;
       for (auto& r : part.restarts) res.restarts.push_back(std::move(r));
-      for (std::size_t r = 0; r < res.restarts.size(); ++r) {
-        if (res.restarts[r].train_fisher > res.restarts[res.best_by_fisher].train_fisher) res.best_by_fisher = r;
-        if (res.restarts[r].test_accuracy > res.restarts[res.best_by_test].test_accuracy) res.best_by_test = r;
-      }
-      std::vector<double> rows;
-      for (std::size_t r = 0; r < res.restarts.size(); ++r)
-        rows.insert(rows.end(), {static_cast<double>(r), -res.restarts[r].train_fisher, res.restarts[r].train_accuracy * 100, res.restarts[r].test_accuracy * 100});
-      write_csv(out + "/restarts_" + a + ".csv", {"restart", "fisher_loss", "train_accuracy_pct", "test_accuracy_pct"}, rows, 4);
-      const auto& bf = res.restarts[res.best_by_fisher];
-      const auto& bt = res.restarts[res.best_by_test];
-      std::vector<double> accs;
-      for (const auto& r : res.restarts) accs.push_back(r.test_accuracy);
-      std::sort(accs.begin(), accs.end());
-      results[a] = {{"restarts", res.restarts.size()}, {"restarts_requested", oa.restarts}, {"optimizer", oa.optimizer}, {"elapsed_s", prog.elapsed_s()},
-                    {"best_by_fisher", {{"restart", res.best_by_fisher}, {"fisher_loss", -bf.train_fisher}, {"train_accuracy", bf.train_accuracy}, {"test_accuracy", bf.test_accuracy}, {"controls_V", bf.controls_V}}},
-                    {"best_by_test_accuracy", {{"restart", res.best_by_test}, {"fisher_loss", -bt.train_fisher}, {"test_accuracy", bt.test_accuracy}}},
-                    {"median_test_accuracy", accs[accs.size() / 2]}};
+      save_ring_restarts(csv, res);
+      results[a] = ring_summary(res, oa, prog.elapsed_s());
       results["data_unit_V"] = res.data_unit_V;
       write_json(out + "/summary.json", {{"experiment", "ring"}, {"model", model_record(m)}, {"results", results},
                                          {"options", {{"points", o.n_points}, {"gap_V", o.gap_V}, {"epochs", o.epochs}, {"learning_rate", o.learning_rate},
-                                                      {"noise_var_nA2", o.noise_var_nA2}, {"penalty", o.penalty}, {"restarts", o.restarts}}}});
+                                                      {"noise_var_nA2", o.noise_var_nA2}, {"penalty", o.penalty}, {"clamp_controls", o.clamp_controls},
+                                                      {"restarts", o.restarts}}}});
     }
     prog.finish();
+    if (res.restarts.empty()) throw InputError(fmt::format("{}: no restarts (--restarts = {})", csv, oa.restarts));
+    if (res.data_unit_V == 0) res.data_unit_V = 0.5 * (m.voltage_ranges_V[1][1] - m.voltage_ranges_V[1][0]);
+    results[a] = ring_summary(res, oa, prog.elapsed_s());
     const auto& bf = res.restarts[res.best_by_fisher];
     const auto& bt = res.restarts[res.best_by_test];
+    if (res.restarts.size() > oa.restarts)
+      fmt::print("{}: holds {} restarts (more than --restarts = {}); all are reported\n", csv, res.restarts.size(), oa.restarts);
     fmt::print("{}: {} restarts; best Fisher loss {:.3f} -> test accuracy {:.2f} % (train {:.2f} %); best test accuracy {:.2f} %; median {:.2f} %\n", a,
                res.restarts.size(), -bf.train_fisher, 100 * bf.test_accuracy, 100 * bf.train_accuracy, 100 * bt.test_accuracy,
                100 * results[a]["median_test_accuracy"].get<double>());
@@ -302,7 +372,8 @@ int dnpu_ring(int argc, char** argv) {
   results["paper"] = {{"single", {{"fisher_loss", -1.16}, {"test_accuracy", 0.8495}}}, {"2-2-1", {{"fisher_loss", -5.23}, {"test_accuracy", 0.9462}}}};
   write_json(out + "/summary.json", {{"experiment", "ring"}, {"model", model_record(m)}, {"results", results},
                                      {"options", {{"points", o.n_points}, {"gap_V", o.gap_V}, {"epochs", o.epochs}, {"learning_rate", o.learning_rate},
-                                                  {"noise_var_nA2", o.noise_var_nA2}, {"penalty", o.penalty}, {"restarts", o.restarts}}}});
+                                                  {"noise_var_nA2", o.noise_var_nA2}, {"penalty", o.penalty}, {"clamp_controls", o.clamp_controls},
+                                                  {"restarts", o.restarts}}}});
   write_run_json(out, {{"seed", o.seed}, {"config", {{"model", vm["model"].as<std::string>()}, {"arch", arch}}}});
   write_file_atomic(out + "/ring_hist.gp",
                     "set terminal pngcairo size 800,500\nset output 'ring_hist.png'\nset datafile separator ','\n"
@@ -403,11 +474,14 @@ int dnpu_mnist(int argc, char** argv) {
       ("logit-scale", po::value<double>(&o.logit_scale)->default_value(o.logit_scale), "logit = output current (nA) x this")
       ("baseline", po::bool_switch(&o.baseline), "the NN baseline (ReLU units + biases, one linear output per field) instead of DNPUs")
       ("train-limit", po::value<std::size_t>()->default_value(55000), "use the first N of the 55,000 training images (quick runs)")
+      ("no-clamp", po::bool_switch(), "do not project the control voltages onto their ranges after each step (penalty only)")
       ("seed", po::value<std::uint64_t>(&o.seed)->default_value(o.seed), "random seed");
   po::variables_map vm;
   if (!parse_options(argc, argv, d, vm, "nnspice dnpu mnist --model FILE --out DIR",
                      "Single-layer MNIST of the seed paper: linear 784 -> 10*field, then 10 DNPU nodes (one per class), cross entropy.\n"
-                     "Pixels in [-0.5, 0.5]; 55k train / 5k validation (the last 5k training images) / 10k test.")) return 0;
+                     "Pixels in [-0.5, 0.5]; 55k train / 5k validation (the last 5k training images) / 10k test.\n"
+                     "OUT/checkpoint.bin is written after every epoch; the same command resumes a stopped run (or extends it with more --epochs).")) return 0;
+  o.clamp_controls = !vm["no-clamp"].as<bool>();
   o.validate();
   const SurrogateModel m = load_model(vm);
   const std::string dir = vm["mnist"].as<std::string>(), out = vm["out"].as<std::string>();
@@ -428,9 +502,21 @@ int dnpu_mnist(int argc, char** argv) {
   const Eigen::MatrixXd xval = to_matrix(train_set, train_set.n - n_val, n_val, yval);
   const Eigen::MatrixXd xte = to_matrix(test_set, 0, test_set.n, yte);
   make_dirs(out);
-  write_run_json(out, {{"seed", o.seed}, {"config", {{"model", vm["model"].as<std::string>()}, {"field", o.field}, {"baseline", o.baseline}}}});
-  Progress prog(o.baseline ? "mnist baseline batches" : "mnist dnpu batches", o.epochs * ((n_train + o.batch - 1) / o.batch));
-  const auto res = dnpu::train_linear_dnpu(m, xtr, ytr, xval, yval, xte, yte, o, [&](std::size_t ep, std::size_t b, std::size_t nb) { prog.update(ep * nb + b); });
+  write_run_json(out, {{"seed", o.seed}, {"config", {{"model", vm["model"].as<std::string>()}, {"field", o.field}, {"baseline", o.baseline},
+                                                     {"epochs", o.epochs}, {"batch", o.batch}, {"learning_rate", o.learning_rate},
+                                                     {"weight_decay", o.weight_decay}, {"logit_scale", o.logit_scale}, {"clamp_controls", o.clamp_controls},
+                                                     {"train_images", n_train}}}});
+  o.checkpoint = out + "/checkpoint.bin";
+  const std::size_t nb_epoch = (n_train + o.batch - 1) / o.batch;
+  Progress prog(o.baseline ? "mnist baseline batches" : "mnist dnpu batches", o.epochs * nb_epoch);
+  const auto on_epoch = [&](std::size_t ep, const dnpu::EpochRecord& r, bool resumed) {
+    if (resumed) prog.start_from(ep * nb_epoch);
+    fmt::print("epoch {:3}{}: loss {:.4f}, train {:.2f} %, validation {:.2f} %\n", ep, resumed ? " (from checkpoint)" : "", r.loss,
+               100 * r.train_accuracy, 100 * r.val_accuracy);
+    std::fflush(stdout);
+  };
+  const auto res = dnpu::train_linear_dnpu(m, xtr, ytr, xval, yval, xte, yte, o,
+                                           [&](std::size_t ep, std::size_t b, std::size_t nb) { prog.update(ep * nb + b); }, on_epoch);
   prog.finish();
   std::vector<double> rows;
   nlohmann::json hist = nlohmann::json::array();

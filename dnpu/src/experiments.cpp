@@ -72,6 +72,11 @@ bool capacity_attempt(const SurrogateModel& m, const CapacityOptions& o, const E
     g(nc) = dg;
     g(nc + 1) = db;
     adam.step(p, g);
+    if (o.clamp_controls) {
+      node.controls_V = p.head(nc);
+      node.clamp_controls();
+      p.head(nc) = node.controls_V;
+    }
   }
   return found;
 }
@@ -314,6 +319,11 @@ RingResult run_ring(const SurrogateModel& m, const RingOptions& o, const Progres
             i += pen.size();
           }
         adam.step(p, g);
+        if (o.clamp_controls) {
+          net.set(p);
+          for (auto& l : net.layers) for (auto& nd : l.nodes) nd.clamp_controls();
+          p = net.get();
+        }
       }
       net.set(p);
     }
@@ -323,6 +333,8 @@ RingResult run_ring(const SurrogateModel& m, const RingOptions& o, const Progres
     logistic_readout(ytr, ltr, yte, lte, rr.train_accuracy, rr.test_accuracy);
     const Eigen::VectorXd p = net.get();
     rr.controls_V.assign(p.data(), p.data() + p.size());
+    for (const auto& l : net.layers)
+      for (const auto& nd : l.nodes) rr.max_range_violation_V = std::max(rr.max_range_violation_V, nd.max_range_violation());
     res.restarts[r] = rr;
 #pragma omp critical(dnpu_progress)
     {

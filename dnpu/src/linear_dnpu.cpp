@@ -2,11 +2,17 @@
 
 #include <fmt/format.h>
 
+#include <nlohmann/json.hpp>
+
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
+#include <cstring>
 #include <numeric>
 
+#include "crc32.hpp"
 #include "nnspice/common/error.hpp"
+#include "nnspice/common/fs_util.hpp"
 #include "nnspice/common/rng.hpp"
 #include "nnspice/dnpu/node.hpp"
 
@@ -99,11 +105,111 @@ double accuracy(const Model& m, const Eigen::MatrixXd& x, const std::vector<int>
   return x.cols() ? static_cast<double>(correct) / static_cast<double>(x.cols()) : 0.0;
 }
 
+std::int64_t label_hash(const std::vector<int>& a, const std::vector<int>& b, const std::vector<int>& c) {
+  std::uint64_t h = 1469598103934665603ull;
+  for (const auto* v : {&a, &b, &c})
+    for (int l : *v) h = (h ^ static_cast<std::uint64_t>(l + 1)) * 1099511628211ull;
+  return static_cast<std::int64_t>(h >> 1);
+}
+
+struct LinearCheckpoint {
+  Eigen::MatrixXd W, best_W;
+  Eigen::VectorXd p, best_p;
+  Adam adam_w, adam_p;
+  std::vector<EpochRecord> history;
+  double best_val_accuracy = 0;
+  std::size_t best_epoch = 0;
+};
+
+constexpr char kCheckpointMagic[] = "NNSPICE-LINEAR-DNPU-CHECKPOINT-1\n";
+
+// Layout: magic, uint64 header length, JSON header (fingerprint, history, Adam steps, array lengths), the arrays as
+// little-endian float64 in the header's order, CRC-32 of everything before it (a truncated or damaged file is refused).
+void write_linear_checkpoint(const std::string& path, const nlohmann::json& fingerprint, const LinearCheckpoint& ck) {
+  nlohmann::json hist = nlohmann::json::array();
+  for (const auto& h : ck.history) hist.push_back({h.loss, h.train_accuracy, h.val_accuracy});
+  const std::vector<std::pair<const char*, const Eigen::VectorXd*>> vecs{{"p", &ck.p}, {"best_p", &ck.best_p}, {"adam_w_m", &ck.adam_w.m},
+                                                                          {"adam_w_v", &ck.adam_w.v}, {"adam_p_m", &ck.adam_p.m}, {"adam_p_v", &ck.adam_p.v}};
+  nlohmann::json lengths = nlohmann::json::object();
+  for (const auto& [name, v] : vecs) lengths[name] = v->size();
+  const nlohmann::json header = {{"fingerprint", fingerprint}, {"history", hist}, {"best_val_accuracy", ck.best_val_accuracy},
+                                 {"best_epoch", ck.best_epoch}, {"adam_w_t", ck.adam_w.t}, {"adam_p_t", ck.adam_p.t},
+                                 {"W", {ck.W.rows(), ck.W.cols()}}, {"lengths", lengths}};
+  const std::string h = header.dump();
+  std::string bytes(kCheckpointMagic);
+  const std::uint64_t hl = h.size();
+  bytes.append(reinterpret_cast<const char*>(&hl), sizeof hl);
+  bytes += h;
+  auto put = [&](const double* d, Eigen::Index n) { bytes.append(reinterpret_cast<const char*>(d), static_cast<std::size_t>(n) * sizeof(double)); };
+  put(ck.W.data(), ck.W.size());
+  put(ck.best_W.data(), ck.best_W.size());
+  for (const auto& [name, v] : vecs) put(v->data(), v->size());
+  const std::uint32_t crc = detail::crc32(bytes.data(), bytes.size());
+  bytes.append(reinterpret_cast<const char*>(&crc), sizeof crc);
+  write_file_atomic(path, bytes);
+}
+
+LinearCheckpoint read_linear_checkpoint(const std::string& path, const nlohmann::json& fingerprint) {
+  const std::string bytes = read_file(path);
+  const std::size_t ml = sizeof(kCheckpointMagic) - 1;
+  auto bad = [&](const std::string& why) { return InputError(fmt::format("{}: not a usable MNIST DNPU checkpoint: {}", path, why)); };
+  if (bytes.size() < ml + 8 + 4 || bytes.compare(0, ml, kCheckpointMagic) != 0) throw bad("wrong magic or too short (truncated?)");
+  std::uint32_t crc;
+  std::memcpy(&crc, bytes.data() + bytes.size() - 4, 4);
+  if (crc != detail::crc32(bytes.data(), bytes.size() - 4)) throw bad("checksum mismatch (truncated or damaged)");
+  std::uint64_t hl;
+  std::memcpy(&hl, bytes.data() + ml, 8);
+  if (hl > bytes.size() - ml - 12) throw bad("header length past the end");
+  nlohmann::json header;
+  try {
+    header = nlohmann::json::parse(bytes.substr(ml + 8, hl));
+  } catch (const nlohmann::json::exception& e) {
+    throw bad(e.what());
+  }
+  if (header.at("fingerprint") != fingerprint)
+    throw InputError(fmt::format("{}: made with other options, model or data ({}; now {}); use a new --out or delete the checkpoint", path,
+                                 header.at("fingerprint").dump(), fingerprint.dump()));
+  LinearCheckpoint ck;
+  std::size_t pos = ml + 8 + hl;
+  const std::size_t end = bytes.size() - 4;
+  auto get = [&](double* d, std::size_t n) {
+    if (n > (end - pos) / sizeof(double)) throw bad("arrays past the end");
+    std::memcpy(d, bytes.data() + pos, n * sizeof(double));
+    pos += n * sizeof(double);
+  };
+  try {
+    const auto r = header.at("W").at(0).get<Eigen::Index>(), c = header.at("W").at(1).get<Eigen::Index>();
+    if (r < 0 || c < 0 || static_cast<std::size_t>(r) * static_cast<std::size_t>(c) > (end - pos) / sizeof(double)) throw bad("W shape past the end");
+    ck.W.resize(r, c);
+    ck.best_W.resize(r, c);
+    get(ck.W.data(), static_cast<std::size_t>(ck.W.size()));
+    get(ck.best_W.data(), static_cast<std::size_t>(ck.best_W.size()));
+    const std::vector<std::pair<const char*, Eigen::VectorXd*>> vecs{{"p", &ck.p}, {"best_p", &ck.best_p}, {"adam_w_m", &ck.adam_w.m},
+                                                                      {"adam_w_v", &ck.adam_w.v}, {"adam_p_m", &ck.adam_p.m}, {"adam_p_v", &ck.adam_p.v}};
+    for (const auto& [name, v] : vecs) {
+      const auto n = header.at("lengths").at(name).get<std::size_t>();
+      if (n > (end - pos) / sizeof(double)) throw bad(fmt::format("array {} past the end", name));
+      v->resize(static_cast<Eigen::Index>(n));
+      get(v->data(), n);
+    }
+    if (pos != end) throw bad("unexpected bytes after the arrays");
+    ck.adam_w.t = header.at("adam_w_t").get<long>();
+    ck.adam_p.t = header.at("adam_p_t").get<long>();
+    for (const auto& h : header.at("history")) ck.history.push_back({h.at(0).get<double>(), h.at(1).get<double>(), h.at(2).get<double>()});
+    ck.best_val_accuracy = header.at("best_val_accuracy").get<double>();
+    ck.best_epoch = header.at("best_epoch").get<std::size_t>();
+  } catch (const nlohmann::json::exception& e) {
+    throw bad(e.what());
+  }
+  if (ck.W.size() != ck.adam_w.m.size() && ck.adam_w.t > 0) throw bad("Adam moments do not match W");
+  return ck;
+}
+
 }  // namespace
 
 LinearDnpuResult train_linear_dnpu(const SurrogateModel& sm, const Eigen::MatrixXd& xtr, const std::vector<int>& ytr, const Eigen::MatrixXd& xval,
                                    const std::vector<int>& yval, const Eigen::MatrixXd& xte, const std::vector<int>& yte, const LinearDnpuOptions& o,
-                                   const std::function<void(std::size_t, std::size_t, std::size_t)>& progress) {
+                                   const std::function<void(std::size_t, std::size_t, std::size_t)>& progress, const EpochFn& on_epoch) {
   o.validate();
   if (sm.n_inputs() != 7) throw InputError(fmt::format("the MNIST experiment needs a 7-electrode DNPU (model has {})", sm.n_inputs()));
   for (const auto* y : {&ytr, &yval, &yte})
@@ -134,7 +240,7 @@ LinearDnpuResult train_linear_dnpu(const SurrogateModel& sm, const Eigen::Matrix
     }
   }
   // parameters other than W in one vector: controls (or baseline biases/weights)
-  auto pack = [&]() {
+  auto pack_model = [&](const Model& m) {
     std::vector<double> p;
     if (o.baseline) {
       p.insert(p.end(), m.hb.data(), m.hb.data() + m.hb.size());
@@ -145,7 +251,8 @@ LinearDnpuResult train_linear_dnpu(const SurrogateModel& sm, const Eigen::Matrix
     }
     return Eigen::VectorXd(Eigen::Map<Eigen::VectorXd>(p.data(), static_cast<Eigen::Index>(p.size())));
   };
-  auto unpack = [&](const Eigen::VectorXd& p) {
+  auto pack = [&]() { return pack_model(m); };
+  auto unpack_model = [&](Model& m, const Eigen::VectorXd& p) {
     Eigen::Index i = 0;
     if (o.baseline) {
       m.hb = p.segment(i, m.hb.size()); i += m.hb.size();
@@ -155,6 +262,7 @@ LinearDnpuResult train_linear_dnpu(const SurrogateModel& sm, const Eigen::Matrix
       for (auto& n : m.nodes) { n.controls_V = p.segment(i, n.controls_V.size()); i += n.controls_V.size(); }
     }
   };
+  auto unpack = [&](const Eigen::VectorXd& p) { unpack_model(m, p); };
   Adam adam_w, adam_p;
   adam_w.lr = adam_p.lr = o.learning_rate;
   Eigen::VectorXd wflat = Eigen::Map<Eigen::VectorXd>(m.W.data(), m.W.size());
@@ -162,11 +270,41 @@ LinearDnpuResult train_linear_dnpu(const SurrogateModel& sm, const Eigen::Matrix
   LinearDnpuResult res;
   Model best = m;
   std::vector<std::size_t> order(static_cast<std::size_t>(xtr.cols()));
-  std::iota(order.begin(), order.end(), 0);
-  Rng shuffle = Rng::stream(o.seed, "linear_dnpu/shuffle");
   const std::size_t batches = (order.size() + o.batch - 1) / o.batch;
   const auto f = static_cast<Eigen::Index>(o.field);
-  for (std::size_t ep = 0; ep < o.epochs; ++ep) {
+  // What a checkpoint must agree on to be resumed: everything but the number of epochs.
+  const nlohmann::json fingerprint = {
+      {"model", sm.source}, {"field", o.field}, {"classes", o.classes}, {"batch", o.batch}, {"learning_rate", o.learning_rate},
+      {"weight_decay", o.weight_decay}, {"penalty", o.penalty}, {"clamp_controls", o.clamp_controls}, {"logit_scale", o.logit_scale},
+      {"baseline", o.baseline}, {"hardware_linear_layer", static_cast<bool>(o.linear_layer)}, {"seed", o.seed},
+      {"samples", {xtr.cols(), xval.cols(), xte.cols()}}, {"inputs", n_in}, {"label_hash", label_hash(ytr, yval, yte)}};
+  std::size_t first_epoch = 0;
+  if (!o.checkpoint.empty() && file_exists(o.checkpoint)) {
+    LinearCheckpoint ck = read_linear_checkpoint(o.checkpoint, fingerprint);
+    if (ck.W.rows() != m.W.rows() || ck.W.cols() != m.W.cols() || ck.p.size() != p.size() || ck.best_p.size() != p.size())
+      throw InputError(fmt::format("{}: array shapes do not match this network", o.checkpoint));
+    if (ck.history.size() > o.epochs)
+      throw InputError(fmt::format("{}: holds {} epochs, more than --epochs = {}", o.checkpoint, ck.history.size(), o.epochs));
+    m.W = ck.W;
+    wflat = Eigen::Map<Eigen::VectorXd>(m.W.data(), m.W.size());
+    p = ck.p;
+    unpack(p);
+    // moments and step count only: the learning rates stay this run's
+    adam_w.m = ck.adam_w.m; adam_w.v = ck.adam_w.v; adam_w.t = ck.adam_w.t;
+    adam_p.m = ck.adam_p.m; adam_p.v = ck.adam_p.v; adam_p.t = ck.adam_p.t;
+    best.W = ck.best_W;
+    unpack_model(best, ck.best_p);
+    res.history = ck.history;
+    res.best_val_accuracy = ck.best_val_accuracy;
+    res.best_epoch = ck.best_epoch;
+    first_epoch = res.history.size();
+    if (on_epoch)
+      for (std::size_t e = 0; e < res.history.size(); ++e) on_epoch(e + 1, res.history[e], true);
+  }
+  for (std::size_t ep = first_epoch; ep < o.epochs; ++ep) {
+    // a fresh permutation per epoch from its own stream: a resumed run shuffles as an uninterrupted one
+    std::iota(order.begin(), order.end(), 0);
+    Rng shuffle = Rng::stream(o.seed, fmt::format("linear_dnpu/shuffle/{}", ep));
     for (std::size_t i = order.size(); i-- > 1;) std::swap(order[i], order[shuffle.below(i + 1)]);
     double loss_sum = 0;
     std::size_t correct = 0;
@@ -211,6 +349,10 @@ LinearDnpuResult train_linear_dnpu(const SurrogateModel& sm, const Eigen::Matrix
       if (p.size()) {
         adam_p.step(p, gp);
         unpack(p);
+        if (o.clamp_controls && !o.baseline) {
+          for (auto& nd : m.nodes) nd.clamp_controls();
+          p = pack();
+        }
       }
       if (progress) progress(ep, b + 1, batches);
     }
@@ -221,6 +363,20 @@ LinearDnpuResult train_linear_dnpu(const SurrogateModel& sm, const Eigen::Matrix
     r.val_accuracy = xval.cols() ? accuracy(m, xval, yval, LinearPhase::validate) : r.train_accuracy;
     res.history.push_back(r);
     if (ep == 0 || r.val_accuracy > res.best_val_accuracy) { res.best_val_accuracy = r.val_accuracy; res.best_epoch = ep + 1; best = m; }
+    if (!o.checkpoint.empty()) {
+      LinearCheckpoint ck;
+      ck.W = m.W;
+      ck.p = p;
+      ck.adam_w = adam_w;
+      ck.adam_p = adam_p;
+      ck.best_W = best.W;
+      ck.best_p = pack_model(best);
+      ck.history = res.history;
+      ck.best_val_accuracy = res.best_val_accuracy;
+      ck.best_epoch = res.best_epoch;
+      write_linear_checkpoint(o.checkpoint, fingerprint, ck);
+    }
+    if (on_epoch) on_epoch(ep + 1, r, false);
   }
   std::vector<double> abs_a;
   double abs_out_sum = 0;

@@ -69,6 +69,24 @@ double DnpuNode::range_penalty(Eigen::VectorXd* grad) const {
   return p;
 }
 
+void DnpuNode::clamp_controls() {
+  for (std::size_t k = 0; k < control_electrodes.size(); ++k) {
+    const auto& r = model->voltage_ranges_V[static_cast<std::size_t>(control_electrodes[k])];
+    double& v = controls_V(static_cast<Eigen::Index>(k));
+    v = std::clamp(v, r[0], r[1]);
+  }
+}
+
+double DnpuNode::max_range_violation() const {
+  double worst = 0;
+  for (std::size_t k = 0; k < control_electrodes.size(); ++k) {
+    const auto& r = model->voltage_ranges_V[static_cast<std::size_t>(control_electrodes[k])];
+    const double v = controls_V(static_cast<Eigen::Index>(k));
+    worst = std::max({worst, r[0] - v, v - r[1]});
+  }
+  return worst;
+}
+
 Eigen::VectorXd node_forward(const DnpuNode& node, const Eigen::MatrixXd& x, NodeTape& t, double noise_sd_nA, Rng* rng) {
   Eigen::VectorXd y = node.model->forward(node.electrode_voltages(x), t.tape);
   if (rng && noise_sd_nA > 0)

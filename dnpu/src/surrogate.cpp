@@ -11,6 +11,7 @@
 
 #include "nnspice/common/error.hpp"
 #include "nnspice/common/fs_util.hpp"
+#include "nnspice/common/gemm_native.hpp"
 #include "nnspice/common/npy.hpp"
 #include "nnspice/common/run_info.hpp"
 #include "nnspice/dnpu/torch_file.hpp"
@@ -46,6 +47,14 @@ bool parse_activation(const std::string& name, Activation& out) {
 namespace {
 
 constexpr double kLeakySlope = 0.01;  // torch.nn.LeakyReLU default
+
+/// c = op(a) · b through the host-CPU kernel (nnspice/common/gemm_native.hpp): the surrogate's 90×90 layers
+/// dominate every DNPU experiment.
+void matmul(Eigen::MatrixXd& c, const Eigen::MatrixXd& a, bool ta, const Eigen::MatrixXd& b) {
+  const long m = ta ? a.cols() : a.rows(), k = ta ? a.rows() : a.cols(), n = b.cols();
+  c.resize(m, n);
+  native::dgemm(ta, false, m, n, k, 1.0, a.data(), a.rows(), b.data(), b.rows(), 0.0, c.data(), m);
+}
 
 void apply_activation(Activation a, Eigen::MatrixXd& z) {
   switch (a) {
@@ -100,7 +109,8 @@ Eigen::VectorXd SurrogateModel::forward(const Eigen::MatrixXd& v, Tape& tape) co
   tape.pre.clear();
   Eigen::MatrixXd h = v;
   for (std::size_t l = 0; l + 1 < weights.size(); ++l) {
-    Eigen::MatrixXd z = weights[l] * h;
+    Eigen::MatrixXd z;
+    matmul(z, weights[l], false, h);
     z.colwise() += biases[l];
     tape.pre.push_back(z);
     apply_activation(activation, z);
@@ -124,9 +134,12 @@ Eigen::MatrixXd SurrogateModel::backward(const Tape& tape, const Eigen::VectorXd
     g(k) = (u < clip_min_nA || u > clip_max_nA) ? 0.0 : dl_dout(k) * amplification;
   }
   Eigen::MatrixXd G = weights.back().transpose() * g;  // (in_L x batch)
+  Eigen::MatrixXd next;
   for (std::size_t l = weights.size() - 1; l-- > 0;) {
-    G.array() *= activation_derivative(activation, tape.pre[l]).array();
-    G = weights[l].transpose() * G;
+    if (activation == Activation::relu) G = (tape.pre[l].array() > 0.0).select(G.array(), 0.0);
+    else G.array() *= activation_derivative(activation, tape.pre[l]).array();
+    matmul(next, weights[l], true, G);
+    G.swap(next);
   }
   return G;
 }

@@ -180,6 +180,7 @@ TEST(DnpuExperiments, RingShortRunIsReproducibleAndLearns) {
   for (const auto& r : a.restarts) {
     EXPECT_GE(r.test_accuracy, 0.0);
     EXPECT_LE(r.test_accuracy, 1.0);
+    EXPECT_EQ(r.max_range_violation_V, 0.0);  // controls are clamped onto their ranges after every step
   }
   o.optimizer = "ga";
   o.ga_generations = 5;

@@ -5,7 +5,7 @@
 #include <cmath>
 #include <cstdlib>
 
-#include "gemm_native.hpp"
+#include "nnspice/common/gemm_native.hpp"
 #include "nnspice/common/error.hpp"
 
 namespace nnspice::train {

@@ -8,7 +8,7 @@
 #include <numbers>
 #include <thread>
 
-#include "gemm_native.hpp"
+#include "nnspice/common/gemm_native.hpp"
 #include "nnspice/common/error.hpp"
 #include "nnspice/common/fs_util.hpp"
 #include "nnspice/common/progress.hpp"

@@ -22,6 +22,7 @@ struct CapacityOptions {
   double learning_rate = 0.03, beta1 = 0.995, beta2 = 0.999;
   std::size_t attempts = 15;               ///< random restarts per labeling before giving up
   double penalty = 1.0;                    ///< weight of the out-of-range penalty on the controls
+  bool clamp_controls = true;              ///< project the controls onto their ranges after every step
   bool stop_when_found = true;             ///< end an attempt as soon as all N points are classified
   std::vector<int> data_electrodes{1, 2};
   std::uint64_t seed = 1;
@@ -51,6 +52,7 @@ struct RingOptions {
   double learning_rate = 0.0065;
   double noise_var_nA2 = 1.97;     ///< output noise variance during training (noise-aware training)
   double penalty = 1.0;
+  bool clamp_controls = true;      ///< project the controls onto their ranges after every Adam step
   std::size_t restarts = 100;
   std::string architecture = "single";  ///< "single" or "2-2-1"
   std::string optimizer = "adam";       ///< "adam" or "ga" (single only; fitness = Fisher)
@@ -64,6 +66,7 @@ struct RingRestart {
   double train_fisher = 0;     ///< Fisher criterion of the trained output on the training set (>= 0)
   double train_accuracy = 0, test_accuracy = 0;
   std::vector<double> controls_V;  ///< all nodes' control voltages, node after node
+  double max_range_violation_V = 0;  ///< largest distance of a trained control outside its range (0 = all inside)
 };
 
 struct RingResult {

@@ -26,6 +26,7 @@ struct LinearDnpuOptions {
   double learning_rate = 2e-5;
   double weight_decay = 0.1;      ///< on the linear layer only
   double penalty = 1.0;           ///< out-of-range penalty on the control voltages
+  bool clamp_controls = true;     ///< project the control voltages onto their ranges after every step
   double logit_scale = 1.0;       ///< logits = output current (nA) x logit_scale
   bool baseline = false;          ///< NN baseline instead of DNPUs
   std::uint64_t seed = 1;
@@ -33,12 +34,18 @@ struct LinearDnpuOptions {
   /// a memristor crossbar with the device model in the loop (nnspice/memristor/hybrid.hpp). Gradients pass
   /// straight through (dL/dW = dL/da x^T). Empty = the ideal W x.
   std::function<Eigen::MatrixXd(const Eigen::MatrixXd& w, const Eigen::MatrixXd& x, LinearPhase phase)> linear_layer;
+  /// Checkpoint file, rewritten atomically after every epoch (weights, controls, Adam moments, history, best epoch).
+  /// When it exists, training resumes after its last epoch; it must come from the same options, model and data
+  /// (the number of epochs may grow). Empty = no checkpoint.
+  std::string checkpoint;
   void validate() const;
 };
 
 struct EpochRecord {
   double loss = 0, train_accuracy = 0, val_accuracy = 0;
 };
+/// Called after every epoch (1-based) with its record; also for the epochs restored from a checkpoint.
+using EpochFn = std::function<void(std::size_t epoch, const EpochRecord& record, bool resumed)>;
 
 struct LinearDnpuResult {
   std::vector<EpochRecord> history;
@@ -53,6 +60,7 @@ struct LinearDnpuResult {
 LinearDnpuResult train_linear_dnpu(const SurrogateModel& m, const Eigen::MatrixXd& x_train, const std::vector<int>& y_train,
                                    const Eigen::MatrixXd& x_val, const std::vector<int>& y_val, const Eigen::MatrixXd& x_test,
                                    const std::vector<int>& y_test, const LinearDnpuOptions& o,
-                                   const std::function<void(std::size_t, std::size_t, std::size_t)>& progress = {});
+                                   const std::function<void(std::size_t, std::size_t, std::size_t)>& progress = {},
+                                   const EpochFn& on_epoch = {});
 
 }  // namespace nnspice::dnpu

@@ -32,6 +32,11 @@ struct DnpuNode {
   Eigen::MatrixXd electrode_voltages(const Eigen::MatrixXd& x) const;
   /// Out-of-range penalty sum relu(min - v) + relu(v - max) over the controls; adds its gradient.
   double range_penalty(Eigen::VectorXd* grad) const;
+  /// Projects the controls onto their ranges (the constraint applied after every optimiser step, so that a
+  /// trained node can be set on the device: the surrogate is not valid outside the measured ranges).
+  void clamp_controls();
+  /// Largest distance (V) of a control outside its range; 0 when all are inside.
+  double max_range_violation() const;
 };
 
 /// A node's forward pass kept for its backward pass.
