@@ -8,18 +8,12 @@
 #include "nnspice/dnpu/experiments.hpp"
 #include "nnspice/dnpu/node.hpp"
 #include "nnspice/dnpu/surrogate.hpp"
+#include "si_boron.hpp"
 
 using namespace nnspice;
 using namespace nnspice::dnpu;
 
-namespace {
-
-const SurrogateModel& si_boron() {
-  static const SurrogateModel m = load_surrogate(NNSPICE_SOURCE_DIR "/data/dnpu/si-boron-2020");
-  return m;
-}
-
-}  // namespace
+using test::si_boron;
 
 TEST(DnpuNode, AffineTransformMapsDataOntoRanges) {
   const auto& m = si_boron();

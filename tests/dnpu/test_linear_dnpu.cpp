@@ -12,16 +12,14 @@
 #include "nnspice/dnpu/linear_dnpu.hpp"
 #include "nnspice/dnpu/node.hpp"
 #include "nnspice/dnpu/surrogate.hpp"
+#include "si_boron.hpp"
 
 using namespace nnspice;
 using namespace nnspice::dnpu;
 
 namespace {
 
-const SurrogateModel& si_boron() {
-  static const SurrogateModel m = load_surrogate(NNSPICE_SOURCE_DIR "/data/dnpu/si-boron-2020");
-  return m;
-}
+using test::si_boron;
 
 /// 3 classes over 12 "pixels": class c lights pixels 4c..4c+3 (+0.5), the rest is noise in [-0.5, -0.3].
 void toy(std::size_t n, std::uint64_t seed, Eigen::MatrixXd& x, std::vector<int>& y) {
