@@ -41,6 +41,8 @@ int cmd_evaluate(int argc, char** argv) {
     ("chips", po::value<int>()->default_value(1), "Monte Carlo: draw N chips (seeds --seed, --seed+1, ...) and run characterise -> train -> "
                                                    "evaluate for each (through `nnspice run`; --weights is then not used)")
     ("train-epochs", po::value<int>()->default_value(0), "Monte Carlo: training epochs per chip (0 = the data set's default)")
+    ("reference", po::value<std::string>(), "compare the output currents with another evaluation's OUT (e.g. --method full on the same chip, "
+                                            "weights and samples): writes fidelity.json; tolerance 0.5 % + 20 pA per current")
     ("out,o", po::value<std::string>()->required(), "output directory");
   po::variables_map vm;
   if (!parse_options(argc, argv, o, vm, "nnspice evaluate --layers L --weights DIR --chip chip.csv --dataset mnist --out DIR",
@@ -80,6 +82,8 @@ int cmd_evaluate(int argc, char** argv) {
     return cmd_run(static_cast<int>(av.size()), av.data());
   }
   if (!vm.count("weights")) throw InputError("--weights is required (unless --chips N > 1 trains weights for each chip)");
+  if (vm.count("reference") && !file_exists(vm["reference"].as<std::string>() + "/outputs.npy"))
+    throw InputError(fmt::format("--reference: {}/outputs.npy does not exist (give the --out of a finished evaluation)", vm["reference"].as<std::string>()));
   sim::NetworkChip chip;
   chip.spec = spec;
   chip.process = netlist::load_process_or_default(vm["process"].as<std::string>());
@@ -132,6 +136,17 @@ int cmd_evaluate(int argc, char** argv) {
   fmt::print("{} ({} chip {}): {}/{} correct = {:.2f} % at circuit level ({} failed, method {}, {} rank(s)) -> {}\n", dopt.name, spec.str(),
              chip_src, r.correct, r.evaluated, 100.0 * r.accuracy(), r.failed, eo.method, mpi.size(), eo.out_dir);
   for (std::size_t k = 0; k < std::min<std::size_t>(r.errors.size(), 5); ++k) fmt::print(stderr, "  {}\n", r.errors[k]);
+  if (vm.count("reference")) {
+    const auto f = evaluate::compare_with_reference(r, vm["reference"].as<std::string>());
+    nlohmann::json j = f.to_json();
+    j["reference"] = vm["reference"].as<std::string>();
+    j["method"] = eo.method;
+    write_json(eo.out_dir + "/fidelity.json", j);
+    fmt::print("vs {}: {}/{} samples compared, same class {}/{}; max relative error {:.3g} (|I| > {:.0f} pA), worst error / (0.5 % + 20 pA) = {:.3f} "
+               "(sample {}, output {}) -> {}\n",
+               vm["reference"].as<std::string>(), f.compared, f.samples, f.same_class, f.compared, f.max_rel_error, f.floor_A * 1e12, f.worst_ratio,
+               f.worst_sample, f.worst_output, f.within() ? "within tolerance" : "OUTSIDE tolerance");
+  }
   return r.failed ? static_cast<int>(ExitCode::sim_failure) : 0;
 }
 

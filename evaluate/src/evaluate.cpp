@@ -1,6 +1,7 @@
 #include "nnspice/evaluate/evaluate.hpp"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <algorithm>
 #include <chrono>
@@ -262,6 +263,41 @@ void write_eval_outputs(const EvalResult& r, int n_classes, const std::string& d
   std::vector<std::string> header;
   for (std::size_t c = 0; c < C; ++c) header.push_back(fmt::format("pred_{}", c));
   write_csv(dir + "/confusion.csv", header, conf, C);
+}
+
+nlohmann::json Fidelity::to_json() const {
+  return {{"samples", samples},           {"compared", compared},           {"same_class", same_class},
+          {"tolerance", {{"relative", rel}, {"floor_A", floor_A}}},           {"worst_error_over_tolerance", worst_ratio},
+          {"max_relative_error", max_rel_error}, {"max_abs_error_A", max_abs_error_A}, {"worst_sample", worst_sample},
+          {"worst_output", worst_output},   {"within_tolerance", within()}};
+}
+
+Fidelity compare_with_reference(const EvalResult& r, const std::string& reference_dir, double rel, double floor_A) {
+  const std::string op = reference_dir + "/outputs.npy", pp = reference_dir + "/predicted.npy";
+  const NpyArray out = read_npy(op), pred = read_npy(pp);
+  if (out.shape.size() != 2 || out.shape[1] != r.outputs)
+    throw InputError(fmt::format("{}: shape ({}) but this evaluation has {} outputs per sample", op, fmt::join(out.shape, ", "), r.outputs));
+  if (pred.size() != out.rows()) throw InputError(fmt::format("{}: {} entries for {} samples in {}", pp, pred.size(), out.rows(), op));
+  Fidelity f;
+  f.rel = rel;
+  f.floor_A = floor_A;
+  f.samples = std::min(out.rows(), r.samples);
+  for (std::size_t k = 0; k < f.samples; ++k) {
+    bool finite = r.predicted[k] >= 0 && pred.data[k] >= 0;
+    for (std::size_t j = 0; j < r.outputs && finite; ++j)
+      finite = std::isfinite(r.output_A[k * r.outputs + j]) && std::isfinite(out.data[k * r.outputs + j]);
+    if (!finite) continue;
+    ++f.compared;
+    f.same_class += static_cast<double>(r.predicted[k]) == pred.data[k];
+    for (std::size_t j = 0; j < r.outputs; ++j) {
+      const double ref = out.data[k * r.outputs + j], err = std::abs(r.output_A[k * r.outputs + j] - ref);
+      const double ratio = err / (rel * std::abs(ref) + floor_A);
+      if (ratio > f.worst_ratio) { f.worst_ratio = ratio; f.worst_sample = k; f.worst_output = j; }
+      if (std::abs(ref) > floor_A) f.max_rel_error = std::max(f.max_rel_error, err / std::abs(ref));
+      f.max_abs_error_A = std::max(f.max_abs_error_A, err);
+    }
+  }
+  return f;
 }
 
 }  // namespace nnspice::evaluate

@@ -19,4 +19,21 @@ expect_error "expected (8, 4)" evaluate --layers 4-8-3 --weights w --seed 1 --da
 expect_error "method 'magic'" evaluate --layers 4-7-3 --weights w --chip w/chip.csv --dataset iris --method magic --out x
 expect_error "cannot read" evaluate --layers 4-7-3 --weights w --chip nope.csv --dataset iris --out x
 expect_error "invalid layer spec" evaluate --layers 4-x-3 --weights w --dataset iris --out x
+# --reference: the full-netlist ngspice operating points of the same chip, weights and samples vs the decomposed run
+"$nn" evaluate --layers 4-7-3 --weights w --chip w/chip.csv --dataset iris --jobs 1 --limit 6 --method full --out ef > /dev/null 2> err.txt || fail "full: $(cat err.txt)"
+"$nn" evaluate --layers 4-7-3 --weights w --chip w/chip.csv --dataset iris --jobs 1 --limit 6 --table-cache e/tables --reference ef --out ed > out.txt 2> err.txt || fail "reference: $(cat err.txt)"
+grep -q "within tolerance" out.txt || fail "decomposed vs full: $(cat out.txt)"
+grep -q '"within_tolerance": true' ed/fidelity.json || fail "fidelity.json"
+grep -q '"compared": 6,' ed/fidelity.json || fail "fidelity.json compared count (--limit 6 on Iris)"
+# a reference of another shape, or none, is refused
+"$nn" evaluate --layers 4-7-3 --weights w --chip w/chip.csv --dataset iris --jobs 1 --limit 6 --table-cache e/tables --reference ed --out ed2 > /dev/null 2>&1 || fail "self reference"
+expect_error "does not exist" evaluate --layers 4-7-3 --weights w --chip w/chip.csv --dataset iris --reference nowhere --out x
+python3 - <<'PY' || fail "shape check"
+import struct
+h = "{'descr': '<f8', 'fortran_order': False, 'shape': (6, 2), }"
+h += " " * (63 - (10 + len(h)) % 64) + "\n"
+open("bad_outputs.npy", "wb").write(b"\x93NUMPY\x01\x00" + struct.pack("<H", len(h)) + h.encode() + struct.pack("<12d", *range(12)))
+PY
+mkdir -p badref && cp bad_outputs.npy badref/outputs.npy && cp ef/predicted.npy badref/
+expect_error "3 outputs per sample" evaluate --layers 4-7-3 --weights w --chip w/chip.csv --dataset iris --jobs 1 --limit 6 --table-cache e/tables --reference badref --out x
 echo OK

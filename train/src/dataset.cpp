@@ -247,6 +247,8 @@ DataSplits load_iris(const DatasetOptions& o) {
   const Eigen::VectorXf hi = out.train.x.rowwise().maxCoeff();
   for (Dataset* d : {&out.train, &out.validation, &out.test})
     for (Eigen::Index i = 0; i < d->x.rows(); ++i) d->x.row(i) = (d->x.row(i).array() / hi[i]).cwiseMax(0.0f).matrix();
+  limit(out.train, o.train_limit);
+  limit(out.test, o.test_limit);
   out.info = {{"name", "iris"}, {"csv", path}, {"test_fraction", o.iris_test_fraction},
               {"feature_scaling", "per feature divided by the training-set maximum"}};
   return out;

@@ -59,4 +59,21 @@ EvalResult evaluate_chip(const sim::NetworkChip& chip, const netlist::WeightCode
 /// Writes outputs.npy (samples x outputs), predicted.npy, labels.npy, confusion.csv into `dir`.
 void write_eval_outputs(const EvalResult& r, int n_classes, const std::string& dir);
 
+/// Agreement of two evaluations of the same chip, weights and samples (e.g. decomposed vs full netlist), output
+/// current by output current: tolerance rel·|I_ref| + floor (docs/dc_engine.md: 0.5 % + 20 pA).
+struct Fidelity {
+  std::size_t samples = 0, compared = 0;   ///< samples in both / with finite currents in both
+  std::size_t same_class = 0;
+  double worst_ratio = 0;                  ///< max |I - I_ref| / tolerance (<= 1: every current within the bound)
+  double max_rel_error = 0;                ///< max |I - I_ref| / |I_ref| over currents with |I_ref| > floor
+  double max_abs_error_A = 0;
+  std::size_t worst_sample = 0, worst_output = 0;
+  double rel = 0, floor_A = 0;
+  bool within() const { return compared == samples && worst_ratio <= 1 && same_class == compared; }
+  nlohmann::json to_json() const;
+};
+/// Compares `r` with the outputs.npy / predicted.npy of the evaluation in `reference_dir`.
+/// Throws InputError naming the file when the reference is missing, unreadable or of another shape.
+Fidelity compare_with_reference(const EvalResult& r, const std::string& reference_dir, double rel = 5e-3, double floor_A = 20e-12);
+
 }  // namespace nnspice::evaluate
