@@ -3,14 +3,12 @@
 #include <fmt/format.h>
 
 #include <cstring>
-#if defined(__GLIBC__)
-#include <malloc.h>
-#endif
 #include <exception>
 #include <string>
 
 #include "commands.hpp"
 #include "nnspice/common/error.hpp"
+#include "nnspice/common/malloc_tuning.hpp"
 #include "nnspice/common/run_info.hpp"
 #include "nnspice/sim/session.hpp"
 
@@ -29,13 +27,7 @@ void usage() {
 
 int main(int argc, char** argv) {
   nnspice::set_command_line(argc, argv);
-#if defined(__GLIBC__)
-  // Batched Eigen temporaries (e.g. 90 x 200 doubles = 144 kB in the DNPU experiments) sit just above glibc's
-  // 128 kB mmap threshold: each one was mmap'ed and unmapped again, and page faults took a third of a ring
-  // restart's time. Keep blocks up to 16 MB on the heap (measured: 2-2-1 ring restart 3.1 s -> 1.9 s).
-  mallopt(M_MMAP_THRESHOLD, 16 << 20);
-  mallopt(M_TRIM_THRESHOLD, 64 << 20);
-#endif
+  nnspice::tune_malloc_for_batches();  // measured: 2-2-1 ring restart 3.1 s -> 1.9 s
   if (argc < 2 || !std::strcmp(argv[1], "--help") || !std::strcmp(argv[1], "-h") || !std::strcmp(argv[1], "help")) {
     usage();
     return argc < 2 ? static_cast<int>(ExitCode::bad_input) : 0;

@@ -1,0 +1,16 @@
+#include "nnspice/common/malloc_tuning.hpp"
+
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
+
+namespace nnspice {
+
+void tune_malloc_for_batches() {
+#if defined(__GLIBC__)
+  mallopt(M_MMAP_THRESHOLD, 16 << 20);
+  mallopt(M_TRIM_THRESHOLD, 64 << 20);
+#endif
+}
+
+}  // namespace nnspice
