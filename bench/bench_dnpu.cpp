@@ -1,7 +1,8 @@
 // bench_dnpu: the DNPU surrogate's forward + input-gradient pass (what every control-voltage training step
 // costs), nnspice (host-CPU float64 GEMMs, common/gemm_native) against the same math in portable Eigen compiled
 // into this file (the x86-64 baseline, SSE2) — the speed-up of the native kernels, measured in one run; then
-// ring-task restarts (400 Adam epochs on 200 points) of a single node and a 2-2-1 network on one thread.
+// ring-task restarts (400 Adam epochs on 200 points) of a single node and a 2-2-1 network (restarts run in
+// parallel over OpenMP threads: OMP_NUM_THREADS=1 times one thread).
 // Counts (samples, GFLOP) are printed next to times, and the two paths' outputs are compared.
 //   bench_dnpu [--model DIR] [--reps 20] [--restarts 4]
 #include <fmt/format.h>
@@ -91,7 +92,8 @@ int main(int argc, char** argv) {
     fmt::print("{:>7} {:>14.3f} {:>14.3f} {:>8.2f} {:>10.1f} {:>12.1e}\n", batch, 1e3 * t_ours, 1e3 * t_ref, t_ref / t_ours,
                flops_per_sample(m) * static_cast<double>(batch) / t_ours * 1e-9, diff);
   }
-  fmt::print("\nring task, {} restarts per architecture on one thread (400 Adam epochs, 200 training points)\n", restarts);
+  const char* omp = std::getenv("OMP_NUM_THREADS");
+  fmt::print("\nring task, {} restarts per architecture, OMP_NUM_THREADS={} (400 Adam epochs, 200 training points)\n", restarts, omp ? omp : "unset");
   for (const std::string arch : {"single", "2-2-1"}) {
     RingOptions o;
     o.architecture = arch;

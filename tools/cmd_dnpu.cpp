@@ -176,12 +176,14 @@ int dnpu_capacity(int argc, char** argv) {
       ("lr", po::value<double>(&o.learning_rate)->default_value(o.learning_rate), "learning rate")
       ("attempts", po::value<std::size_t>(&o.attempts)->default_value(o.attempts), "random restarts per labeling")
       ("full-epochs", po::bool_switch(), "train every attempt for all epochs (default: stop once all points are right)")
+      ("no-clamp", po::bool_switch(), "do not project the controls onto their ranges after each step (penalty only)")
       ("seed", po::value<std::uint64_t>(&o.seed)->default_value(o.seed), "random seed");
   po::variables_map vm;
   if (!parse_options(argc, argv, d, vm, "nnspice dnpu capacity --model FILE --out DIR",
                      "Capacity C_N (fraction of the 2^N labelings of the paper's points a single DNPU node can realise; data on e1, e2,\n"
                      "controls e0, e3-e6, batch norm + logistic decision, BCE, Adam) for N = n-min..n-max, and the VC-dimension bound.")) return 0;
   o.stop_when_found = !vm["full-epochs"].as<bool>();
+  o.clamp_controls = !vm["no-clamp"].as<bool>();
   o.validate();
   const SurrogateModel m = load_model(vm);
   const std::string out = vm["out"].as<std::string>();
@@ -196,7 +198,7 @@ int dnpu_capacity(int argc, char** argv) {
   bool all_found_so_far = true;
   const auto options_json = nlohmann::json{{"n_min", o.n_min}, {"n_max", o.n_max}, {"epochs", o.epochs}, {"learning_rate", o.learning_rate},
                                            {"betas", {o.beta1, o.beta2}}, {"attempts", o.attempts}, {"stop_when_found", o.stop_when_found},
-                                           {"data_electrodes", o.data_electrodes}, {"penalty", o.penalty}};
+                                           {"data_electrodes", o.data_electrodes}, {"penalty", o.penalty}, {"clamp_controls", o.clamp_controls}};
   write_run_json(out, {{"seed", o.seed}, {"config", {{"model", vm["model"].as<std::string>()}, {"options", options_json}}}});
   for (std::size_t n = o.n_min; n <= o.n_max; ++n) {
     dnpu::CapacityOptions on = o;
@@ -271,9 +273,11 @@ dnpu::RingResult load_ring_restarts(const std::string& csv, const std::string& s
 }
 
 /// Best restart by training Fisher value and by test accuracy, median, share of restarts with controls in range.
+/// Covers the first o.restarts restarts (a CSV extended earlier may hold more), as an uninterrupted run of o.restarts would.
 nlohmann::json ring_summary(dnpu::RingResult& res, const dnpu::RingOptions& o, double elapsed_s) {
+  const std::size_t n = std::min(res.restarts.size(), o.restarts);
   res.best_by_fisher = res.best_by_test = 0;
-  for (std::size_t r = 0; r < res.restarts.size(); ++r) {
+  for (std::size_t r = 0; r < n; ++r) {
     if (res.restarts[r].train_fisher > res.restarts[res.best_by_fisher].train_fisher) res.best_by_fisher = r;
     if (res.restarts[r].test_accuracy > res.restarts[res.best_by_test].test_accuracy) res.best_by_test = r;
   }
@@ -281,12 +285,12 @@ nlohmann::json ring_summary(dnpu::RingResult& res, const dnpu::RingOptions& o, d
   const auto& bt = res.restarts[res.best_by_test];
   std::vector<double> accs;
   std::size_t in_range = 0;
-  for (const auto& r : res.restarts) {
-    accs.push_back(r.test_accuracy);
-    in_range += r.max_range_violation_V <= 0;
+  for (std::size_t r = 0; r < n; ++r) {
+    accs.push_back(res.restarts[r].test_accuracy);
+    in_range += res.restarts[r].max_range_violation_V <= 0;
   }
   std::sort(accs.begin(), accs.end());
-  return {{"restarts", res.restarts.size()}, {"restarts_requested", o.restarts}, {"optimizer", o.optimizer}, {"elapsed_s_this_run", elapsed_s},
+  return {{"restarts", n}, {"restarts_requested", o.restarts}, {"optimizer", o.optimizer}, {"elapsed_s_this_run", elapsed_s},
           {"restarts_with_controls_in_range", in_range},
           {"best_by_fisher", {{"restart", res.best_by_fisher}, {"fisher_loss", -bf.train_fisher}, {"train_accuracy", bf.train_accuracy},
                               {"test_accuracy", bf.test_accuracy}, {"controls_V", bf.controls_V}, {"max_range_violation_V", bf.max_range_violation_V}}},
@@ -309,12 +313,13 @@ int dnpu_ring(int argc, char** argv) {
       ("optimizer", po::value<std::string>(&o.optimizer)->default_value(o.optimizer), "adam, or ga (genetic algorithm; single node only)")
       ("generations", po::value<std::size_t>(&o.ga_generations)->default_value(o.ga_generations), "GA generations")
       ("no-clamp", po::bool_switch(), "do not project the controls onto their ranges after each step (penalty only)")
+      ("resume", po::bool_switch(), "continue the stopped run in --out (or extend it with a larger --restarts)")
       ("seed", po::value<std::uint64_t>(&o.seed)->default_value(o.seed), "random seed");
   po::variables_map vm;
   if (!parse_options(argc, argv, d, vm, "nnspice dnpu ring --model FILE --out DIR",
                      "Concentric-ring classification: a single DNPU vs a 2-2-1 DNPU network (negative Fisher loss with output noise,\n"
                      "then a logistic readout), many random restarts; reports the best restart and histograms.\n"
-                     "Restarts are saved every 8; run the same command again to resume (or to extend with a larger --restarts).")) return 0;
+                     "Restarts are saved every 8; the same command with --resume continues a stopped run (or extends it with a larger --restarts).")) return 0;
   o.clamp_controls = !vm["no-clamp"].as<bool>();
   const std::string arch = vm["arch"].as<std::string>();
   if (arch != "single" && arch != "2-2-1" && arch != "both") throw InputError(fmt::format("--arch = {}: expected single, 2-2-1 or both", arch));
@@ -331,14 +336,17 @@ int dnpu_ring(int argc, char** argv) {
     // Restarts in chunks; the CSV (with every restart's controls) and summary.json are rewritten after each chunk.
     // Restart r draws from its own RNG stream, so a run resumed from the CSV gives the restarts an uninterrupted run gives.
     const std::string csv = out + "/restarts_" + a + ".csv", state = out + "/ring_" + a + "_options.json";
-    const nlohmann::json fingerprint = {{"model", m.source}, {"points", oa.n_points}, {"gap_V", oa.gap_V}, {"epochs", oa.epochs},
-                                        {"learning_rate", oa.learning_rate}, {"noise_var_nA2", oa.noise_var_nA2}, {"penalty", oa.penalty},
-                                        {"clamp_controls", oa.clamp_controls}, {"optimizer", oa.optimizer}, {"generations", oa.ga_generations},
-                                        {"seed", oa.seed}};
+    nlohmann::json fingerprint = {{"model", m.source}, {"points", oa.n_points}, {"gap_V", oa.gap_V}, {"epochs", oa.epochs},
+                                  {"learning_rate", oa.learning_rate}, {"noise_var_nA2", oa.noise_var_nA2}, {"penalty", oa.penalty},
+                                  {"clamp_controls", oa.clamp_controls}, {"optimizer", oa.optimizer}, {"seed", oa.seed}};
+    if (oa.optimizer == "ga") fingerprint["generations"] = oa.ga_generations;
+    if (file_exists(csv) && !vm["resume"].as<bool>())
+      throw InputError(fmt::format("{} exists: add --resume to continue that run, or choose a new --out", csv));
     dnpu::RingResult res = load_ring_restarts(csv, state, fingerprint);
     write_json(state, fingerprint);
     if (!res.restarts.empty()) fmt::print("{}: resuming after {} finished restarts\n", csv, res.restarts.size());
     Progress prog(fmt::format("ring {} restarts", a), oa.restarts);
+    prog.start_from(std::min(res.restarts.size(), oa.restarts));
     const std::size_t chunk = 8;
     for (std::size_t first = res.restarts.size(); first < oa.restarts; first += chunk) {
       dnpu::RingOptions oc = oa;
@@ -362,9 +370,9 @@ int dnpu_ring(int argc, char** argv) {
     const auto& bf = res.restarts[res.best_by_fisher];
     const auto& bt = res.restarts[res.best_by_test];
     if (res.restarts.size() > oa.restarts)
-      fmt::print("{}: holds {} restarts (more than --restarts = {}); all are reported\n", csv, res.restarts.size(), oa.restarts);
+      fmt::print("{}: holds {} restarts; the summary covers the first {} (--restarts)\n", csv, res.restarts.size(), oa.restarts);
     fmt::print("{}: {} restarts; best Fisher loss {:.3f} -> test accuracy {:.2f} % (train {:.2f} %); best test accuracy {:.2f} %; median {:.2f} %\n", a,
-               res.restarts.size(), -bf.train_fisher, 100 * bf.test_accuracy, 100 * bf.train_accuracy, 100 * bt.test_accuracy,
+               std::min(res.restarts.size(), oa.restarts), -bf.train_fisher, 100 * bf.test_accuracy, 100 * bf.train_accuracy, 100 * bt.test_accuracy,
                100 * results[a]["median_test_accuracy"].get<double>());
     plots += fmt::format("{}'restarts_{}.csv' every ::1 using (bin($4)):(1) smooth freq with boxes title '{}'", plots.empty() ? "" : ", ", a, a);
     results["data_unit_V"] = res.data_unit_V;
@@ -475,14 +483,19 @@ int dnpu_mnist(int argc, char** argv) {
       ("baseline", po::bool_switch(&o.baseline), "the NN baseline (ReLU units + biases, one linear output per field) instead of DNPUs")
       ("train-limit", po::value<std::size_t>()->default_value(55000), "use the first N of the 55,000 training images (quick runs)")
       ("no-clamp", po::bool_switch(), "do not project the control voltages onto their ranges after each step (penalty only)")
+      ("resume", po::bool_switch(), "continue the stopped run in --out from its checkpoint.bin (or extend it with more --epochs)")
       ("seed", po::value<std::uint64_t>(&o.seed)->default_value(o.seed), "random seed");
   po::variables_map vm;
   if (!parse_options(argc, argv, d, vm, "nnspice dnpu mnist --model FILE --out DIR",
                      "Single-layer MNIST of the seed paper: linear 784 -> 10*field, then 10 DNPU nodes (one per class), cross entropy.\n"
                      "Pixels in [-0.5, 0.5]; 55k train / 5k validation (the last 5k training images) / 10k test.\n"
-                     "OUT/checkpoint.bin is written after every epoch; the same command resumes a stopped run (or extends it with more --epochs).")) return 0;
+                     "OUT/checkpoint.bin is written after every epoch; the same command with --resume continues a stopped run\n"
+                     "(or extends it with more --epochs).")) return 0;
   o.clamp_controls = !vm["no-clamp"].as<bool>();
   o.validate();
+  const bool resume = vm["resume"].as<bool>();
+  if (file_exists(vm["out"].as<std::string>() + "/checkpoint.bin") && !resume)
+    throw InputError(fmt::format("{}/checkpoint.bin exists: add --resume to continue that run, or choose a new --out", vm["out"].as<std::string>()));
   const SurrogateModel m = load_model(vm);
   const std::string dir = vm["mnist"].as<std::string>(), out = vm["out"].as<std::string>();
   const auto train_set = train::read_image_set(dir + "/train-images-idx3-ubyte", dir + "/train-labels-idx1-ubyte");
@@ -502,7 +515,9 @@ int dnpu_mnist(int argc, char** argv) {
   const Eigen::MatrixXd xval = to_matrix(train_set, train_set.n - n_val, n_val, yval);
   const Eigen::MatrixXd xte = to_matrix(test_set, 0, test_set.n, yte);
   make_dirs(out);
-  write_run_json(out, {{"seed", o.seed}, {"config", {{"model", vm["model"].as<std::string>()}, {"field", o.field}, {"baseline", o.baseline},
+  // a resumed run keeps the run.json of the run it continues (the checkpoint refuses other settings)
+  if (!(resume && file_exists(out + "/checkpoint.bin")))
+    write_run_json(out, {{"seed", o.seed}, {"config", {{"model", vm["model"].as<std::string>()}, {"field", o.field}, {"baseline", o.baseline},
                                                      {"epochs", o.epochs}, {"batch", o.batch}, {"learning_rate", o.learning_rate},
                                                      {"weight_decay", o.weight_decay}, {"logit_scale", o.logit_scale}, {"clamp_controls", o.clamp_controls},
                                                      {"train_images", n_train}}}});

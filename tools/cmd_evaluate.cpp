@@ -3,6 +3,8 @@
 // under `mpirun -np K` (ranks share the tabulation and the samples; results identical).
 #include <fmt/format.h>
 
+#include <filesystem>
+
 #include "cli_util.hpp"
 #include "commands.hpp"
 #include "mpi_env.hpp"
@@ -42,7 +44,7 @@ int cmd_evaluate(int argc, char** argv) {
                                                    "evaluate for each (through `nnspice run`; --weights is then not used)")
     ("train-epochs", po::value<int>()->default_value(0), "Monte Carlo: training epochs per chip (0 = the data set's default)")
     ("reference", po::value<std::string>(), "compare the output currents with another evaluation's OUT (e.g. --method full on the same chip, "
-                                            "weights and samples): writes fidelity.json; tolerance 0.5 % + 20 pA per current")
+                                            "weights and samples): writes fidelity.json; tolerance 0.5 % + 20 pA per current; exit 1 when outside it")
     ("out,o", po::value<std::string>()->required(), "output directory");
   po::variables_map vm;
   if (!parse_options(argc, argv, o, vm, "nnspice evaluate --layers L --weights DIR --chip chip.csv --dataset mnist --out DIR",
@@ -82,8 +84,14 @@ int cmd_evaluate(int argc, char** argv) {
     return cmd_run(static_cast<int>(av.size()), av.data());
   }
   if (!vm.count("weights")) throw InputError("--weights is required (unless --chips N > 1 trains weights for each chip)");
-  if (vm.count("reference") && !file_exists(vm["reference"].as<std::string>() + "/outputs.npy"))
-    throw InputError(fmt::format("--reference: {}/outputs.npy does not exist (give the --out of a finished evaluation)", vm["reference"].as<std::string>()));
+  if (vm.count("reference")) {
+    const std::string ref = vm["reference"].as<std::string>(), out = vm["out"].as<std::string>();
+    if (!file_exists(ref + "/outputs.npy"))
+      throw InputError(fmt::format("--reference: {}/outputs.npy does not exist (give the --out of a finished evaluation)", ref));
+    std::error_code ec;
+    if (std::filesystem::exists(out) && std::filesystem::equivalent(ref, out, ec))
+      throw InputError(fmt::format("--reference {} is the --out of this run: it would be compared with itself", ref));
+  }
   sim::NetworkChip chip;
   chip.spec = spec;
   chip.process = netlist::load_process_or_default(vm["process"].as<std::string>());
@@ -146,6 +154,7 @@ int cmd_evaluate(int argc, char** argv) {
                "(sample {}, output {}) -> {}\n",
                vm["reference"].as<std::string>(), f.compared, f.samples, f.same_class, f.compared, f.max_rel_error, f.floor_A * 1e12, f.worst_ratio,
                f.worst_sample, f.worst_output, f.within() ? "within tolerance" : "OUTSIDE tolerance");
+    if (!f.within() && !r.failed) return static_cast<int>(ExitCode::failure);
   }
   return r.failed ? static_cast<int>(ExitCode::sim_failure) : 0;
 }

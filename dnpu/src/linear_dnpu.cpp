@@ -166,6 +166,7 @@ LinearCheckpoint read_linear_checkpoint(const std::string& path, const nlohmann:
   } catch (const nlohmann::json::exception& e) {
     throw bad(e.what());
   }
+  if (!header.is_object() || !header.contains("fingerprint")) throw bad("header without a fingerprint");
   if (header.at("fingerprint") != fingerprint)
     throw InputError(fmt::format("{}: made with other options, model or data ({}; now {}); use a new --out or delete the checkpoint", path,
                                  header.at("fingerprint").dump(), fingerprint.dump()));
@@ -179,7 +180,8 @@ LinearCheckpoint read_linear_checkpoint(const std::string& path, const nlohmann:
   };
   try {
     const auto r = header.at("W").at(0).get<Eigen::Index>(), c = header.at("W").at(1).get<Eigen::Index>();
-    if (r < 0 || c < 0 || static_cast<std::size_t>(r) * static_cast<std::size_t>(c) > (end - pos) / sizeof(double)) throw bad("W shape past the end");
+    const std::size_t avail = (end - pos) / sizeof(double);
+    if (r < 0 || c < 0 || (c > 0 && static_cast<std::size_t>(r) > avail / static_cast<std::size_t>(c))) throw bad("W shape past the end");
     ck.W.resize(r, c);
     ck.best_W.resize(r, c);
     get(ck.W.data(), static_cast<std::size_t>(ck.W.size()));
@@ -201,7 +203,10 @@ LinearCheckpoint read_linear_checkpoint(const std::string& path, const nlohmann:
   } catch (const nlohmann::json::exception& e) {
     throw bad(e.what());
   }
-  if (ck.W.size() != ck.adam_w.m.size() && ck.adam_w.t > 0) throw bad("Adam moments do not match W");
+  auto moments_fit = [](const Adam& a, Eigen::Index n) { return a.t == 0 ? a.m.size() == a.v.size() : a.m.size() == n && a.v.size() == n; };
+  if (!moments_fit(ck.adam_w, ck.W.size()) || !moments_fit(ck.adam_p, ck.p.size()) || ck.best_p.size() != ck.p.size() || ck.adam_w.t < 0 ||
+      ck.adam_p.t < 0)
+    throw bad("Adam moments or parameter lengths do not match");
   return ck;
 }
 

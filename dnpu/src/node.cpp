@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 #include <functional>
+#include <limits>
 #include <numeric>
 #include <set>
 
@@ -82,6 +83,7 @@ double DnpuNode::max_range_violation() const {
   for (std::size_t k = 0; k < control_electrodes.size(); ++k) {
     const auto& r = model->voltage_ranges_V[static_cast<std::size_t>(control_electrodes[k])];
     const double v = controls_V(static_cast<Eigen::Index>(k));
+    if (!std::isfinite(v)) return std::numeric_limits<double>::infinity();  // a diverged control is never "in range"
     worst = std::max({worst, r[0] - v, v - r[1]});
   }
   return worst;

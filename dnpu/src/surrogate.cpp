@@ -52,6 +52,7 @@ constexpr double kLeakySlope = 0.01;  // torch.nn.LeakyReLU default
 /// dominate every DNPU experiment.
 void matmul(Eigen::MatrixXd& c, const Eigen::MatrixXd& a, bool ta, const Eigen::MatrixXd& b) {
   const long m = ta ? a.cols() : a.rows(), k = ta ? a.rows() : a.cols(), n = b.cols();
+  if (b.rows() != k) throw InputError(fmt::format("surrogate: a layer takes {} inputs but got {} rows", k, b.rows()));
   c.resize(m, n);
   native::dgemm(ta, false, m, n, k, 1.0, a.data(), a.rows(), b.data(), b.rows(), 0.0, c.data(), m);
 }

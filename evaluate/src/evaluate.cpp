@@ -273,15 +273,21 @@ nlohmann::json Fidelity::to_json() const {
 }
 
 Fidelity compare_with_reference(const EvalResult& r, const std::string& reference_dir, double rel, double floor_A) {
-  const std::string op = reference_dir + "/outputs.npy", pp = reference_dir + "/predicted.npy";
-  const NpyArray out = read_npy(op), pred = read_npy(pp);
-  if (out.shape.size() != 2 || out.shape[1] != r.outputs)
-    throw InputError(fmt::format("{}: shape ({}) but this evaluation has {} outputs per sample", op, fmt::join(out.shape, ", "), r.outputs));
-  if (pred.size() != out.rows()) throw InputError(fmt::format("{}: {} entries for {} samples in {}", pp, pred.size(), out.rows(), op));
+  const std::string op = reference_dir + "/outputs.npy", pp = reference_dir + "/predicted.npy", lp = reference_dir + "/labels.npy";
+  const NpyArray out = read_npy(op);
+  if (out.shape.size() != 2 || out.shape[1] != r.outputs || out.shape[0] != r.samples)
+    throw InputError(fmt::format("{}: shape ({}) but this evaluation has {} samples x {} outputs (same chip, weights and samples needed)", op,
+                                 fmt::join(out.shape, ", "), r.samples, r.outputs));
+  const NpyArray pred = read_npy(pp), lab = read_npy(lp);
+  if (pred.size() != r.samples) throw InputError(fmt::format("{}: {} entries for {} samples", pp, pred.size(), r.samples));
+  if (lab.size() != r.samples) throw InputError(fmt::format("{}: {} entries for {} samples", lp, lab.size(), r.samples));
+  for (std::size_t k = 0; k < r.samples; ++k)
+    if (lab.data[k] != static_cast<double>(r.labels[k]))
+      throw InputError(fmt::format("{}: sample {} has label {} here but {} in the reference: not the same samples", lp, k, r.labels[k], lab.data[k]));
   Fidelity f;
   f.rel = rel;
   f.floor_A = floor_A;
-  f.samples = std::min(out.rows(), r.samples);
+  f.samples = r.samples;
   for (std::size_t k = 0; k < f.samples; ++k) {
     bool finite = r.predicted[k] >= 0 && pred.data[k] >= 0;
     for (std::size_t j = 0; j < r.outputs && finite; ++j)

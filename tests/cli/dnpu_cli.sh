@@ -56,26 +56,33 @@ expect_rc 2 "violated\|Violated" "$N" dnpu capacity --model "$FIX/legacy-f64.pt"
 # ring: restarts saved with their controls; the same command resumes (and extends) to the restarts of an uninterrupted run
 RING=(dnpu ring --model dnpu/si-boron-2020 --arch single --points 40 --epochs 15)
 expect_rc 0 "" "$N" "${RING[@]}" --restarts 8 --out "$S/ring_a"
-expect_rc 0 "" "$N" "${RING[@]}" --restarts 16 --out "$S/ring_a"
+expect_rc 2 "add --resume" "$N" "${RING[@]}" --restarts 16 --out "$S/ring_a"
+expect_rc 0 "" "$N" "${RING[@]}" --restarts 16 --resume --out "$S/ring_a"
 grep -q "resuming after 8 finished restarts" "$S/out.txt" || fail "ring resume message"
 expect_rc 0 "" "$N" "${RING[@]}" --restarts 16 --out "$S/ring_b"
 cmp -s "$S/ring_a/restarts_single.csv" "$S/ring_b/restarts_single.csv" || fail "resumed ring restarts differ from an uninterrupted run"
 head -1 "$S/ring_a/restarts_single.csv" | grep -q "max_range_violation_V,control_0_V" || fail "ring CSV header"
 awk -F, 'NR>1 && $5 != 0 { bad++ } END { exit bad>0 }' "$S/ring_a/restarts_single.csv" || fail "clamped controls outside their ranges"
-expect_rc 2 "other options" "$N" "${RING[@]}" --restarts 16 --lr 0.01 --out "$S/ring_a"
+expect_rc 2 "other options" "$N" "${RING[@]}" --restarts 16 --lr 0.01 --resume --out "$S/ring_a"
+# a summary of fewer restarts than the CSV holds covers the first ones, as an uninterrupted run would
+expect_rc 0 "" "$N" "${RING[@]}" --restarts 8 --out "$S/ring_8"
+expect_rc 0 "" "$N" "${RING[@]}" --restarts 8 --resume --out "$S/ring_a"
+grep -q '"restarts": 8,' "$S/ring_a/summary.json" || fail "summary of the first 8 restarts"
+[ "$(grep -o '"median_test_accuracy": [0-9.e-]*' "$S/ring_a/summary.json")" = "$(grep -o '"median_test_accuracy": [0-9.e-]*' "$S/ring_8/summary.json")" ] || fail "median of the first 8"
 printf 'restart,fisher_loss\n0,1\n' > "$S/ring_c.csv"; mkdir -p "$S/ring_c"; cp "$S/ring_c.csv" "$S/ring_c/restarts_single.csv"
-expect_rc 2 "another run" "$N" "${RING[@]}" --restarts 8 --out "$S/ring_c"
+expect_rc 2 "another run" "$N" "${RING[@]}" --restarts 8 --resume --out "$S/ring_c"
 
 # mnist (when the MNIST files are installed): a stopped run resumes from OUT/checkpoint.bin
 MN=/usr/local/share/nnspice/mnist
 if [ -f "$MN/train-images-idx3-ubyte" ]; then
   MNIST=(dnpu mnist --model dnpu/si-boron-2020 --train-limit 640 --lr 1e-3)
   expect_rc 0 "" "$N" "${MNIST[@]}" --epochs 1 --out "$S/mn"
-  expect_rc 0 "" "$N" "${MNIST[@]}" --epochs 2 --out "$S/mn"
+  expect_rc 2 "add --resume" "$N" "${MNIST[@]}" --epochs 2 --out "$S/mn"
+  expect_rc 0 "" "$N" "${MNIST[@]}" --epochs 2 --resume --out "$S/mn"
   grep -q "epoch   1 (from checkpoint)" "$S/out.txt" || fail "mnist resume"
   [ "$(grep -c '^2,' "$S/mn/history.csv")" = 1 ] || fail "mnist history after resume"
   head -c 3000 "$S/mn/checkpoint.bin" > "$S/ck.bin" && cp "$S/ck.bin" "$S/mn/checkpoint.bin"
-  expect_rc 2 "checkpoint.bin" "$N" "${MNIST[@]}" --epochs 3 --out "$S/mn"
+  expect_rc 2 "checksum mismatch" "$N" "${MNIST[@]}" --epochs 3 --resume --out "$S/mn"
 fi
 
 expect_rc 0 "" "$N" dnpu eval --help

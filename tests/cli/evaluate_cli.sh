@@ -25,8 +25,9 @@ expect_error "invalid layer spec" evaluate --layers 4-x-3 --weights w --dataset 
 grep -q "within tolerance" out.txt || fail "decomposed vs full: $(cat out.txt)"
 grep -q '"within_tolerance": true' ed/fidelity.json || fail "fidelity.json"
 grep -q '"compared": 6,' ed/fidelity.json || fail "fidelity.json compared count (--limit 6 on Iris)"
-# a reference of another shape, or none, is refused
-"$nn" evaluate --layers 4-7-3 --weights w --chip w/chip.csv --dataset iris --jobs 1 --limit 6 --table-cache e/tables --reference ed --out ed2 > /dev/null 2>&1 || fail "self reference"
+# a reference of another shape or other samples, itself, or none, is refused
+expect_error "compared with itself" evaluate --layers 4-7-3 --weights w --chip w/chip.csv --dataset iris --jobs 1 --limit 6 --table-cache e/tables --reference ed --out ed
+expect_error "samples x 3 outputs" evaluate --layers 4-7-3 --weights w --chip w/chip.csv --dataset iris --jobs 1 --limit 5 --table-cache e/tables --reference ef --out ed5
 expect_error "does not exist" evaluate --layers 4-7-3 --weights w --chip w/chip.csv --dataset iris --reference nowhere --out x
 python3 - <<'PY' || fail "shape check"
 import struct
@@ -35,5 +36,5 @@ h += " " * (63 - (10 + len(h)) % 64) + "\n"
 open("bad_outputs.npy", "wb").write(b"\x93NUMPY\x01\x00" + struct.pack("<H", len(h)) + h.encode() + struct.pack("<12d", *range(12)))
 PY
 mkdir -p badref && cp bad_outputs.npy badref/outputs.npy && cp ef/predicted.npy badref/
-expect_error "3 outputs per sample" evaluate --layers 4-7-3 --weights w --chip w/chip.csv --dataset iris --jobs 1 --limit 6 --table-cache e/tables --reference badref --out x
+expect_error "6 samples x 3 outputs" evaluate --layers 4-7-3 --weights w --chip w/chip.csv --dataset iris --jobs 1 --limit 6 --table-cache e/tables --reference badref --out x
 echo OK

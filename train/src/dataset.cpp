@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <map>
+#include <numeric>
 
 #include "nnspice/common/csv.hpp"
 #include "nnspice/common/error.hpp"
@@ -47,6 +48,18 @@ void limit(Dataset& d, std::size_t n) {
   if (n == 0 || n >= d.size()) return;
   std::vector<std::size_t> idx(n);
   for (std::size_t i = 0; i < n; ++i) idx[i] = i;
+  d = d.subset(idx);
+}
+
+/// n samples drawn without replacement from stream (seed, name), kept in their original order.
+void limit_random(Dataset& d, std::size_t n, std::uint64_t seed, const std::string& name) {
+  if (n == 0 || n >= d.size()) return;
+  std::vector<std::size_t> idx(d.size());
+  std::iota(idx.begin(), idx.end(), 0);
+  Rng rng = Rng::stream(seed, name);
+  for (std::size_t i = idx.size(); i-- > 1;) std::swap(idx[i], idx[rng.below(i + 1)]);
+  idx.resize(n);
+  std::sort(idx.begin(), idx.end());
   d = d.subset(idx);
 }
 
@@ -247,8 +260,9 @@ DataSplits load_iris(const DatasetOptions& o) {
   const Eigen::VectorXf hi = out.train.x.rowwise().maxCoeff();
   for (Dataset* d : {&out.train, &out.validation, &out.test})
     for (Eigen::Index i = 0; i < d->x.rows(); ++i) d->x.row(i) = (d->x.row(i).array() / hi[i]).cwiseMax(0.0f).matrix();
-  limit(out.train, o.train_limit);
-  limit(out.test, o.test_limit);
+  // iris.csv is sorted by class: a limit takes a seeded random subset, not the first rows (one class)
+  limit_random(out.train, o.train_limit, o.seed, "limit/iris-train");
+  limit_random(out.test, o.test_limit, o.seed, "limit/iris-test");
   out.info = {{"name", "iris"}, {"csv", path}, {"test_fraction", o.iris_test_fraction},
               {"feature_scaling", "per feature divided by the training-set maximum"}};
   return out;

@@ -69,11 +69,11 @@ struct Fidelity {
   double max_abs_error_A = 0;
   std::size_t worst_sample = 0, worst_output = 0;
   double rel = 0, floor_A = 0;
-  bool within() const { return compared == samples && worst_ratio <= 1 && same_class == compared; }
+  bool within() const { return samples > 0 && compared == samples && worst_ratio <= 1 && same_class == compared; }
   nlohmann::json to_json() const;
 };
-/// Compares `r` with the outputs.npy / predicted.npy of the evaluation in `reference_dir`.
-/// Throws InputError naming the file when the reference is missing, unreadable or of another shape.
+/// Compares `r` with the outputs.npy / predicted.npy / labels.npy of the evaluation in `reference_dir`.
+/// Throws InputError naming the file when the reference is missing, unreadable, of another shape or of other samples.
 Fidelity compare_with_reference(const EvalResult& r, const std::string& reference_dir, double rel = 5e-3, double floor_A = 20e-12);
 
 }  // namespace nnspice::evaluate
