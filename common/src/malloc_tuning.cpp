@@ -1,5 +1,7 @@
 #include "nnspice/common/malloc_tuning.hpp"
 
+#include <cstdlib>  // defines __GLIBC__ (through <features.h>) before it is tested below
+
 #if defined(__GLIBC__)
 #include <malloc.h>
 #endif
