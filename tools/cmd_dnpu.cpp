@@ -385,7 +385,7 @@ int dnpu_ring(int argc, char** argv) {
   write_run_json(out, {{"seed", o.seed}, {"config", {{"model", vm["model"].as<std::string>()}, {"arch", arch}}}});
   write_file_atomic(out + "/ring_hist.gp",
                     "set terminal pngcairo size 800,500\nset output 'ring_hist.png'\nset datafile separator ','\n"
-                    "binwidth = 2\nbin(x) = binwidth * floor(x / binwidth) + binwidth / 2.0\nset style fill transparent solid 0.5\n"
+                    "binwidth = 2\nbin(x) = binwidth * floor(x / binwidth) + binwidth / 2.0\nset boxwidth binwidth\nset style fill transparent solid 0.5\n"
                     "set xlabel 'test accuracy (%)'\nset ylabel 'restarts'\nset title 'Ring task: test accuracy over random restarts'\nset grid\n"
                     "plot " + plots + "\n");
   dnpu::run_gnuplot(out + "/ring_hist.gp");
