@@ -365,7 +365,7 @@ int dnpu_ring(int argc, char** argv) {
     }
     prog.finish();
     if (res.restarts.empty()) throw InputError(fmt::format("{}: no restarts (--restarts = {})", csv, oa.restarts));
-    if (res.data_unit_V == 0) res.data_unit_V = 0.5 * (m.voltage_ranges_V[1][1] - m.voltage_ranges_V[1][0]);
+    if (res.data_unit_V == 0) res.data_unit_V = dnpu::ring_data_unit_V(m);  // every restart came from the CSV
     results[a] = ring_summary(res, oa, prog.elapsed_s());
     const auto& bf = res.restarts[res.best_by_fisher];
     const auto& bt = res.restarts[res.best_by_test];

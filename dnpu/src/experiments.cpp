@@ -257,12 +257,13 @@ void logistic_readout(const Eigen::VectorXd& ytr, const Eigen::VectorXi& ltr, co
 
 }  // namespace
 
+double ring_data_unit_V(const SurrogateModel& m) { return 0.5 * (m.voltage_ranges_V.at(1)[1] - m.voltage_ranges_V.at(1)[0]); }
+
 RingResult run_ring(const SurrogateModel& m, const RingOptions& o, const ProgressFn& progress) {
   o.validate();
   if (m.voltage_ranges_V.size() < 3) throw InputError("the ring task needs the model's voltage ranges");
   RingResult res;
-  // data in [-1, 1] map onto e1's range: one data unit is half the range width (volts)
-  res.data_unit_V = 0.5 * (m.voltage_ranges_V[1][1] - m.voltage_ranges_V[1][0]);
+  res.data_unit_V = ring_data_unit_V(m);
   Eigen::MatrixXd x;
   Eigen::VectorXi lab;
   ring_data(o.n_points, o.gap_V / res.data_unit_V, o.seed, x, lab);

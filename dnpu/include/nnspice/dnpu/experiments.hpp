@@ -78,6 +78,8 @@ struct RingResult {
 /// Draws the data set: x in [-1, 1]^2 (normalised), labels; `gap` in normalised units.
 void ring_data(std::size_t n, double gap, std::uint64_t seed, Eigen::MatrixXd& x, Eigen::VectorXi& labels);
 RingResult run_ring(const SurrogateModel& m, const RingOptions& o, const ProgressFn& progress = {});
+/// Volts per unit of normalised ring data: data in [-1, 1] map onto e1's range, so one unit is half its width.
+double ring_data_unit_V(const SurrogateModel& m);
 
 /// Runs gnuplot on `script` (in its directory); returns false (and warns on stderr) when gnuplot is missing or fails.
 bool run_gnuplot(const std::string& script);
