@@ -19,6 +19,8 @@
 #include "nnspice/dynamics/experiment.hpp"
 #include "nnspice/dynamics/figures.hpp"
 #include "nnspice/dynamics/metrics.hpp"
+#include "nnspice/dynamics/tabulated.hpp"
+#include "nnspice/sim/decomposed_dc.hpp"
 #if __has_include("nnspice/train/dataset.hpp")
 #include "nnspice/train/dataset.hpp"
 #define NNSPICE_DYNAMICS_HAVE_TRAIN 1
@@ -132,11 +134,14 @@ int cmd_dynamics(int argc, char** argv) {
     ("tmax", po::value<double>()->default_value(20e-9), "maximum time step (s); 1e-7 gave times to output within 1 % of 2e-8 on 4-7-3 at 2x fewer Newton iterations (docs/dynamics.md)")
     ("tstep", po::value<double>(), "output time step (s), also the layer-wise driver grid (breakpoints); default = --tmax")
     ("ramp", po::value<double>()->default_value(1e-9), "input ramp from pattern A to B (s)")
-    ("method", po::value<std::string>()->default_value("auto"), "full | layerwise | auto (full below 20,000 transistors)")
+    ("method", po::value<std::string>()->default_value("auto"), "full | layerwise | tabulated | auto (full below 20,000 transistors, else tabulated)")
+    ("table-cache", po::value<std::string>()->default_value(""), "tabulated: folder of ngspice synapse tables of this chip, shared with "
+     "`nnspice evaluate`/`characterize --table-cache` (reused and extended)")
     ("chunk", po::value<std::size_t>()->default_value(0), "layerwise: post-neurons per stage netlist (0 = whole layer)")
     ("asymptotic", po::value<std::string>()->default_value("op"), "op (DC operating point of the new pattern) | final (last transient sample)")
     ("from", po::value<std::string>()->default_value("random"), "pattern settled on before each switch: random (another pattern) | previous")
-    ("validate", po::value<std::size_t>()->default_value(0), "also run the first N patterns with the other method and compare (validation.json)")
+    ("validate", po::value<std::size_t>()->default_value(0), "also run the first N patterns with a reference method and compare (validation.json)")
+    ("validate-method", po::value<std::string>(), "reference of --validate: full | layerwise | tabulated (default: full, or layerwise when --method is full)")
     ("figure-pattern", po::value<std::size_t>()->default_value(0), "pattern whose unit currents are plotted (Fig. 3)")
     ("jobs,j", po::value<int>()->default_value(1), "worker processes (0 = all cores)")
     ("timeout", po::value<double>()->default_value(0), "wall-clock limit per pattern in s (0 = none)")
@@ -242,7 +247,12 @@ int cmd_dynamics(int argc, char** argv) {
   sw.asymptotic_op = asym == "op";
   const std::string method = vm["method"].as<std::string>();
   const std::size_t n_fets = netlist::count_transistors(net.spec);
-  sw.method = method == "auto" ? (n_fets < 20000 ? dynamics::Method::full : dynamics::Method::layerwise) : dynamics::parse_method(method);
+  sw.method = method == "auto" ? (n_fets < 20000 ? dynamics::Method::full : dynamics::Method::tabulated) : dynamics::parse_method(method);
+  const dynamics::Method reference =
+      vm.count("validate-method") ? dynamics::parse_method(vm["validate-method"].as<std::string>())
+                                  : (sw.method == dynamics::Method::full ? dynamics::Method::layerwise : dynamics::Method::full);
+  if (vm["validate"].as<std::size_t>() > 0 && reference == sw.method)
+    throw InputError(fmt::format("--validate-method {}: the reference must differ from --method", dynamics::method_name(reference)));
   for (std::size_t k = 0; k < levels.size(); ++k) {
     auto s2 = sw;
     s2.t_stop_s = t_stop[k];
@@ -307,6 +317,77 @@ int cmd_dynamics(int argc, char** argv) {
                           : json(nullptr);
   };
 
+  // The tabulated model: the chip's DC tables for these weights and the node capacitances.
+  std::shared_ptr<const dynamics::TabulatedModel> tab_model;
+  json tab_json = nullptr;
+  auto ensure_tabulated = [&]() {
+    if (tab_model) return;
+    sim::DecomposedOptions dopt;
+    dopt.parallel = par;
+    dopt.parallel.job_timeout_s = 0;
+    dopt.cache_dir = vm["table-cache"].as<std::string>();
+    dopt.progress = progress;
+    auto solver = std::make_shared<sim::DecomposedSolver>(chip, dopt);
+    solver->tabulate(net.weights);
+    const auto& st = solver->stats();
+    sim::ParallelOptions p1;
+    p1.workers = 1;
+    auto res = sim::run_parallel(1, [&](sim::Session& s, std::size_t) {
+      const auto c = dynamics::calibrate_node_caps(s, net.process);
+      sim::JobData d;
+      d["n"] = std::vector<double>(c.gate.c_n_F.begin(), c.gate.c_n_F.end());
+      d["p"] = std::vector<double>(c.gate.c_p_F.begin(), c.gate.c_p_F.end());
+      d["o"] = std::vector<double>(c.out_F.begin(), c.out_F.end());
+      d["s"] = {c.soma_g_F, c.soma_p_F, c.soma_n_F, c.output_g_F, c.soma_gp_F, c.soma_pn_F};
+      d["cn"] = std::vector<double>(c.couple_n_F.begin(), c.couple_n_F.end());
+      d["cp"] = std::vector<double>(c.couple_p_F.begin(), c.couple_p_F.end());
+      return d;
+    }, p1);
+    if (!res[0].ok) throw sim::SimError("node-capacitance calibration failed: " + res[0].error);
+    dynamics::NodeCaps caps;
+    for (std::size_t k = 0; k < 15; ++k) {
+      caps.gate.c_n_F[k] = res[0].data.at("n")[k];
+      caps.gate.c_p_F[k] = res[0].data.at("p")[k];
+      caps.out_F[k] = res[0].data.at("o")[k];
+      caps.couple_n_F[k] = res[0].data.at("cn")[k];
+      caps.couple_p_F[k] = res[0].data.at("cp")[k];
+    }
+    const auto& sc = res[0].data.at("s");
+    caps.soma_g_F = sc[0], caps.soma_p_F = sc[1], caps.soma_n_F = sc[2], caps.output_g_F = sc[3];
+    caps.soma_gp_F = sc[4], caps.soma_pn_F = sc[5];
+    tab_model = std::make_shared<dynamics::TabulatedModel>(solver, caps);
+    std::string cn, cp, co, mn, mp;
+    for (std::size_t k = 0; k < 15; ++k) {
+      cn += fmt::format(" {:.2f}", caps.gate.c_n_F[k] * 1e15), cp += fmt::format(" {:.2f}", caps.gate.c_p_F[k] * 1e15);
+      co += fmt::format(" {:.2f}", caps.out_F[k] * 1e15);
+      mn += fmt::format(" {:.2f}", caps.couple_n_F[k] * 1e15), mp += fmt::format(" {:.2f}", caps.couple_p_F[k] * 1e15);
+    }
+    fmt::print("tables: {} synapse tables ({} sweep jobs, {} from the cache, {:.0f} s)\n"
+               "device charge per synapse (fF), codes -7..7: Vn{}\n"
+               "                                            Vp{}\n"
+               "                                            out{}\n"
+               "                           coupling out-Vn{}\n"
+               "                           coupling out-Vp{}\n"
+               "soma nodes (fF): input {:.2f}, Vp {:.2f}, Vn {:.2f}, output soma + sink {:.2f}; coupling input-Vp {:.2f}, Vp-Vn {:.2f}\n",
+               st.synapse_tables, st.sweep_jobs, st.cached_jobs, st.tabulate_s, cn, cp, co, mn, mp, caps.soma_g_F * 1e15, caps.soma_p_F * 1e15,
+               caps.soma_n_F * 1e15, caps.output_g_F * 1e15, caps.soma_gp_F * 1e15, caps.soma_pn_F * 1e15);
+    tab_json = {{"gate_c_n_F", caps.gate.c_n_F}, {"gate_c_p_F", caps.gate.c_p_F}, {"out_F", caps.out_F},
+                {"soma_g_F", caps.soma_g_F}, {"soma_p_F", caps.soma_p_F}, {"soma_n_F", caps.soma_n_F}, {"output_g_F", caps.output_g_F},
+                {"couple_n_F", caps.couple_n_F}, {"couple_p_F", caps.couple_p_F}, {"soma_gp_F", caps.soma_gp_F}, {"soma_pn_F", caps.soma_pn_F},
+                {"synapse_tables", st.synapse_tables}, {"sweep_jobs", st.sweep_jobs}, {"cached_jobs", st.cached_jobs},
+                {"tabulate_s", st.tabulate_s}, {"table_cache", dopt.cache_dir}};
+  };
+  auto prepare = [&](dynamics::SwitchOptions& o) {
+    if (needs_gate_load(o.method)) {
+      ensure_gate_load();
+      o.gate_load = gate_load;
+    }
+    if (o.method == dynamics::Method::tabulated) {
+      ensure_tabulated();
+      o.tabulated = tab_model;
+    }
+  };
+
   auto scaled = [&](double level) {
     std::vector<std::vector<double>> x = pat.x;
     if (level > 0) {
@@ -347,16 +428,14 @@ int cmd_dynamics(int argc, char** argv) {
     cfg.figure_pattern = std::min(vm["figure-pattern"].as<std::size_t>(), n - 1);
     cfg.progress = progress;
     cfg.name = name;
-    if (needs_gate_load(cfg.sw.method)) {
-      ensure_gate_load();
-      cfg.sw.gate_load = gate_load;
-    }
+    prepare(cfg.sw);
     const auto res = dynamics::run_experiment(cfg);
     json summary = res.summary;
     summary["mean_input_A"] = levels[li] > 0 ? json(levels[li]) : json(nullptr);
     summary["t_stop_s"] = t_stop[li];
     summary["t_max_s"] = sw.t_max_s;
     summary["gate_load"] = gate_json();
+    summary["tabulated_model"] = tab_json;
     write_json(cfg.out_dir + "/summary.json", summary);
     write_run_json(cfg.out_dir, {{"network", net.describe()}, {"level", name}, {"method", dynamics::method_name(sw.method)}});
     dynamics::plot_unit_traces(cfg.out_dir, "fig3_transient", res.fig_time_s,
@@ -407,7 +486,8 @@ int cmd_dynamics(int argc, char** argv) {
   // Validation of the method against the other one on the first patterns (first level).
   json validation = nullptr;
   if (n_validate > 0) {
-    dynamics::Method other = sw.method == dynamics::Method::full ? dynamics::Method::layerwise : dynamics::Method::full;
+    const dynamics::Method other = reference;
+    const std::string mname = dynamics::method_name(sw.method), rname = dynamics::method_name(reference);
     json rows = json::array();
     std::vector<std::vector<dynamics::PatternRecord>> recs;
     for (dynamics::Method m : {sw.method, other}) {
@@ -432,39 +512,38 @@ int cmd_dynamics(int argc, char** argv) {
       cfg.figure_pattern = std::numeric_limits<std::size_t>::max();
       cfg.progress = progress;
       cfg.name = std::string("validate ") + dynamics::method_name(m);
-      if (needs_gate_load(m)) {
-        ensure_gate_load();
-        cfg.sw.gate_load = gate_load;
-      }
+      prepare(cfg.sw);
       recs.push_back(dynamics::run_experiment(cfg).records);
     }
-    std::vector<double> rel;
+    std::vector<double> rel, erel, erel_tto;
     std::size_t same_class = 0;
     for (std::size_t k = 0; k < n_validate; ++k) {
       const auto& a = recs[0][k];
       const auto& b = recs[1][k];
       json row = {{"pattern", k}, {"ok", a.ok && b.ok}};
       if (a.ok && b.ok) {
+        // a: this run's method, b: the reference.
         const double ta = a.m.time_to_output_s, tb = b.m.time_to_output_s;
-        const double full_t = sw.method == dynamics::Method::full ? ta : tb, lw_t = sw.method == dynamics::Method::full ? tb : ta;
-        const auto& fr = sw.method == dynamics::Method::full ? a : b;
-        const auto& lr = sw.method == dynamics::Method::full ? b : a;
-        row["tto_full_s"] = full_t;
-        row["tto_layerwise_s"] = lw_t;
-        row["energy_tto_full_J"] = fr.m.energy_tto_J;
-        row["energy_tto_layerwise_J"] = lr.m.energy_tto_J;
-        row["energy_window_full_J"] = fr.m.energy_window_J;
-        row["energy_window_layerwise_J"] = lr.m.energy_window_J;
-        row["class_full"] = fr.m.asymptotic_class;
-        row["class_layerwise"] = lr.m.asymptotic_class;
-        row["wall_full_s"] = fr.wall_s;
-        row["wall_layerwise_s"] = lr.wall_s;
-        same_class += fr.m.asymptotic_class == lr.m.asymptotic_class;
-        if (full_t > 0 && lw_t >= 0) {
-          row["tto_rel_diff"] = (lw_t - full_t) / full_t;
-          rel.push_back(std::fabs(lw_t - full_t) / full_t);
+        row["tto_" + mname + "_s"] = ta;
+        row["tto_" + rname + "_s"] = tb;
+        row["energy_tto_" + mname + "_J"] = a.m.energy_tto_J;
+        row["energy_tto_" + rname + "_J"] = b.m.energy_tto_J;
+        row["energy_window_" + mname + "_J"] = a.m.energy_window_J;
+        row["energy_window_" + rname + "_J"] = b.m.energy_window_J;
+        row["class_" + mname] = a.m.asymptotic_class;
+        row["class_" + rname] = b.m.asymptotic_class;
+        row["wall_" + mname + "_s"] = a.wall_s;
+        row["wall_" + rname + "_s"] = b.wall_s;
+        same_class += a.m.asymptotic_class == b.m.asymptotic_class;
+        if (tb > 0 && ta >= 0) {
+          row["tto_rel_diff"] = (ta - tb) / tb;
+          rel.push_back(std::fabs(ta - tb) / tb);
         }
-        if (fr.m.energy_window_J > 0) row["energy_window_rel_diff"] = (lr.m.energy_window_J - fr.m.energy_window_J) / fr.m.energy_window_J;
+        if (b.m.energy_window_J > 0) {
+          row["energy_window_rel_diff"] = (a.m.energy_window_J - b.m.energy_window_J) / b.m.energy_window_J;
+          erel.push_back(std::fabs(a.m.energy_window_J - b.m.energy_window_J) / b.m.energy_window_J);
+        }
+        if (b.m.energy_tto_J > 0 && a.m.energy_tto_J > 0) erel_tto.push_back(std::fabs(a.m.energy_tto_J - b.m.energy_tto_J) / b.m.energy_tto_J);
       }
       rows.push_back(row);
     }
@@ -473,12 +552,20 @@ int cmd_dynamics(int argc, char** argv) {
                   {"level", levels[0] > 0 ? level_name(levels[0]) : "as_given"},
                   {"same_asymptotic_class", same_class},
                   {"tto_abs_rel_diff", {{"n", st.n}, {"mean", st.n ? json(st.mean) : json(nullptr)}, {"max", st.n ? json(st.max) : json(nullptr)}}},
+                  {"method", mname},
+                  {"reference", rname},
                   {"within_5_percent", std::count_if(rel.begin(), rel.end(), [](double r) { return r <= 0.05; })},
+                  {"energy_window_abs_rel_diff", {{"mean", erel.empty() ? json(nullptr) : json(dynamics::statistics(erel).mean)},
+                                                  {"max", erel.empty() ? json(nullptr) : json(dynamics::statistics(erel).max)}}},
+                  {"energy_tto_abs_rel_diff", {{"mean", erel_tto.empty() ? json(nullptr) : json(dynamics::statistics(erel_tto).mean)},
+                                               {"max", erel_tto.empty() ? json(nullptr) : json(dynamics::statistics(erel_tto).max)}}},
                   {"rows", rows}};
     write_json(out + "/validation.json", validation);
     if (st.n)
-      fmt::print("validation (layerwise vs full, {} patterns): |rel. diff of time to output| mean {:.2f} %, max {:.2f} %; same asymptotic class {}/{}\n",
-                 n_validate, 100 * st.mean, 100 * st.max, same_class, n_validate);
+      fmt::print("validation ({} vs {}, {} patterns): |rel. diff of time to output| mean {:.2f} %, max {:.2f} % over {} patterns with time to output > 0; "
+                 "same asymptotic class {}/{}; window energy |rel. diff| mean {:.2f} %\n",
+                 mname, rname, n_validate, 100 * st.mean, 100 * st.max, st.n, same_class, n_validate,
+                 erel.empty() ? NAN : 100 * dynamics::statistics(erel).mean);
   }
 
   json top = {{"network", net.describe()},
@@ -494,6 +581,7 @@ int cmd_dynamics(int argc, char** argv) {
               {"t_max_s", sw.t_max_s},
               {"t_step_s", sw.t_step_s},
               {"gate_load", gate_json()},
+              {"tabulated_model", tab_json},
               {"ngspice", sim::Session::ngspice_version()},
               {"levels", levels_json},
               {"validation", validation}};

@@ -8,6 +8,7 @@
 
 #include "nnspice/common/error.hpp"
 #include "nnspice/dynamics/metrics.hpp"
+#include "nnspice/dynamics/tabulated.hpp"
 #include "nnspice/netlist/builder.hpp"
 #include "nnspice/netlist/writer.hpp"
 
@@ -21,10 +22,11 @@ using netlist::names::neuron_vp_node;
 Method parse_method(const std::string& name) {
   if (name == "full") return Method::full;
   if (name == "layerwise") return Method::layerwise;
-  throw InputError(fmt::format("--method '{}': expected full or layerwise", name));
+  if (name == "tabulated") return Method::tabulated;
+  throw InputError(fmt::format("--method '{}': expected full, layerwise or tabulated", name));
 }
 
-const char* method_name(Method m) { return m == Method::full ? "full" : "layerwise"; }
+const char* method_name(Method m) { return m == Method::full ? "full" : m == Method::layerwise ? "layerwise" : "tabulated"; }
 
 void SwitchOptions::validate() const {
   auto need = [](bool ok, const char* field, double v, const char* constraint) {
@@ -373,7 +375,13 @@ SwitchTrace simulate_switch(sim::Session& s, const sim::NetworkChip& chip, const
   o.validate();
   check_inputs(chip, w, a, b);
   const auto t0 = std::chrono::steady_clock::now();
-  SwitchTrace tr = o.method == Method::full ? run_full(s, chip, w, a, b, o) : run_layerwise(s, chip, w, a, b, o);
+  SwitchTrace tr;
+  if (o.method == Method::tabulated) {
+    if (!o.tabulated) throw std::logic_error("simulate_switch: method tabulated needs SwitchOptions::tabulated");
+    tr = o.tabulated->simulate(w, a, b, o);
+  } else {
+    tr = o.method == Method::full ? run_full(s, chip, w, a, b, o) : run_layerwise(s, chip, w, a, b, o);
+  }
   tr.wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return tr;
 }

@@ -64,6 +64,24 @@ Stencil stencil(const Grid& g, double x) {
   return s;
 }
 
+// Derivative d/dx of the Catmull-Rom interpolant at x (0 where x is clamped to the grid's ends).
+Stencil stencil_derivative(const Grid& g, double x) {
+  Stencil s = stencil(g, x);
+  double t = (x - g.v0) / g.dv;
+  if (t < 0 || t > static_cast<double>(g.n - 1)) {
+    for (double& w : s.w) w = 0;
+    return s;
+  }
+  t = std::clamp(t, 0.0, static_cast<double>(g.n - 1));
+  const std::size_t k = std::min(static_cast<std::size_t>(t), g.n - 2);
+  const double u = t - static_cast<double>(k), u2 = u * u;
+  s.w[0] = 0.5 * (-3 * u2 + 4 * u - 1) / g.dv;
+  s.w[1] = 0.5 * (9 * u2 - 10 * u) / g.dv;
+  s.w[2] = 0.5 * (-9 * u2 + 8 * u + 1) / g.dv;
+  s.w[3] = 0.5 * (3 * u2 - 2 * u) / g.dv;
+  return s;
+}
+
 template <typename T>
 double apply(const Stencil& s, const T* y, std::size_t stride = 1) {
   return s.w[0] * y[s.idx[0] * stride] + s.w[1] * y[s.idx[1] * stride] + s.w[2] * y[s.idx[2] * stride] + s.w[3] * y[s.idx[3] * stride];
@@ -98,6 +116,9 @@ Grid coarsen(const Grid& g, std::size_t f) {
 struct DecomposedSolver::Impl {
   Grid soma, pre, post;
   std::vector<std::vector<std::vector<double>>> soma_y;  // [layer][neuron][k] = asinh(I/kI0)
+  // Quasi-static soma curves (transients): Vp, Vn (V) and asinh(I/kI0) of the M2 and M3 branches, for
+  // axon somas; asinh(I_sink/kI0) of the readout sinks (output layer, in soma_m2's place).
+  std::vector<std::vector<std::vector<double>>> soma_vp, soma_vn, soma_m2, soma_m3;
   std::unordered_map<std::uint64_t, std::vector<float>> syn;  // h = I_syn / Iref(V_pre), [k_post * n_pre + k_pre]
   std::uint64_t chip_hash = 0;
   // The cache folder's ".keys" lists, parsed once per solver by file name (a chunk file never changes: it is
@@ -163,8 +184,24 @@ void DecomposedSolver::tabulate(const netlist::WeightCodes& weights) {
       for (std::size_t i = 0; i < static_cast<std::size_t>(spec.layers[l]); ++i) {
         const std::string g = fmt::format("g{}_{}", l, i);
         c.add_vsource(fmt::format("VQ{}_{}", l, i), "mg", g, 0.0);
-        netlist::add_soma(c, pr, l, i, l + 1 < spec.layers.size(), g, fmt::format("p{}_{}", l, i), fmt::format("n{}_{}", l, i),
+        const std::size_t first = c.elements.size();
+        const bool axon = l + 1 < spec.layers.size();
+        netlist::add_soma(c, pr, l, i, axon, g, fmt::format("p{}_{}", l, i), fmt::format("n{}_{}", l, i),
                           dv + netlist::soma_fet_index(spec, l, i, 0));
+        if (axon) {  // M2 and M3 draw from VDD through probes of their own: the two branch currents
+          for (std::size_t e = first; e < c.elements.size(); ++e)
+            for (int k : {2, 3})
+              if (c.elements[e].name == netlist::names::soma_fet(l, i, k))
+                for (auto& node : c.elements[e].nodes)
+                  if (node == netlist::names::kVdd) node = fmt::format("s{}{}_{}", k, l, i);
+          c.add_vsource(fmt::format("VS2{}_{}", l, i), netlist::names::kVdd, fmt::format("s2{}_{}", l, i), 0.0);
+          c.add_vsource(fmt::format("VS3{}_{}", l, i), netlist::names::kVdd, fmt::format("s3{}_{}", l, i), 0.0);
+        } else {  // the readout sink (gate on the output soma's input node; draws no DC gate current)
+          const auto& sz = pr.size(netlist::DeviceRole::sink);
+          c.add_vsource(fmt::format("VSK{}", i), netlist::names::kVdd, fmt::format("sk{}", i), 0.0);
+          c.add_mosfet(netlist::names::sink_fet(i), fmt::format("sk{}", i), g, "0", "0", pr.nmos_model, sz.w_m, sz.l_m,
+                       dv[netlist::sink_fet_index(spec, i)]);
+        }
       }
     const auto lines = netlist::ngspice_lines(c);
     auto job = [&](Session& s, std::size_t) -> JobData {
@@ -177,6 +214,18 @@ void DecomposedSolver::tabulate(const netlist::WeightCodes& weights) {
           const auto& v = r.vectors.current(fmt::format("VQ{}_{}", l, i));
           if (v.size() != sg.n) throw SimError(fmt::format("soma sweep returned {} points, expected {}", v.size(), sg.n));
           flat.insert(flat.end(), v.begin(), v.end());
+          auto put = [&](const char* key, const std::vector<double>& y) {
+            if (y.size() != sg.n) throw SimError(fmt::format("soma sweep returned {} points, expected {}", y.size(), sg.n));
+            d[key].insert(d[key].end(), y.begin(), y.end());
+          };
+          if (l + 1 < spec.layers.size()) {
+            put("vp", r.vectors.at(fmt::format("p{}_{}", l, i)));
+            put("vn", r.vectors.at(fmt::format("n{}_{}", l, i)));
+            put("m2", r.vectors.current(fmt::format("VS2{}_{}", l, i)));
+            put("m3", r.vectors.current(fmt::format("VS3{}_{}", l, i)));
+          } else {
+            put("m2", r.vectors.current(fmt::format("VSK{}", i)));
+          }
         }
       d["iters"] = {static_cast<double>(r.stats.newton_iterations)};
       return d;
@@ -187,16 +236,32 @@ void DecomposedSolver::tabulate(const netlist::WeightCodes& weights) {
     const auto res = run_parallel(1, job, po);
     if (!res[0].ok) throw SimError("soma tabulation failed: " + res[0].error);
     const auto& flat = res[0].data.at("i");
-    std::size_t off = 0;
-    impl_->soma_y.resize(spec.layers.size());
-    for (std::size_t l = 0; l < spec.layers.size(); ++l) {
-      impl_->soma_y[l].resize(spec.layers[l]);
-      for (auto& y : impl_->soma_y[l]) {
-        y.resize(sg.n);
-        for (std::size_t k = 0; k < sg.n; ++k) y[k] = std::asinh(flat[off + k] / kI0);
+    const auto& vp = res[0].data.at("vp");
+    const auto& vn = res[0].data.at("vn");
+    const auto& m2 = res[0].data.at("m2");
+    const auto& m3 = res[0].data.at("m3");
+    std::size_t off = 0, off_axon = 0, off_m2 = 0;
+    const std::size_t L = spec.layers.size();
+    for (auto* t : {&impl_->soma_y, &impl_->soma_vp, &impl_->soma_vn, &impl_->soma_m2, &impl_->soma_m3}) t->assign(L, {});
+    auto take = [&](const std::vector<double>& src, std::size_t at, bool log_current) {
+      std::vector<double> y(src.begin() + static_cast<long>(at), src.begin() + static_cast<long>(at + sg.n));
+      if (log_current)
+        for (double& x : y) x = std::asinh(x / kI0);
+      return y;
+    };
+    for (std::size_t l = 0; l < L; ++l)
+      for (int i = 0; i < spec.layers[l]; ++i) {
+        impl_->soma_y[l].push_back(take(flat, off, true));
         off += sg.n;
+        impl_->soma_m2[l].push_back(take(m2, off_m2, true));
+        off_m2 += sg.n;
+        if (l + 1 < L) {
+          impl_->soma_vp[l].push_back(take(vp, off_axon, false));
+          impl_->soma_vn[l].push_back(take(vn, off_axon, false));
+          impl_->soma_m3[l].push_back(take(m3, off_axon, true));
+          off_axon += sg.n;
+        }
       }
-    }
     stats_.sweep_jobs += 1;
     stats_.sweep_points += sg.n;
     stats_.newton_iterations += static_cast<long>(res[0].data.at("iters")[0]);
@@ -467,6 +532,116 @@ double DecomposedSolver::soma_voltage(std::size_t l, std::size_t i, double i_A) 
   return 0.5 * (lo + hi);
 }
 
+namespace {
+const std::vector<double>& soma_row(const std::vector<std::vector<std::vector<double>>>& t, std::size_t l, std::size_t i, const char* what) {
+  if (l >= t.size() || i >= t[l].size())
+    throw std::logic_error(fmt::format("no {} table for neuron {} of layer {} (tabulate() first; axon somas only)", what, i, l));
+  return t[l][i];
+}
+}  // namespace
+
+double DecomposedSolver::soma_vp(std::size_t l, std::size_t i, double v) const {
+  return apply(stencil(impl_->soma, v), soma_row(impl_->soma_vp, l, i, "Vp").data());
+}
+double DecomposedSolver::soma_vn(std::size_t l, std::size_t i, double v) const {
+  return apply(stencil(impl_->soma, v), soma_row(impl_->soma_vn, l, i, "Vn").data());
+}
+double DecomposedSolver::soma_i_m2(std::size_t l, std::size_t i, double v) const {
+  if (l + 1 >= chip_.spec.layers.size()) throw std::logic_error("soma_i_m2: output somas have no M2");
+  return kI0 * std::sinh(apply(stencil(impl_->soma, v), soma_row(impl_->soma_m2, l, i, "M2").data()));
+}
+double DecomposedSolver::soma_i_m3(std::size_t l, std::size_t i, double v) const {
+  return kI0 * std::sinh(apply(stencil(impl_->soma, v), soma_row(impl_->soma_m3, l, i, "M3").data()));
+}
+double DecomposedSolver::sink_current(std::size_t j, double v) const {
+  return kI0 * std::sinh(apply(stencil(impl_->soma, v), soma_row(impl_->soma_m2, chip_.spec.layers.size() - 1, j, "sink").data()));
+}
+
+DecomposedSolver::Bound DecomposedSolver::bind(const netlist::WeightCodes& weights) const {
+  netlist::validate_weights(weights, chip_.spec, "weights");
+  Bound b;
+  for (std::size_t l = 0; l < weights.size(); ++l) {
+    const auto& w = weights[l];
+    b.table.emplace_back(w.rows * w.cols);
+    b.negative.emplace_back(w.rows * w.cols);
+    for (std::size_t j = 0; j < w.rows; ++j)
+      for (std::size_t i = 0; i < w.cols; ++i) {
+        const int code = w.at(j, i);
+        const auto it = impl_->syn.find(synapse_key(l, j, i, code));
+        if (it == impl_->syn.end()) throw std::logic_error(fmt::format("bind: no table for synapse ({}, {}, {}) at code {} (tabulate() first)", l, j, i, code));
+        b.table[l][j * w.cols + i] = it->second.data();
+        b.negative[l][j * w.cols + i] = code < 0;
+      }
+  }
+  return b;
+}
+
+std::size_t DecomposedSolver::post_points() const { return impl_->post.n; }
+double DecomposedSolver::post_voltage(std::size_t k) const { return impl_->post.v(k); }
+
+void DecomposedSolver::layer_input_curves(const Bound& bound, std::size_t l, const double* v_pos, const double* v_neg, double* S) const {
+  const Grid &pg = impl_->pre, &qg = impl_->post;
+  const std::size_t Npre = static_cast<std::size_t>(chip_.spec.layers.at(l)), Npost = static_cast<std::size_t>(chip_.spec.layers.at(l + 1));
+  // Pre-neuron stencils and reference currents at both equivalent voltages (shared by all posts).
+  std::vector<Stencil> st(2 * Npre);
+  std::vector<double> iref(2 * Npre);
+  for (std::size_t i = 0; i < Npre; ++i)
+    for (int sgn = 0; sgn < 2; ++sgn) {
+      const double v = sgn ? v_neg[i] : v_pos[i];
+      if (v > pg.last())
+        throw NumericalError(fmt::format("neuron {} of layer {} is outside the tabulated range (node voltage {:.3f} V > {} V)", i, l, v, pg.last()));
+      st[2 * i + sgn] = stencil(pg, v);
+      iref[2 * i + sgn] = std::hypot(soma_current(l, i, v), kIrefFloor);
+    }
+  const auto& tab = bound.table.at(l);
+  const auto& neg = bound.negative.at(l);
+  for (std::size_t j = 0; j < Npost; ++j) {
+    double* Sj = S + j * qg.n;
+    std::fill(Sj, Sj + qg.n, 0.0);
+    for (std::size_t i = 0; i < Npre; ++i) {
+      const float* h = tab[j * Npre + i];
+      const std::size_t m = 2 * i + static_cast<std::size_t>(neg[j * Npre + i]);
+      const Stencil& s = st[m];
+      const double a = iref[m];
+      for (std::size_t q = 0; q < qg.n; ++q) {
+        const float* row = h + q * pg.n;
+        Sj[q] += a * (s.w[0] * row[s.idx[0]] + s.w[1] * row[s.idx[1]] + s.w[2] * row[s.idx[2]] + s.w[3] * row[s.idx[3]]);
+      }
+    }
+  }
+}
+
+double DecomposedSolver::layer_supply_current(const Bound& bound, std::size_t l, const double* v_pos, const double* v_post) const {
+  const Grid &pg = impl_->pre, &qg = impl_->post;
+  const std::size_t Npre = static_cast<std::size_t>(chip_.spec.layers.at(l)), Npost = static_cast<std::size_t>(chip_.spec.layers.at(l + 1));
+  std::vector<Stencil> st(Npre);
+  std::vector<double> iref(Npre);
+  for (std::size_t i = 0; i < Npre; ++i) {
+    st[i] = stencil(pg, v_pos[i]);
+    iref[i] = std::hypot(soma_current(l, i, v_pos[i]), kIrefFloor);
+  }
+  const auto& tab = bound.table.at(l);
+  const auto& neg = bound.negative.at(l);
+  double total = 0;
+  for (std::size_t j = 0; j < Npost; ++j) {
+    const Stencil sq = stencil(qg, v_post[j]);
+    for (std::size_t i = 0; i < Npre; ++i) {
+      if (neg[j * Npre + i]) continue;
+      const float* h = tab[j * Npre + i];
+      double x = 0;
+      for (int m = 0; m < 4; ++m) x += sq.w[m] * apply(st[i], h + sq.idx[m] * pg.n);
+      x *= iref[i];
+      if (x > 0) total += x;  // code 0: leakage of either sign; only what flows out of VDD counts
+    }
+  }
+  return total;
+}
+
+double DecomposedSolver::post_interpolate(const double* curve, double v, double* derivative) const {
+  if (derivative) *derivative = apply(stencil_derivative(impl_->post, v), curve);
+  return apply(stencil(impl_->post, v), curve);
+}
+
 double DecomposedSolver::synapse_current(std::size_t l, std::size_t j, std::size_t i, int code, double v_pre, double v_post) const {
   const auto it = impl_->syn.find(synapse_key(l, j, i, code));
   if (it == impl_->syn.end()) throw std::logic_error(fmt::format("no table for synapse ({}, {}, {}) at code {}", l, j, i, code));
@@ -484,17 +659,11 @@ std::vector<DcOutcome> DecomposedSolver::solve(const netlist::WeightCodes& weigh
       throw InputError(fmt::format("{} input currents for an input layer of {} neurons", in.size(), spec.layers[0]));
   tabulate(weights);
   const auto t0 = std::chrono::steady_clock::now();
-  const Grid &pg = impl_->pre, &qg = impl_->post;
+  const Grid& qg = impl_->post;
   const std::size_t L = spec.layers.size();
-  // Table pointers per synapse for these weights.
-  std::vector<std::vector<const float*>> tab(L - 1);
-  for (std::size_t l = 0; l + 1 < L; ++l) {
-    tab[l].resize(weights[l].rows * weights[l].cols);
-    for (std::size_t j = 0; j < weights[l].rows; ++j)
-      for (std::size_t i = 0; i < weights[l].cols; ++i) tab[l][j * weights[l].cols + i] = impl_->syn.at(synapse_key(l, j, i, weights[l].at(j, i))).data();
-  }
+  const Bound bound = bind(weights);
   std::vector<DcOutcome> out(inputs.size());
-  std::vector<double> S(qg.n), hrow(qg.n);
+  std::vector<double> curves;
   for (std::size_t k = 0; k < inputs.size(); ++k) {
     DcOutcome& o = out[k];
     try {
@@ -506,31 +675,14 @@ std::vector<DcOutcome> DecomposedSolver::solve(const netlist::WeightCodes& weigh
         V[0][i] = soma_voltage(0, i, I[0][i]);
       }
       for (std::size_t l = 0; l + 1 < L; ++l) {
-        const std::size_t Npre = spec.layers[l], Npost = spec.layers[l + 1];
-        // Pre-neuron stencils and reference currents (shared by all posts).
-        std::vector<Stencil> st(Npre);
-        std::vector<double> iref(Npre);
-        for (std::size_t i = 0; i < Npre; ++i) {
-          if (V[l][i] > pg.last())
-            throw NumericalError(fmt::format("neuron {} of layer {} is outside the tabulated range (node voltage {:.3f} V > {} V)", i, l, V[l][i], pg.last()));
-          st[i] = stencil(pg, V[l][i]);
-          iref[i] = std::hypot(soma_current(l, i, V[l][i]), kIrefFloor);
-        }
+        const std::size_t Npost = spec.layers[l + 1];
+        curves.resize(Npost * qg.n);
+        layer_input_curves(bound, l, V[l].data(), V[l].data(), curves.data());
         V[l + 1].resize(Npost);
         I[l + 1].resize(Npost);
         for (std::size_t j = 0; j < Npost; ++j) {
-          // Total synaptic current into post j on the V_post grid.
-          std::fill(S.begin(), S.end(), 0.0);
-          for (std::size_t i = 0; i < Npre; ++i) {
-            const float* h = tab[l][j * Npre + i];
-            const Stencil& s = st[i];
-            const double a = iref[i];
-            for (std::size_t q = 0; q < qg.n; ++q) {
-              const float* row = h + q * pg.n;
-              S[q] += a * (s.w[0] * row[s.idx[0]] + s.w[1] * row[s.idx[1]] + s.w[2] * row[s.idx[2]] + s.w[3] * row[s.idx[3]]);
-            }
-          }
-          auto F = [&](double v) { return soma_current(l + 1, j, v) - apply(stencil(qg, v), S.data()); };
+          const double* S = curves.data() + j * qg.n;
+          auto F = [&](double v) { return soma_current(l + 1, j, v) - apply(stencil(qg, v), S); };
           double lo = qg.v0, hi = qg.last();
           double flo = F(lo), fhi = F(hi);
           double root;

@@ -9,6 +9,8 @@
 
 #include "nnspice/dynamics/experiment.hpp"
 #include "nnspice/dynamics/switch_sim.hpp"
+#include "nnspice/dynamics/tabulated.hpp"
+#include "nnspice/common/rng.hpp"
 #include "nnspice/mismatch/chip.hpp"
 
 using namespace nnspice;
@@ -95,6 +97,66 @@ TEST(Switch, LayerwiseMatchesFullNetlist) {
     std::printf("layerwise chunk %zu: tto %.4g us (full %.4g), energy %.4g pJ (full %.4g)\n", chunk, ml.time_to_output_s * 1e6,
                 mf.time_to_output_s * 1e6, ml.energy_window_J * 1e12, mf.energy_window_J * 1e12);
   }
+}
+
+// The tabulated engine against the full netlist, on the same chip, weights and switches: time to output
+// within 5 % (the criterion), the same asymptotic class, window energy within 5 %.
+void expect_tabulated_matches_full(const std::string& layers, std::uint64_t seed, const netlist::WeightCodes& w,
+                                   const std::vector<std::vector<double>>& switches /* pairs A, B */, double t_stop) {
+  const auto chip = make_chip(layers, seed);
+  sim::DecomposedOptions dopt;
+  dopt.progress = false;
+  auto solver = std::make_shared<sim::DecomposedSolver>(chip, dopt);
+  solver->tabulate(w);
+  auto model = std::make_shared<TabulatedModel>(solver, calibrate_node_caps(session(), chip.process));
+  std::size_t changed = 0;
+  for (std::size_t k = 0; k + 1 < switches.size(); k += 2) {
+    SwitchOptions o;
+    o.t_stop_s = t_stop;
+    const auto full = simulate_switch(session(), chip, w, switches[k], switches[k + 1], o);
+    const auto mf = measure_switch(full, chip.process.vdd_V, t_stop);
+    o.method = Method::tabulated;
+    o.tabulated = model;
+    const auto tab = simulate_switch(session(), chip, w, switches[k], switches[k + 1], o);
+    const auto mt = measure_switch(tab, chip.process.vdd_V, t_stop);
+    std::printf("%s switch %zu: tto tabulated %.4g us, full %.4g us; window energy %.4g pJ vs %.4g pJ; %.3f s vs %.3f s\n", layers.c_str(),
+                k / 2, mt.time_to_output_s * 1e6, mf.time_to_output_s * 1e6, mt.energy_window_J * 1e12, mf.energy_window_J * 1e12,
+                tab.wall_s, full.wall_s);
+    EXPECT_EQ(tab.asymptotic_class, full.asymptotic_class) << k;
+    if (mf.time_to_output_s > 0) {
+      ++changed;
+      EXPECT_NEAR(mt.time_to_output_s, mf.time_to_output_s, 0.05 * mf.time_to_output_s) << k;
+    } else {
+      EXPECT_EQ(mt.time_to_output_s, mf.time_to_output_s) << k;
+    }
+    EXPECT_NEAR(mt.energy_window_J, mf.energy_window_J, 0.05 * mf.energy_window_J) << k;
+    for (std::size_t j = 0; j < full.output_A.size(); ++j)  // the settled end of the window
+      EXPECT_NEAR(tab.output_A[j].back(), full.output_A[j].back(), 0.02 * std::fabs(full.output_A[j].back()) + 50e-12) << k << " " << j;
+  }
+  EXPECT_GT(changed, 0u) << "no switch changed the class: the time-to-output comparison was not exercised";
+}
+
+TEST(Tabulated, MatchesFullNetlist2x2x2) {
+  expect_tabulated_matches_full("2-2-2", 3, diagonal(), {{30e-9, 5e-9}, {5e-9, 30e-9}, {5e-9, 40e-9}, {40e-9, 5e-9}}, 6e-6);
+}
+
+TEST(Tabulated, MatchesFullNetlistRandomCodes) {
+  // 6-5-3 with random codes (seed 4): several switches between random 15 nA-mean patterns.
+  const auto spec = netlist::NetworkSpec::parse("6-5-3");
+  auto rng = Rng::stream(4, "test-tabulated");
+  netlist::WeightCodes w(2);
+  for (std::size_t l = 0; l < 2; ++l) {
+    w[l].rows = static_cast<std::size_t>(spec.layers[l + 1]);
+    w[l].cols = static_cast<std::size_t>(spec.layers[l]);
+    for (std::size_t k = 0; k < w[l].rows * w[l].cols; ++k) w[l].codes.push_back(static_cast<int>(rng.below(15)) - 7);
+  }
+  std::vector<std::vector<double>> sw;
+  for (int k = 0; k < 6; ++k) {
+    std::vector<double> x(6);
+    for (double& v : x) v = 30e-9 * rng.uniform();
+    sw.push_back(x);
+  }
+  expect_tabulated_matches_full("6-5-3", 5, w, sw, 15e-6);
 }
 
 TEST(Switch, BadShapesAreInputErrors) {

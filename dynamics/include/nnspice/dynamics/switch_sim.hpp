@@ -13,6 +13,7 @@
 
 #include <array>
 #include <cstddef>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -21,6 +22,8 @@
 #include "nnspice/sim/session.hpp"
 
 namespace nnspice::dynamics {
+
+class TabulatedModel;
 
 /// Gate charge of one synapse on its pre-neuron's Vn (to ground) and Vp (to VDD) nodes, as a linear
 /// capacitance per weight code (index code + 7), from ngspice: dQ/dV over the Vn/Vp range of input
@@ -42,8 +45,8 @@ struct GateLoadOptions {
 /// Measures the gate load of each code in `session` (no mismatch; one small DC sweep + one transient).
 GateLoad calibrate_gate_load(sim::Session& session, const netlist::Process& process, const GateLoadOptions& options = {});
 
-enum class Method { full, layerwise };
-Method parse_method(const std::string& name);  ///< "full" | "layerwise"; InputError otherwise
+enum class Method { full, layerwise, tabulated };
+Method parse_method(const std::string& name);  ///< "full" | "layerwise" | "tabulated"; InputError otherwise
 const char* method_name(Method m);
 
 struct SwitchOptions {
@@ -56,6 +59,8 @@ struct SwitchOptions {
   bool keep_hidden = false;   ///< return the traces of every hidden and output unit (Fig. 3)
   bool asymptotic_op = true;  ///< asymptotic class from a DC op of pattern B (false: the last transient sample)
   GateLoad gate_load;         ///< layerwise only (calibrate_gate_load)
+  /// tabulated only: the chip's tables and node capacitances (tabulated.hpp); integration step = t_max_s.
+  std::shared_ptr<const TabulatedModel> tabulated;
   bool log_stages = false;    ///< print one line per ngspice transient to stderr (stage, size, time points, iterations, s)
   /// Validates ranges (InputError naming the field, value and constraint).
   void validate() const;

@@ -69,11 +69,41 @@ class DecomposedSolver final : public NetworkDcSolver {
   double soma_current(std::size_t layer, std::size_t i, double v_V) const;
   /// Input-node voltage at which neuron (layer, i) draws current i_A.
   double soma_voltage(std::size_t layer, std::size_t i, double i_A) const;
+
+  // Quasi-static soma curves for the tabulated transients (dynamics/), all at DC with the soma's input
+  // node at v (tables exist after the first tabulate()). Axon somas (not the output layer):
+  double soma_vp(std::size_t layer, std::size_t i, double v_V) const;     ///< Vp node voltage (V)
+  double soma_vn(std::size_t layer, std::size_t i, double v_V) const;     ///< Vn node voltage (V)
+  double soma_i_m2(std::size_t layer, std::size_t i, double v_V) const;   ///< M1/M2 branch current from VDD (A)
+  double soma_i_m3(std::size_t layer, std::size_t i, double v_V) const;   ///< M3/M4 branch current from VDD (A)
+  /// Output layer: the readout sink's current from VDD (A).
+  double sink_current(std::size_t j, double v_V) const;
+
+  /// Synapse table pointers of one weight set (after tabulate()); valid while the solver lives.
+  struct Bound {
+    std::vector<std::vector<const float*>> table;  ///< [layer][post * n_pre + pre]
+    std::vector<std::vector<signed char>> negative;  ///< [layer][post * n_pre + pre]: code < 0
+  };
+  Bound bind(const netlist::WeightCodes& weights) const;
+  /// The V_post grid of the synapse tables.
+  std::size_t post_points() const;
+  double post_voltage(std::size_t k) const;
+  /// Total synaptic current into every post-neuron of weight layer `layer` on the V_post grid,
+  /// S[post * post_points() + k], with the pre-neurons at input-node voltages v_pos (seen by synapses of
+  /// code >= 0, which mirror Vp) and v_neg (code < 0, which mirror Vn). At DC v_pos = v_neg = V_pre; in a
+  /// transient they are the DC-equivalent voltages of the pre-neuron's lagging Vp and Vn.
+  void layer_input_curves(const Bound& bound, std::size_t layer, const double* v_pos, const double* v_neg, double* S) const;
+  /// Current drawn from VDD by the synapses of weight layer `layer` with code > 0 (they source their
+  /// current from VDD; negative ones sink into ground), pre-neurons at v_pos, post input nodes at v_post.
+  double layer_supply_current(const Bound& bound, std::size_t layer, const double* v_pos, const double* v_post) const;
+  /// Catmull-Rom interpolation of one post-neuron's curve (post_points() values) at v, and its derivative.
+  double post_interpolate(const double* curve, double v_V, double* derivative = nullptr) const;
   const DecomposedStats& stats() const { return stats_; }
   /// Tables computed or imported so far, serialised (for exchanging between MPI ranks); import merges.
   std::string export_tables() const;
   void import_tables(const std::string& bytes);
   const DecomposedOptions& options() const { return options_; }
+  const NetworkChip& chip() const { return chip_; }
 
  private:
   struct Impl;
