@@ -561,11 +561,10 @@ int cmd_dynamics(int argc, char** argv) {
                                                {"max", erel_tto.empty() ? json(nullptr) : json(dynamics::statistics(erel_tto).max)}}},
                   {"rows", rows}};
     write_json(out + "/validation.json", validation);
-    if (st.n)
-      fmt::print("validation ({} vs {}, {} patterns): |rel. diff of time to output| mean {:.2f} %, max {:.2f} % over {} patterns with time to output > 0; "
-                 "same asymptotic class {}/{}; window energy |rel. diff| mean {:.2f} %\n",
-                 mname, rname, n_validate, 100 * st.mean, 100 * st.max, st.n, same_class, n_validate,
-                 erel.empty() ? NAN : 100 * dynamics::statistics(erel).mean);
+    fmt::print("validation ({} vs {}, {} patterns): |rel. diff of time to output| mean {:.2f} %, max {:.2f} % over {} patterns with time to output > 0; "
+               "same asymptotic class {}/{}; window energy |rel. diff| mean {:.2f} %\n",
+               mname, rname, n_validate, st.n ? 100 * st.mean : NAN, st.n ? 100 * st.max : NAN, st.n, same_class, n_validate,
+               erel.empty() ? NAN : 100 * dynamics::statistics(erel).mean);
   }
 
   json top = {{"network", net.describe()},

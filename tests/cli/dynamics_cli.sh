@@ -14,7 +14,8 @@ expect() {  # expect CODE PATTERN -- args...
   fi
 }
 expect 2 "exactly one of" -- -l 2-2-1 -o "$D/a"
-expect 2 "expected full or layerwise" -- -l 2-2-1 --random-patterns 2 --method fast -o "$D/a"
+expect 2 "expected full, layerwise or tabulated" -- -l 2-2-1 --random-patterns 2 --method fast -o "$D/a"
+expect 2 "reference must differ" -- -l 2-2-1 --random-patterns 2 --method tabulated --validate 1 --validate-method tabulated -o "$D/a"
 printf '1e-8,2e-8,3e-8\n' > "$D/three.csv"
 expect 2 "3 columns" -- -l 2-2-1 --patterns "$D/three.csv" -o "$D/a"
 printf '1e-8,-2e-8\n' > "$D/neg.csv"
@@ -42,4 +43,11 @@ expect 0 "as_given" -- -l 2-2-1 --patterns "$D/two.csv" --mean-input none --t-st
 [ "$m0" = "$(stat -c %Y "$D/run/level_as_given/patterns/0.json")" ] || { echo "FAIL: --resume simulated pattern 0 again"; fail=1; }
 [ "$m1" = "$(stat -c %Y "$D/run/level_as_given/patterns/1.json")" ] || { echo "FAIL: --resume simulated pattern 1 again"; fail=1; }
 [ -s "$D/run/level_as_given/patterns.csv" ] || { echo "FAIL: --resume wrote no patterns.csv"; fail=1; }
+# The tabulated engine validated against the full netlist on the same switches (2-2-2, diagonal-free
+# random codes; the numbers are checked in test_dynamics_switch): validation.json names both methods.
+expect 0 "validation (tabulated vs full" -- -l 2-2-2 --random-patterns 3 --method tabulated --mean-input 15e-9 --t-stop 3e-6 --validate 3 \
+  --table-cache "$D/tables" --no-progress -o "$D/tab"
+grep -q '"reference": "full"' "$D/tab/validation.json" || { echo "FAIL: validation.json does not name the reference"; fail=1; }
+grep -q '"couple_n_F"' "$D/tab/summary.json" || { echo "FAIL: summary.json lacks the tabulated model's capacitances"; fail=1; }
+ls "$D/tables"/*.keys > /dev/null 2>&1 || { echo "FAIL: --table-cache wrote no tables"; fail=1; }
 exit $fail
