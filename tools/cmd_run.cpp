@@ -165,7 +165,7 @@ std::vector<StageSpec> plan(const RunConfig& c, const std::string& out) {
         std::string levels;
         for (double v : x.dyn_levels) levels += (levels.empty() ? "" : ",") + num(v);
         a = {"dynamics", "--layers", x.layers, "--chip", chip, "--weights", d + "/train_chip", "--count", std::to_string(x.dyn_count), "--mean-input",
-             levels, "--method", x.dyn_method, "--jobs", jobs, "--data-seed", std::to_string(x.data_seed)};
+             levels, "--method", x.dyn_method, "--jobs", jobs, "--data-seed", std::to_string(x.data_seed), "--table-cache", tables};
         if (x.dyn_tmax > 0) a.insert(a.end(), {"--tmax", num(x.dyn_tmax)});
         if (x.dyn_chunk > 0) a.insert(a.end(), {"--chunk", std::to_string(x.dyn_chunk)});
         const auto da = data_args(x, "--iris-csv");
@@ -173,9 +173,12 @@ std::vector<StageSpec> plan(const RunConfig& c, const std::string& out) {
         else a.insert(a.end(), {"--random-patterns", std::to_string(x.dyn_count)});
         a.insert(a.end(), proc.begin(), proc.end());
         add(d, group, "dynamics", fmt::format("pattern-switch transients of {} patterns: time to output and energy", x.dyn_count), a, true,
-            // One transient per (pattern, level); its cost grows a little faster than the synapse count
-            // (measured: 4-7-3 0.5 s, 196-20-10 110 s per transient at tmax 1e-7 on 2 cores).
-            static_cast<double>(x.dyn_count * static_cast<long long>(x.dyn_levels.size())) * 0.04 * std::pow(size / 49.0, 1.2));
+            // ngspice: one transient per (pattern, level), cost a little faster than the synapse count (measured:
+            // 4-7-3 0.5 s, 196-20-10 110 s per transient at tmax 1e-7 on 2 cores). tabulated (auto above 20,000
+            // transistors): ~25 us of integration per synapse and switch (196-100-50-10: ~1 s), tables from the cache.
+            static_cast<double>(x.dyn_count * static_cast<long long>(x.dyn_levels.size())) *
+                (x.dyn_method == "tabulated" || (x.dyn_method == "auto" && size * 11 >= 20000) ? 0.002 + 2e-6 * size
+                                                                                              : 0.04 * std::pow(size / 49.0, 1.2)));
       }
     }
   }

@@ -93,7 +93,8 @@ RunConfig parse_run_config(const std::string& text, const std::string& name) {
       if (dy.has("tmax_s") && !(x.dyn_tmax >= 1e-12 && x.dyn_tmax <= 1e-6)) dy.fail("tmax_s", "expected a maximum time step in [1e-12, 1e-6] s");
       x.dyn_chunk = dy.get_int("chunk", 0);
       if (x.dyn_chunk < 0) dy.fail("chunk", "expected >= 0 (0 = whole layer)");
-      if (x.dyn_method != "full" && x.dyn_method != "layerwise" && x.dyn_method != "auto") dy.fail("method", "expected full, layerwise or auto");
+      if (x.dyn_method != "full" && x.dyn_method != "layerwise" && x.dyn_method != "tabulated" && x.dyn_method != "auto")
+        dy.fail("method", "expected full, layerwise, tabulated or auto");
       if (dy.has("mean_inputs_A")) {
         const YAML::Node l = dy.node()["mean_inputs_A"];
         if (!l.IsSequence() || l.size() == 0) dy.fail("mean_inputs_A", "expected a list of currents in A, e.g. [1.5e-8, 4.5e-8]");
