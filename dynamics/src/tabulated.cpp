@@ -42,9 +42,11 @@ double triangle_capacitance(const sim::TranResult& r, const std::string& name, d
 
 // Scalar root of an increasing function F on [lo, hi], starting from a bracket around `guess`:
 // regula falsi (Illinois) with bisection safeguard, to |x| tolerance tol. Returns lo when F(lo) >= 0
-// (the node sits at or below the table's bottom); throws NumericalError when F(hi) < 0.
+// (the node sits at or below the table's bottom); throws NumericalError when F(hi) < 0. With `status`:
+// no throw; *status = -1 when F(lo) >= 0, +1 when F(hi) < 0, else 0.
 template <typename Fn>
-double increasing_root(Fn&& F, double guess, double lo, double hi, double tol, long& evals, const char* what) {
+double increasing_root(Fn&& F, double guess, double lo, double hi, double tol, long& evals, const char* what, int* status = nullptr) {
+  if (status) *status = 0;
   double a = std::clamp(guess - 0.01, lo, hi), b = std::clamp(guess + 0.01, lo, hi);
   double fa = F(a), fb = F(b);
   evals += 2;
@@ -53,13 +55,22 @@ double increasing_root(Fn&& F, double guess, double lo, double hi, double tol, l
     a = std::max(lo, a - step);
     fa = F(a), ++evals;
   }
-  if (fa >= 0) return lo;
+  if (fa >= 0) {
+    if (status) *status = -1;
+    return lo;
+  }
   for (double step = 0.02; fb < 0 && b < hi; step *= 2) {
     a = b, fa = fb;
     b = std::min(hi, b + step);
     fb = F(b), ++evals;
   }
-  if (fb < 0) throw NumericalError(fmt::format("{}: node voltage beyond the tabulated range (> {} V)", what, hi));
+  if (fb < 0) {
+    if (status) {
+      *status = 1;
+      return hi;
+    }
+    throw NumericalError(fmt::format("{}: node voltage beyond the tabulated range (> {} V)", what, hi));
+  }
   int side = 0;
   double x = 0.5 * (a + b);
   for (int it = 0; it < 200 && b - a > tol; ++it) {
@@ -262,6 +273,8 @@ SwitchTrace TabulatedModel::simulate(const netlist::WeightCodes& w, const std::v
   };
   record(0.0, supply_now());
   std::vector<double> kick;  // coupling current into each post-neuron from its pre-neurons' Vn/Vp motion
+  std::vector<std::size_t> rows;
+  long window_misses = 0;
 
   for (std::size_t n = 0; n < steps; ++n) {
     const double t = static_cast<double>(n + 1) * h;
@@ -274,14 +287,23 @@ SwitchTrace TabulatedModel::simulate(const netlist::WeightCodes& w, const std::v
       // Soma input nodes of layer l.
       kick.assign(N[l], 0.0);
       if (l > 0) {
+        // The input curves only near each node's predicted voltage (a few grid points); the whole curve
+        // when the root leaves that window.
         curves.resize(N[l] * post_n);
-        sv.layer_input_curves(bound, l - 1, gp[l - 1].data(), gn[l - 1].data(), curves.data());
+        rows.resize(2 * N[l]);
+        for (std::size_t j = 0; j < N[l]; ++j) {
+          const std::size_t k = sv.post_interval(2 * V[l][j] - V1[l][j]);
+          rows[2 * j] = k >= 2 ? k - 2 : 0;
+          rows[2 * j + 1] = std::min(k + 3, post_n - 1);
+        }
+        sv.layer_input_curves(bound, l - 1, gp[l - 1].data(), gn[l - 1].data(), curves.data(), rows.data());
         for (std::size_t j = 0; j < N[l]; ++j)
           for (std::size_t i = 0; i < N[l - 1]; ++i) {
             const int code = w[l - 1].at(j, i);
             kick[j] += caps_.cm_n(code) * dVn[l - 1][i] + caps_.cm_p(code) * dVp[l - 1][i];
           }
       }
+      bool whole = false;
       for (std::size_t j = 0; j < N[l]; ++j) {
         const double beta = hist(V[l][j], V1[l][j]), C = Cg[l][j];
         const double* S = l > 0 ? curves.data() + j * post_n : nullptr;
@@ -291,7 +313,24 @@ SwitchTrace TabulatedModel::simulate(const netlist::WeightCodes& w, const std::v
           const double in = l == 0 ? iin : iin + sv.post_interpolate(S, x);
           return C * (alpha * x - beta) / h + sv.soma_current(l, j, x) - in;
         };
-        const double x = increasing_root(F, V[l][j], v_lo, v_hi, 1e-9, evals, "soma input node");
+        double x;
+        if (l > 0 && !whole) {
+          // Interpolation is valid where the stencil (interval k: points k-1..k+2) lies inside the window.
+          const std::size_t r0 = rows[2 * j], r1 = rows[2 * j + 1];
+          const double lo_w = r0 == 0 ? v_lo : sv.post_voltage(r0 + 1), hi_w = r1 + 1 >= post_n ? v_hi : sv.post_voltage(r1 - 1);
+          int status = 0;
+          x = increasing_root(F, std::clamp(V[l][j], lo_w, hi_w), lo_w, hi_w, 1e-9, evals, "soma input node", &status);
+          if ((status < 0 && lo_w > v_lo) || (status > 0 && hi_w < v_hi)) {
+            sv.layer_input_curves(bound, l - 1, gp[l - 1].data(), gn[l - 1].data(), curves.data());
+            ++window_misses;
+            whole = true;
+            x = increasing_root(F, V[l][j], v_lo, v_hi, 1e-9, evals, "soma input node");
+          } else if (status > 0) {
+            throw NumericalError(fmt::format("soma input node: node voltage beyond the tabulated range (> {} V)", v_hi));
+          }
+        } else {
+          x = increasing_root(F, V[l][j], v_lo, v_hi, 1e-9, evals, "soma input node");
+        }
         const double dv = (alpha * x - beta) / h;
         V1[l][j] = V[l][j];
         V[l][j] = x;

@@ -579,7 +579,14 @@ DecomposedSolver::Bound DecomposedSolver::bind(const netlist::WeightCodes& weigh
 std::size_t DecomposedSolver::post_points() const { return impl_->post.n; }
 double DecomposedSolver::post_voltage(std::size_t k) const { return impl_->post.v(k); }
 
-void DecomposedSolver::layer_input_curves(const Bound& bound, std::size_t l, const double* v_pos, const double* v_neg, double* S) const {
+std::size_t DecomposedSolver::post_interval(double v) const {
+  const Grid& g = impl_->post;
+  const double t = std::clamp((v - g.v0) / g.dv, 0.0, static_cast<double>(g.n - 1));
+  return std::min(static_cast<std::size_t>(t), g.n - 2);
+}
+
+void DecomposedSolver::layer_input_curves(const Bound& bound, std::size_t l, const double* v_pos, const double* v_neg, double* S,
+                                          const std::size_t* rows) const {
   const Grid &pg = impl_->pre, &qg = impl_->post;
   const std::size_t Npre = static_cast<std::size_t>(chip_.spec.layers.at(l)), Npost = static_cast<std::size_t>(chip_.spec.layers.at(l + 1));
   // Pre-neuron stencils and reference currents at both equivalent voltages (shared by all posts).
@@ -597,13 +604,15 @@ void DecomposedSolver::layer_input_curves(const Bound& bound, std::size_t l, con
   const auto& neg = bound.negative.at(l);
   for (std::size_t j = 0; j < Npost; ++j) {
     double* Sj = S + j * qg.n;
-    std::fill(Sj, Sj + qg.n, 0.0);
+    const std::size_t q0 = rows ? std::min(rows[2 * j], qg.n - 1) : 0, q1 = rows ? std::min(rows[2 * j + 1], qg.n - 1) : qg.n - 1;
+    std::fill(Sj, Sj + qg.n, rows ? std::nan("") : 0.0);
+    std::fill(Sj + q0, Sj + q1 + 1, 0.0);
     for (std::size_t i = 0; i < Npre; ++i) {
       const float* h = tab[j * Npre + i];
       const std::size_t m = 2 * i + static_cast<std::size_t>(neg[j * Npre + i]);
       const Stencil& s = st[m];
       const double a = iref[m];
-      for (std::size_t q = 0; q < qg.n; ++q) {
+      for (std::size_t q = q0; q <= q1; ++q) {
         const float* row = h + q * pg.n;
         Sj[q] += a * (s.w[0] * row[s.idx[0]] + s.w[1] * row[s.idx[1]] + s.w[2] * row[s.idx[2]] + s.w[3] * row[s.idx[3]]);
       }

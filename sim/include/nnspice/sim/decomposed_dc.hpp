@@ -92,7 +92,12 @@ class DecomposedSolver final : public NetworkDcSolver {
   /// S[post * post_points() + k], with the pre-neurons at input-node voltages v_pos (seen by synapses of
   /// code >= 0, which mirror Vp) and v_neg (code < 0, which mirror Vn). At DC v_pos = v_neg = V_pre; in a
   /// transient they are the DC-equivalent voltages of the pre-neuron's lagging Vp and Vn.
-  void layer_input_curves(const Bound& bound, std::size_t layer, const double* v_pos, const double* v_neg, double* S) const;
+  /// With `rows` (2 per post-neuron: first and last grid index, inclusive), only those grid points are computed
+  /// (the others are set to NaN): a transient whose node moves little per step needs a few points only.
+  void layer_input_curves(const Bound& bound, std::size_t layer, const double* v_pos, const double* v_neg, double* S,
+                          const std::size_t* rows = nullptr) const;
+  /// Grid interval of V_post (the index k with v_k <= v < v_{k+1}, clamped to the grid).
+  std::size_t post_interval(double v_V) const;
   /// Current drawn from VDD by the synapses of weight layer `layer` with code > 0 (they source their
   /// current from VDD; negative ones sink into ground), pre-neurons at v_pos, post input nodes at v_post.
   double layer_supply_current(const Bound& bound, std::size_t layer, const double* v_pos, const double* v_post) const;
