@@ -29,6 +29,22 @@ acc=$(sed -n 's/.*test accuracy \([0-9.]*\) %.*/\1/p' "$D/train.txt")
 grep -q "accuracy $acc %" "$D/infer.txt" || { cat "$D/infer.txt"; fail "infer accuracy differs from train ($acc %)"; }
 [[ -f "$D/infer/outputs.npy" && -f "$D/infer/confusion.csv" ]] || fail "infer outputs"
 
+# code-gains: the chip's calibration plus the process's code linearity (ngspice), trained per code
+"$N" calibration code-gains --calibration "$D/chip/calibration.json" --input-current 15e-9 --out "$D/codes" > "$D/codes.txt" \
+  || { cat "$D/codes.txt"; fail "calibration code-gains"; }
+for f in calibration.json synapse_gain_code_pos_0.npy synapse_gain_code_neg_1.npy synapse_gain_pos_0.npy summary.json run.json; do
+  [[ -f "$D/codes/$f" ]] || fail "code-gains: missing $f"
+done
+"$N" train --dataset iris --epochs 20 --calibration "$D/codes/calibration.json" --out "$D/iris_codes" --quiet --plot false > /dev/null \
+  || fail "train with code gains"
+grep -q '"synapse_code_gains_used": true' "$D/iris_codes/summary.json" || fail "code gains not used in training"
+"$N" calibration code-gains --calibration "$D/codes/calibration.json" --out "$D/codes2" > "$D/e.txt" 2>&1
+[[ $? == 2 ]] && grep -q "already has gains per code" "$D/e.txt" || { cat "$D/e.txt"; fail "code-gains on a per-code calibration not refused"; }
+"$N" calibration code-gains --calibration "$D/chip/calibration.json" --input-current 15nA --out "$D/codes3" > "$D/e.txt" 2>&1
+[[ $? == 2 ]] && grep -q "input-current: '15nA'" "$D/e.txt" || { cat "$D/e.txt"; fail "bad --input-current not refused"; }
+"$N" calibration code-gains --out "$D/codes4" > "$D/e.txt" 2>&1
+[[ $? == 2 ]] && grep -q "calibration.*required" "$D/e.txt" || { cat "$D/e.txt"; fail "code-gains without --calibration not refused"; }
+
 # resume: 4 epochs + resume to 8 gives the same weights as 8 epochs straight
 "$N" train --dataset iris --epochs 8 --out "$D/r_full" --quiet --plot false > /dev/null || fail "train 8"
 "$N" train --dataset iris --epochs 4 --out "$D/r_part" --quiet --plot false > /dev/null || fail "train 4"

@@ -13,6 +13,7 @@
 #include <cstdio>
 #include <cstdlib>
 
+#include "nnspice/common/error.hpp"
 #include "nnspice/measure/characterize.hpp"
 #include "nnspice/mismatch/chip.hpp"
 #include "nnspice/netlist/process.hpp"
@@ -119,4 +120,38 @@ TEST(SynapseCodesSim, BitsAgreeWithAllCodesDecomposed) {
         EXPECT_LT(gn, 2.0 * all.synapse_gain_neg[l][s]) << "layer " << l << " code " << k + 1;
       }
   }
+}
+
+// The process's code linearity on a mismatch-free synapse (nnspice calibration code-gains): code 7 is 1 by
+// definition; every code is worth a positive amount, within a factor 1.6 of the linear grid, and the codes stay
+// ordered (k·g_k increasing), as the trainer requires; the same at two input levels within 5 %.
+#include "nnspice/measure/code_gains.hpp"
+#include "nnspice/sim/session.hpp"
+
+TEST(CodeGainsSim, CodeLinearityOfTheNominalSynapse) {
+  nnspice::sim::Session session;
+  const auto process = nnspice::netlist::default_process();
+  const auto a = nm::measure_code_gains(session, process, 15e-9);
+  const auto b = nm::measure_code_gains(session, process, 45e-9);
+  EXPECT_GT(a.i_pos7_A, 0);
+  EXPECT_LT(a.i_neg7_A, 0);
+  EXPECT_GT(a.v_post_V, 0.1);
+  EXPECT_LT(a.v_post_V, 0.7);
+  for (const auto* g : {&a.pos, &a.neg}) {
+    EXPECT_DOUBLE_EQ((*g)[6], 1.0);
+    double prev = 0;
+    for (int k = 1; k <= 7; ++k) {
+      const double v = (*g)[static_cast<std::size_t>(k - 1)];
+      EXPECT_GT(v, 1 / 1.6) << k;
+      EXPECT_LT(v, 1.6) << k;
+      EXPECT_GT(k * v, prev) << "code " << k << " must be worth more than code " << k - 1;
+      prev = k * v;
+    }
+  }
+  for (std::size_t k = 0; k < 7; ++k) {
+    EXPECT_NEAR(a.pos[k], b.pos[k], 0.05 * a.pos[k]) << k;
+    EXPECT_NEAR(a.neg[k], b.neg[k], 0.05 * a.neg[k]) << k;
+  }
+  std::printf("code gains at 15 nA: +1 %.3f +2 %.3f +4 %.3f; -1 %.3f -2 %.3f -4 %.3f\n", a.pos[0], a.pos[1], a.pos[3], a.neg[0], a.neg[1], a.neg[3]);
+  EXPECT_THROW(nm::measure_code_gains(session, process, 0.0), nnspice::InputError);
 }
