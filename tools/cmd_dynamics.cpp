@@ -158,7 +158,10 @@ int cmd_dynamics(int argc, char** argv) {
                      "energy = VDD x integral of the supply current from the switch to the time to output (also reported with\n"
                      "the input currents counted as drawn from VDD); ops = sum N_l N_l+1. Writes per level DIR/level_<I>/:\n"
                      "patterns.csv/.npy, energy_curves.npy, summary.json, fig3_transient.png; and DIR/summary.json, run.json,\n"
-                     "fig4_tto_power.png, fig4_energy_runtime.png. A failed transient is recorded for its pattern; the run goes on."))
+                     "fig4_tto_power.png, fig4_energy_runtime.png. A failed transient is recorded for its pattern; the run goes on.\n"
+      "Methods: full (the whole netlist in ngspice), layerwise (one ngspice transient per weight layer), tabulated\n"
+      "(node equations from the chip's ngspice DC tables and calibrated capacitances; seconds per pattern at\n"
+      "196-100-50-10; validated against full with --validate, docs/dynamics.md)."))
     return 0;
 
   NetworkInputs net = resolve_network_inputs(vm);
