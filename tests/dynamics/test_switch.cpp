@@ -159,6 +159,36 @@ TEST(Tabulated, MatchesFullNetlistRandomCodes) {
   expect_tabulated_matches_full("6-5-3", 5, w, sw, 15e-6);
 }
 
+TEST(Tabulated, BeyondTheTablesIsANumericalErrorAndTheRunGoesOn) {
+  // 500 uA into an input soma drives its node above the tables' 0.74 V: a NumericalError for that switch,
+  // recorded by the experiment for that pattern while the other pattern is simulated.
+  const auto chip = make_chip("2-2-2", 3);
+  sim::DecomposedOptions dopt;
+  dopt.progress = false;
+  auto solver = std::make_shared<sim::DecomposedSolver>(chip, dopt);
+  solver->tabulate(diagonal());
+  SwitchOptions o;
+  o.t_stop_s = 1e-6;
+  o.method = Method::tabulated;
+  o.tabulated = std::make_shared<TabulatedModel>(solver, calibrate_node_caps(session(), chip.process));
+  EXPECT_THROW(simulate_switch(session(), chip, diagonal(), {5e-9, 5e-9}, {5e-4, 5e-9}, o), NumericalError);
+  ExperimentConfig cfg;
+  cfg.chip = chip;
+  cfg.weights = diagonal();
+  cfg.patterns_A = {{30e-9, 5e-9}, {5e-4, 5e-9}};
+  cfg.from = {0, 0};
+  cfg.sw = o;
+  cfg.window_s = 1e-6;
+  cfg.out_dir = ::testing::TempDir() + "/nnspice_dyn_tab_fail";
+  cfg.progress = false;
+  const auto res = run_experiment(cfg);
+  ASSERT_EQ(res.records.size(), 2u);
+  EXPECT_TRUE(res.records[0].ok) << res.records[0].error;
+  EXPECT_FALSE(res.records[1].ok);
+  EXPECT_NE(res.records[1].error.find("tabulated range"), std::string::npos) << res.records[1].error;
+  EXPECT_EQ(res.summary["failed"].get<int>(), 1);
+}
+
 TEST(Switch, BadShapesAreInputErrors) {
   const auto chip = make_chip("2-2-2", 3);
   SwitchOptions o;
