@@ -47,13 +47,18 @@ double triangle_capacitance(const sim::TranResult& r, const std::string& name, d
 template <typename Fn>
 double increasing_root(Fn&& F, double guess, double lo, double hi, double tol, long& evals, const char* what, int* status = nullptr) {
   if (status) *status = 0;
+  auto G = [&](double x) {
+    const double y = F(x);
+    if (!std::isfinite(y)) throw NumericalError(fmt::format("{}: non-finite node current {} at {} V", what, y, x));
+    return y;
+  };
   double a = std::clamp(guess - 0.01, lo, hi), b = std::clamp(guess + 0.01, lo, hi);
-  double fa = F(a), fb = F(b);
+  double fa = G(a), fb = G(b);
   evals += 2;
   for (double step = 0.02; fa > 0 && a > lo; step *= 2) {
     b = a, fb = fa;
     a = std::max(lo, a - step);
-    fa = F(a), ++evals;
+    fa = G(a), ++evals;
   }
   if (fa >= 0) {
     if (status) *status = -1;
@@ -62,7 +67,7 @@ double increasing_root(Fn&& F, double guess, double lo, double hi, double tol, l
   for (double step = 0.02; fb < 0 && b < hi; step *= 2) {
     a = b, fa = fb;
     b = std::min(hi, b + step);
-    fb = F(b), ++evals;
+    fb = G(b), ++evals;
   }
   if (fb < 0) {
     if (status) {
@@ -76,7 +81,7 @@ double increasing_root(Fn&& F, double guess, double lo, double hi, double tol, l
   for (int it = 0; it < 200 && b - a > tol; ++it) {
     x = (a * fb - b * fa) / (fb - fa);
     if (!(x > a && x < b)) x = 0.5 * (a + b);
-    const double fx = F(x);
+    const double fx = G(x);
     ++evals;
     if (fx == 0) return x;
     if (fx < 0) {
