@@ -302,8 +302,10 @@ SwitchTrace TabulatedModel::simulate(const netlist::WeightCodes& w, const std::v
         rows.resize(2 * N[l]);
         for (std::size_t j = 0; j < N[l]; ++j) {
           const std::size_t k = sv.post_interval(2 * V[l][j] - V1[l][j]);
-          rows[2 * j] = k >= 2 ? k - 2 : 0;  // intervals k-1 .. k+2 need points k-2 .. k+4
-          rows[2 * j + 1] = std::min(k + 4, post_n - 1);
+          // Intervals k-1 .. k+2 need points k-2 .. k+4; one more on each side so that a root on the window's
+          // bound, rounded into the neighbouring interval, still has its whole stencil inside.
+          rows[2 * j] = k >= 3 ? k - 3 : 0;
+          rows[2 * j + 1] = std::min(k + 5, post_n - 1);
         }
         sv.layer_input_curves(bound, l - 1, gp[l - 1].data(), gn[l - 1].data(), curves.data(), rows.data());
         for (std::size_t j = 0; j < N[l]; ++j)
@@ -324,10 +326,11 @@ SwitchTrace TabulatedModel::simulate(const netlist::WeightCodes& w, const std::v
         };
         double x;
         if (l > 0 && !whole) {
-          // Interpolation is valid where the stencil (interval m: points m-1..m+2) lies inside the window,
-          // the closed range [v(r0+1), v(r1-2)] (at v(r1-2) the stencil reaches r1 with weight 0, which must not be NaN).
+          // Interpolation is valid where the stencil (interval m: points m-1..m+2) lies inside the window: on
+          // [v(r0+2), v(r1-3)] it does even when a bound rounds into the next interval (weight-0 points outside
+          // the window would be NaN).
           const std::size_t r0 = rows[2 * j], r1 = rows[2 * j + 1];
-          const double lo_w = r0 == 0 ? v_lo : sv.post_voltage(r0 + 1), hi_w = r1 + 1 >= post_n ? v_hi : sv.post_voltage(r1 - 2);
+          const double lo_w = r0 == 0 ? v_lo : sv.post_voltage(r0 + 2), hi_w = r1 + 1 >= post_n ? v_hi : sv.post_voltage(r1 - 3);
           int status = 0;
           x = increasing_root(F, std::clamp(V[l][j], lo_w, hi_w), lo_w, hi_w, kTolV, evals, "soma input node", &status);
           if ((status < 0 && lo_w > v_lo) || (status > 0 && hi_w < v_hi)) {
