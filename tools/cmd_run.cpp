@@ -57,7 +57,7 @@ experiments:
     characterize: {method: decomposed, routings: 10}
     train: {epochs: 15}
     evaluate: {method: decomposed, limit: 2000, input_mean_A: 1.5e-8}
-    dynamics: {count: 2, mean_inputs_A: [1.5e-8, 4.5e-8], method: auto, tmax_s: 1.0e-7}
+    dynamics: {count: 100, mean_inputs_A: [1.5e-8, 4.5e-8], method: tabulated}
 )";
 
 struct StageSpec {
