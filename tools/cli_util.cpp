@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <cmath>
 #include <cstring>
 #include <iostream>
 
@@ -43,6 +44,28 @@ int run_subcommand(const char* group, std::span<const Subcommand> subs, int argc
     return s.run(argc - 1, argv + 1);
   }
   throw InputError(fmt::format("unknown {0} subcommand '{1}' (see nnspice {0} --help)", group, argv[1]));
+}
+
+std::vector<double> parse_number_list(const std::string& text, const std::string& option) {
+  std::vector<double> v;
+  std::size_t start = 0;
+  while (true) {
+    const std::size_t comma = text.find(',', start);
+    const std::string part = text.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+    std::size_t used = 0;
+    double x = 0;
+    try {
+      x = std::stod(part, &used);
+    } catch (const std::exception&) {
+      used = 0;
+    }
+    if (part.empty() || used != part.size() || !std::isfinite(x))
+      throw InputError(fmt::format("--{}: '{}' is not a number (exponent notation, e.g. 1.5e-8)", option, part));
+    v.push_back(x);
+    if (comma == std::string::npos) break;
+    start = comma + 1;
+  }
+  return v;
 }
 
 }  // namespace nnspice::tools

@@ -6,6 +6,7 @@
 
 #include <span>
 #include <string>
+#include <vector>
 
 namespace nnspice::tools {
 
@@ -27,5 +28,8 @@ struct Subcommand {
 /// Runs argv[1] of `group` (e.g. "dnpu") from `subs` with argv[0] = "nnspice GROUP SUB"; no subcommand
 /// prints the list (exit 2), --help prints it (exit 0), an unknown one is an InputError naming it.
 int run_subcommand(const char* group, std::span<const Subcommand> subs, int argc, char** argv);
+
+/// Parses a comma list of numbers ("1.5e-8,4.5e-8"); InputError naming --option and the bad part.
+std::vector<double> parse_number_list(const std::string& text, const std::string& option);
 
 }  // namespace nnspice::tools

@@ -28,27 +28,9 @@ int code_gains_mode(const po::variables_map& vm) {
   train::Calibration c = train::read_calibration(in, true);
   if (c.has_code_gains())
     throw InputError(fmt::format("{}: already has gains per code (measured per synapse); code-gains would replace measured values", in));
-  std::vector<double> levels;
-  {
-    const std::string text = vm["input-current"].as<std::string>();
-    std::size_t a = 0;
-    while (a <= text.size()) {
-      const std::size_t b = text.find(',', a);
-      const std::string part = text.substr(a, b == std::string::npos ? std::string::npos : b - a);
-      std::size_t used = 0;
-      double x = 0;
-      try {
-        x = std::stod(part, &used);
-      } catch (const std::exception&) {
-        used = 0;
-      }
-      if (used != part.size() || part.empty() || !(x > 0 && x <= 1e-5))
-        throw InputError(fmt::format("--input-current: '{}' is not a current in (0, 1e-5] A", part));
-      levels.push_back(x);
-      if (b == std::string::npos) break;
-      a = b + 1;
-    }
-  }
+  const std::vector<double> levels = parse_number_list(vm["input-current"].as<std::string>(), "input-current");
+  for (double x : levels)
+    if (!(x > 0 && x <= 1e-5)) throw InputError(fmt::format("--input-current: {} A is not a current in (0, 1e-5] A", x));
   const netlist::Process process = netlist::load_process_or_default(vm["process"].as<std::string>());
   sim::ParallelOptions p1;
   p1.workers = 1;

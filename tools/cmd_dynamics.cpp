@@ -31,28 +31,6 @@ namespace {
 
 using nlohmann::json;
 
-std::vector<double> parse_list(const std::string& text, const std::string& option) {
-  std::vector<double> v;
-  std::size_t start = 0;
-  while (true) {
-    const std::size_t comma = text.find(',', start);
-    const std::string part = text.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
-    std::size_t used = 0;
-    double x = 0;
-    try {
-      x = std::stod(part, &used);
-    } catch (const std::exception&) {
-      used = 0;
-    }
-    if (part.empty() || used != part.size() || !std::isfinite(x))
-      throw InputError(fmt::format("--{}: '{}' is not a number (exponent notation, e.g. 1.5e-8)", option, part));
-    v.push_back(x);
-    if (comma == std::string::npos) break;
-    start = comma + 1;
-  }
-  return v;
-}
-
 std::string level_name(double mean_A) {
   const double na = mean_A * 1e9;
   return std::fabs(na - std::round(na)) < 1e-6 ? fmt::format("{}nA", std::llround(na)) : fmt::format("{:.3g}nA", na);
@@ -223,13 +201,13 @@ int cmd_dynamics(int argc, char** argv) {
   if (mi == "none") {
     levels.push_back(0);  // patterns are in A
   } else {
-    levels = parse_list(mi, "mean-input");
+    levels = parse_number_list(mi, "mean-input");
     for (double x : levels)
       if (!(x > 0 && x <= 1e-4)) throw InputError(fmt::format("--mean-input {} A: need 0 < I <= 1e-4", x));
   }
   auto per_level = [&](const char* option, std::vector<double> dflt) {
     if (!vm.count(option)) return dflt;
-    auto v = parse_list(vm[option].as<std::string>(), option);
+    auto v = parse_number_list(vm[option].as<std::string>(), option);
     if (v.size() == 1) v.assign(levels.size(), v[0]);
     if (v.size() != levels.size()) throw InputError(fmt::format("--{}: {} values for {} input levels", option, v.size(), levels.size()));
     return v;
