@@ -283,7 +283,6 @@ SwitchTrace TabulatedModel::simulate(const netlist::WeightCodes& w, const std::v
   record(0.0, supply_now());
   std::vector<double> kick;  // coupling current into each post-neuron from its pre-neurons' Vn/Vp motion
   std::vector<std::size_t> rows;
-  long window_misses = 0;
 
   for (std::size_t n = 0; n < steps; ++n) {
     const double t = static_cast<double>(n + 1) * h;
@@ -335,7 +334,6 @@ SwitchTrace TabulatedModel::simulate(const netlist::WeightCodes& w, const std::v
           x = increasing_root(F, std::clamp(V[l][j], lo_w, hi_w), lo_w, hi_w, kTolV, evals, "soma input node", &status);
           if ((status < 0 && lo_w > v_lo) || (status > 0 && hi_w < v_hi)) {
             sv.layer_input_curves(bound, l - 1, gp[l - 1].data(), gn[l - 1].data(), curves.data());
-            ++window_misses;
             whole = true;
             x = increasing_root(F, V[l][j], v_lo, v_hi, kTolV, evals, "soma input node");
           } else if (status > 0) {

@@ -64,24 +64,6 @@ Stencil stencil(const Grid& g, double x) {
   return s;
 }
 
-// Derivative d/dx of the Catmull-Rom interpolant at x (0 where x is clamped to the grid's ends).
-Stencil stencil_derivative(const Grid& g, double x) {
-  Stencil s = stencil(g, x);
-  double t = (x - g.v0) / g.dv;
-  if (t < 0 || t > static_cast<double>(g.n - 1)) {
-    for (double& w : s.w) w = 0;
-    return s;
-  }
-  t = std::clamp(t, 0.0, static_cast<double>(g.n - 1));
-  const std::size_t k = std::min(static_cast<std::size_t>(t), g.n - 2);
-  const double u = t - static_cast<double>(k), u2 = u * u;
-  s.w[0] = 0.5 * (-3 * u2 + 4 * u - 1) / g.dv;
-  s.w[1] = 0.5 * (9 * u2 - 10 * u) / g.dv;
-  s.w[2] = 0.5 * (-9 * u2 + 8 * u + 1) / g.dv;
-  s.w[3] = 0.5 * (3 * u2 - 2 * u) / g.dv;
-  return s;
-}
-
 template <typename T>
 double apply(const Stencil& s, const T* y, std::size_t stride = 1) {
   return s.w[0] * y[s.idx[0] * stride] + s.w[1] * y[s.idx[1] * stride] + s.w[2] * y[s.idx[2] * stride] + s.w[3] * y[s.idx[3] * stride];
@@ -646,10 +628,7 @@ double DecomposedSolver::layer_supply_current(const Bound& bound, std::size_t l,
   return total;
 }
 
-double DecomposedSolver::post_interpolate(const double* curve, double v, double* derivative) const {
-  if (derivative) *derivative = apply(stencil_derivative(impl_->post, v), curve);
-  return apply(stencil(impl_->post, v), curve);
-}
+double DecomposedSolver::post_interpolate(const double* curve, double v) const { return apply(stencil(impl_->post, v), curve); }
 
 double DecomposedSolver::synapse_current(std::size_t l, std::size_t j, std::size_t i, int code, double v_pre, double v_post) const {
   const auto it = impl_->syn.find(synapse_key(l, j, i, code));

@@ -101,8 +101,8 @@ class DecomposedSolver final : public NetworkDcSolver {
   /// Current drawn from VDD by the synapses of weight layer `layer` with code > 0 (they source their
   /// current from VDD; negative ones sink into ground), pre-neurons at v_pos, post input nodes at v_post.
   double layer_supply_current(const Bound& bound, std::size_t layer, const double* v_pos, const double* v_post) const;
-  /// Catmull-Rom interpolation of one post-neuron's curve (post_points() values) at v, and its derivative.
-  double post_interpolate(const double* curve, double v_V, double* derivative = nullptr) const;
+  /// Catmull-Rom interpolation of one post-neuron's curve (post_points() values) at v.
+  double post_interpolate(const double* curve, double v_V) const;
   const DecomposedStats& stats() const { return stats_; }
   /// Tables computed or imported so far, serialised (for exchanging between MPI ranks); import merges.
   std::string export_tables() const;
