@@ -378,6 +378,10 @@ SwitchTrace simulate_switch(sim::Session& s, const sim::NetworkChip& chip, const
   SwitchTrace tr;
   if (o.method == Method::tabulated) {
     if (!o.tabulated) throw std::logic_error("simulate_switch: method tabulated needs SwitchOptions::tabulated");
+    const auto& mc = o.tabulated->solver().chip();
+    if (mc.spec.str() != chip.spec.str() || mc.chip.delvto_V != chip.chip.delvto_V || mc.process.model_card != chip.process.model_card)
+      throw InputError(fmt::format("the tabulated model was built for another chip ({}, {} threshold shifts) than the one simulated ({})",
+                                   mc.spec.str(), mc.chip.delvto_V.size(), chip.spec.str()));
     tr = o.tabulated->simulate(w, a, b, o);
   } else {
     tr = o.method == Method::full ? run_full(s, chip, w, a, b, o) : run_layerwise(s, chip, w, a, b, o);

@@ -172,6 +172,8 @@ TEST(Tabulated, BeyondTheTablesIsANumericalErrorAndTheRunGoesOn) {
   o.method = Method::tabulated;
   o.tabulated = std::make_shared<TabulatedModel>(solver, calibrate_node_caps(session(), chip.process));
   EXPECT_THROW(simulate_switch(session(), chip, diagonal(), {5e-9, 5e-9}, {5e-4, 5e-9}, o), NumericalError);
+  // A model of another chip (seed 4) is refused, not silently used.
+  EXPECT_THROW(simulate_switch(session(), make_chip("2-2-2", 4), diagonal(), {5e-9, 5e-9}, {9e-9, 5e-9}, o), InputError);
   ExperimentConfig cfg;
   cfg.chip = chip;
   cfg.weights = diagonal();
