@@ -99,16 +99,37 @@ TEST(Switch, LayerwiseMatchesFullNetlist) {
   }
 }
 
+namespace {
+
+// The chip's tabulated model for weights w (tables built here, capacitances calibrated in the shared session).
+std::shared_ptr<TabulatedModel> tabulated_model(const sim::NetworkChip& chip, const netlist::WeightCodes& w) {
+  sim::DecomposedOptions dopt;
+  dopt.progress = false;
+  auto solver = std::make_shared<sim::DecomposedSolver>(chip, dopt);
+  solver->tabulate(w);
+  return std::make_shared<TabulatedModel>(solver, calibrate_node_caps(session(), chip.process));
+}
+
+// Two patterns on the 2-2-2 diagonal chip (seed 3), each settled on pattern 0: the second is out of range.
+ExperimentConfig experiment_with_a_bad_pattern(const std::vector<double>& bad, const SwitchOptions& sw, const std::string& dir) {
+  ExperimentConfig cfg;
+  cfg.chip = make_chip("2-2-2", 3);
+  cfg.weights = diagonal();
+  cfg.patterns_A = {{30e-9, 5e-9}, bad};
+  cfg.from = {0, 0};
+  cfg.sw = sw;
+  cfg.window_s = 1e-6;
+  cfg.out_dir = ::testing::TempDir() + "/" + dir;
+  cfg.progress = false;
+  return cfg;
+}
+
 // The tabulated engine against the full netlist, on the same chip, weights and switches: time to output
 // within 5 % (the criterion), the same asymptotic class, window energy within 5 %.
 void expect_tabulated_matches_full(const std::string& layers, std::uint64_t seed, const netlist::WeightCodes& w,
                                    const std::vector<std::vector<double>>& switches /* pairs A, B */, double t_stop) {
   const auto chip = make_chip(layers, seed);
-  sim::DecomposedOptions dopt;
-  dopt.progress = false;
-  auto solver = std::make_shared<sim::DecomposedSolver>(chip, dopt);
-  solver->tabulate(w);
-  auto model = std::make_shared<TabulatedModel>(solver, calibrate_node_caps(session(), chip.process));
+  const auto model = tabulated_model(chip, w);
   std::size_t changed = 0;
   for (std::size_t k = 0; k + 1 < switches.size(); k += 2) {
     SwitchOptions o;
@@ -135,6 +156,8 @@ void expect_tabulated_matches_full(const std::string& layers, std::uint64_t seed
   }
   EXPECT_GT(changed, 0u) << "no switch changed the class: the time-to-output comparison was not exercised";
 }
+
+}  // namespace
 
 TEST(Tabulated, MatchesFullNetlist2x2x2) {
   expect_tabulated_matches_full("2-2-2", 3, diagonal(), {{30e-9, 5e-9}, {5e-9, 30e-9}, {5e-9, 40e-9}, {40e-9, 5e-9}}, 6e-6);
@@ -163,27 +186,14 @@ TEST(Tabulated, BeyondTheTablesIsANumericalErrorAndTheRunGoesOn) {
   // 500 uA into an input soma drives its node above the tables' 0.74 V: a NumericalError for that switch,
   // recorded by the experiment for that pattern while the other pattern is simulated.
   const auto chip = make_chip("2-2-2", 3);
-  sim::DecomposedOptions dopt;
-  dopt.progress = false;
-  auto solver = std::make_shared<sim::DecomposedSolver>(chip, dopt);
-  solver->tabulate(diagonal());
   SwitchOptions o;
   o.t_stop_s = 1e-6;
   o.method = Method::tabulated;
-  o.tabulated = std::make_shared<TabulatedModel>(solver, calibrate_node_caps(session(), chip.process));
+  o.tabulated = tabulated_model(chip, diagonal());
   EXPECT_THROW(simulate_switch(session(), chip, diagonal(), {5e-9, 5e-9}, {5e-4, 5e-9}, o), NumericalError);
   // A model of another chip (seed 4) is refused, not silently used.
   EXPECT_THROW(simulate_switch(session(), make_chip("2-2-2", 4), diagonal(), {5e-9, 5e-9}, {9e-9, 5e-9}, o), InputError);
-  ExperimentConfig cfg;
-  cfg.chip = chip;
-  cfg.weights = diagonal();
-  cfg.patterns_A = {{30e-9, 5e-9}, {5e-4, 5e-9}};
-  cfg.from = {0, 0};
-  cfg.sw = o;
-  cfg.window_s = 1e-6;
-  cfg.out_dir = ::testing::TempDir() + "/nnspice_dyn_tab_fail";
-  cfg.progress = false;
-  const auto res = run_experiment(cfg);
+  const auto res = run_experiment(experiment_with_a_bad_pattern({5e-4, 5e-9}, o, "nnspice_dyn_tab_fail"));
   ASSERT_EQ(res.records.size(), 2u);
   EXPECT_TRUE(res.records[0].ok) << res.records[0].error;
   EXPECT_FALSE(res.records[1].ok);
@@ -203,15 +213,9 @@ TEST(Switch, BadShapesAreInputErrors) {
 TEST(Experiment, AFailedPatternIsRecordedAndTheRunGoesOn) {
   // Pattern 1 is out of range: its worker job fails (as a "timestep too small" transient would) and is
   // recorded with its error; pattern 0 is simulated and the tables are written.
-  ExperimentConfig cfg;
-  cfg.chip = make_chip("2-2-2", 3);
-  cfg.weights = diagonal();
-  cfg.patterns_A = {{30e-9, 5e-9}, {2e-3, 5e-9}};
-  cfg.from = {0, 0};
-  cfg.sw.t_stop_s = 1e-6;
-  cfg.window_s = 1e-6;
-  cfg.out_dir = ::testing::TempDir() + "/nnspice_dyn_fail";
-  cfg.progress = false;
+  SwitchOptions o;
+  o.t_stop_s = 1e-6;
+  const ExperimentConfig cfg = experiment_with_a_bad_pattern({2e-3, 5e-9}, o, "nnspice_dyn_fail");
   const auto res = run_experiment(cfg);
   ASSERT_EQ(res.records.size(), 2u);
   EXPECT_TRUE(res.records[0].ok) << res.records[0].error;
