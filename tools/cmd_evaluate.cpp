@@ -43,6 +43,9 @@ int cmd_evaluate(int argc, char** argv) {
     ("chips", po::value<int>()->default_value(1), "Monte Carlo: draw N chips (seeds --seed, --seed+1, ...) and run characterise -> train -> "
                                                    "evaluate for each (through `nnspice run`; --weights is then not used)")
     ("train-epochs", po::value<int>()->default_value(0), "Monte Carlo: training epochs per chip (0 = the data set's default)")
+    ("synapse-codes", po::value<std::string>()->default_value("none"),
+     "Monte Carlo: behavioural model of each chip: none (per-neuron slopes) | 7 | bits | all (every synapse measured: "
+     "characterize --synapses --synapse-codes; docs/dc_engine.md)")
     ("reference", po::value<std::string>(), "compare the output currents with another evaluation's OUT (e.g. --method full on the same chip, "
                                             "weights and samples): writes fidelity.json; tolerance 0.5 % + 20 pA per current; exit 1 when outside it")
     ("out,o", po::value<std::string>()->required(), "output directory");
@@ -56,6 +59,12 @@ int cmd_evaluate(int argc, char** argv) {
   const auto spec = netlist::NetworkSpec::parse(vm["layers"].as<std::string>());
   const int chips = vm["chips"].as<int>();
   if (chips < 1 || chips > 10000) throw InputError(fmt::format("--chips = {}: expected 1..10000", chips));
+  const std::string syn_codes = vm["synapse-codes"].as<std::string>();
+  if (syn_codes != "none" && syn_codes != "7" && syn_codes != "bits" && syn_codes != "all")
+    throw InputError(fmt::format("--synapse-codes = '{}': expected none, 7, bits or all", syn_codes));
+  if (syn_codes != "none" && chips == 1)
+    throw InputError("--synapse-codes applies to the Monte Carlo's characterisations (--chips N > 1); for one chip run "
+                     "characterize --synapses --synapse-codes, train and evaluate --weights");
   if (chips > 1) {
     // Monte Carlo over chips = a `nnspice run` of one experiment with `chips: N` and no transients.
     if (mpi.size() > 1) throw InputError("--chips runs stages as child processes; start it without mpirun");
@@ -68,7 +77,7 @@ int cmd_evaluate(int argc, char** argv) {
     if (!vm["mnist"].as<std::string>().empty()) cfg += fmt::format("    mnist_dir: {}\n", vm["mnist"].as<std::string>());
     if (!vm["fsdd"].as<std::string>().empty()) cfg += fmt::format("    fsdd_dir: {}\n", vm["fsdd"].as<std::string>());
     if (!vm["iris"].as<std::string>().empty()) cfg += fmt::format("    iris_csv: {}\n", vm["iris"].as<std::string>());
-    cfg += fmt::format("    characterize: {{method: {}}}\n", spec.n_synapses() < 500 ? "full" : "decomposed");
+    cfg += fmt::format("    characterize: {{method: {}, synapses: {}}}\n", spec.n_synapses() < 500 ? "full" : "decomposed", syn_codes);
     if (vm["train-epochs"].as<int>() > 0) cfg += fmt::format("    train: {{epochs: {}}}\n", vm["train-epochs"].as<int>());
     cfg += fmt::format("    evaluate: {{method: {}", vm["method"].as<std::string>());
     if (vm["limit"].as<std::size_t>() > 0) cfg += fmt::format(", limit: {}", vm["limit"].as<std::size_t>());

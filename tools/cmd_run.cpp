@@ -138,9 +138,17 @@ std::vector<StageSpec> plan(const RunConfig& c, const std::string& out) {
       const std::string tables = d + "/tables";
       a = {"characterize", "--layers", x.layers, "--chip", chip, "--method", x.char_method, "--routings", std::to_string(x.routings), "--workers", jobs,
            "--table-cache", tables};
+      // Per-synapse calibration: every synapse measured alone, at ±7 or per code; training and inference then use it.
+      const bool per_synapse = x.char_synapses != "none";
+      if (per_synapse) a.insert(a.end(), {"--synapses", "--synapse-codes", x.char_synapses});
       a.insert(a.end(), proc.begin(), proc.end());
-      add(d, group, "characterize", fmt::format("measure slopes and negative gains ({} routings, {} solver)", x.routings, x.char_method), a, true,
-          1 + size / 200);
+      add(d, group, "characterize",
+          per_synapse ? fmt::format("measure slopes, negative gains and every synapse's gains (codes {}; {} routings, {} solver)", x.char_synapses,
+                                    x.routings, x.char_method)
+                      : fmt::format("measure slopes and negative gains ({} routings, {} solver)", x.routings, x.char_method),
+          a, true,
+          // 196-50-10, 2 cores: per-neuron ~690 s (98 operating points); --synapses ~31 min (2,456); bits 45 min (8,360)
+          (1 + size / 200) * (!per_synapse ? 1.0 : x.char_synapses == "7" ? 2.7 : x.char_synapses == "bits" ? 4.0 : 6.0));
       add(d, group, "train_chip", "train 3-bit weights on the chip's measured slopes", train_args(cal), true, 1 + size / 2000);
       for (const bool chip_aware : {false, true}) {
         a = {"infer", "--weights", chip_aware ? d + "/train_chip" : e + "/train_homogeneous", "--calibration", cal, "--seed", std::to_string(x.data_seed)};
@@ -245,10 +253,12 @@ nlohmann::json write_report(const RunConfig& c, const std::string& out, double w
   for (const auto& x : c.experiments) {
     const std::string e_dir = out + "/" + x.name;
     const auto th = load_json_or_null(e_dir + "/train_homogeneous/summary.json");
-    nlohmann::json e = {{"name", x.name}, {"dataset", x.dataset}, {"layers", x.layers}, {"chips", nlohmann::json::array()}};
+    const std::string chip_model = x.char_synapses == "none" ? "per-neuron" : "per-synapse, codes " + x.char_synapses;
+    nlohmann::json e = {{"name", x.name}, {"dataset", x.dataset}, {"layers", x.layers}, {"chip_model", chip_model}, {"chips", nlohmann::json::array()}};
     md += fmt::format("## {}: {} on {} {} chip{} (seed{} {}{})\n\n", x.name, x.dataset, x.chips == 1 ? "a" : std::to_string(x.chips), x.layers,
                       x.chips == 1 ? "" : "s", x.chips == 1 ? "" : "s", x.chip_seed,
                       x.chips == 1 ? "" : fmt::format("…{}", x.chip_seed + static_cast<std::uint64_t>(x.chips) - 1));
+    md += fmt::format("Behavioural chip model (training and the chip-model columns): {} (docs/dc_engine.md).\n\n", chip_model);
     md += "| chip seed | ideal model, ideal weights | chip model, ideal weights | chip model, chip-aware weights | circuit, ideal weights | "
           "circuit, chip-aware weights | circuit samples |\n|---|---|---|---|---|---|---|\n";
     std::vector<std::array<double, 5>> acc;

@@ -57,11 +57,14 @@ RunConfig parse_run_config(const std::string& text, const std::string& name) {
     if (x.dataset == "fsdd" && x.fsdd_dir.empty()) e.fail("fsdd_dir", "the FSDD data set needs fsdd_dir (the folder with recordings/)");
 
     const YamlMap ch = e.get_map("characterize");
-    ch.check_keys({"method", "routings"});
+    ch.check_keys({"method", "routings", "synapses"});
     x.char_method = ch.get_string("method", x.char_method);
     if (x.char_method != "full" && x.char_method != "decomposed") ch.fail("method", "expected full or decomposed");
     x.routings = ch.get_int("routings", 10);
     if (x.routings < 1 || x.routings > 10000) ch.fail("routings", "expected 1..10000");
+    x.char_synapses = ch.get_string("synapses", x.char_synapses);
+    if (x.char_synapses != "none" && x.char_synapses != "7" && x.char_synapses != "bits" && x.char_synapses != "all")
+      ch.fail("synapses", "expected none (per-neuron model), 7 (every synapse at +7 and -7), bits or all (gains per code)");
 
     const YamlMap tr = e.get_map("train");
     tr.check_keys({"epochs", "lr", "train_limit"});

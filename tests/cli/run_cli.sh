@@ -27,6 +27,12 @@ printf 'out: x\nexperiments:\n  - name: a\n    dataset: iris\n    layers: 4-7-3\
 printf 'out: x\nexperiments:\n  - name: a\n    dataset: iris\n    layers: 4-7-3\n    dynamics: {count: 2, tmax_s: 1.0e-7, chunk: 3}\n' > tmax_ok.yaml
 "$nn" run tmax_ok.yaml --dry-run > o.txt 2> e.txt || fail "tmax_s/chunk config: $(cat e.txt)"
 grep -q "nnspice dynamics .*--tmax 1e-07 --chunk 3" o.txt || fail "plan lacks --tmax/--chunk: $(grep dynamics o.txt)"
+printf 'out: x\nexperiments:\n  - name: a\n    dataset: iris\n    layers: 4-7-3\n    characterize: {method: full, synapses: bits}\n' > syn.yaml
+"$nn" run syn.yaml --dry-run > o.txt 2> e.txt || fail "synapses: bits config: $(cat e.txt)"
+grep -q "nnspice characterize .*--synapses --synapse-codes bits" o.txt || fail "plan lacks --synapses --synapse-codes bits: $(grep characterize o.txt)"
+printf 'out: x\nexperiments:\n  - name: a\n    dataset: iris\n    layers: 4-7-3\n    characterize: {synapses: 3}\n' > syn_bad.yaml
+"$nn" run syn_bad.yaml --out u > o.txt 2> e.txt; rc=$?
+[ $rc -eq 2 ] && grep -q "syn_bad.yaml:6:.*synapses" e.txt || fail "synapses: 3: exit $rc, $(cat e.txt)"
 printf 'out: x\nexperiments: [\n' > broken.yaml
 "$nn" run broken.yaml > o.txt 2> e.txt; [ $? -eq 2 ] && grep -q "broken.yaml:[0-9]*:[0-9]*: malformed YAML" e.txt || fail "malformed: $(cat e.txt)"
 
