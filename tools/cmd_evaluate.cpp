@@ -9,6 +9,7 @@
 #include "commands.hpp"
 #include "mpi_env.hpp"
 #include "net_inputs.hpp"
+#include "run_config.hpp"
 #include "nnspice/common/error.hpp"
 #include "nnspice/common/fs_util.hpp"
 #include "nnspice/common/run_info.hpp"
@@ -60,7 +61,7 @@ int cmd_evaluate(int argc, char** argv) {
   const int chips = vm["chips"].as<int>();
   if (chips < 1 || chips > 10000) throw InputError(fmt::format("--chips = {}: expected 1..10000", chips));
   const std::string syn_codes = vm["synapse-codes"].as<std::string>();
-  if (syn_codes != "none" && syn_codes != "7" && syn_codes != "bits" && syn_codes != "all")
+  if (!is_synapse_model(syn_codes))
     throw InputError(fmt::format("--synapse-codes = '{}': expected none, 7, bits or all", syn_codes));
   if (syn_codes != "none" && chips == 1)
     throw InputError("--synapse-codes applies to the Monte Carlo's characterisations (--chips N > 1); for one chip run "

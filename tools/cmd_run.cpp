@@ -149,7 +149,9 @@ std::vector<StageSpec> plan(const RunConfig& c, const std::string& out) {
           a, true,
           // 196-50-10, 2 cores: per-neuron ~690 s (98 operating points); --synapses ~31 min (2,456); bits 45 min (8,360)
           (1 + size / 200) * (!per_synapse ? 1.0 : x.char_synapses == "7" ? 2.7 : x.char_synapses == "bits" ? 4.0 : 6.0));
-      add(d, group, "train_chip", "train 3-bit weights on the chip's measured slopes", train_args(cal), true, 1 + size / 2000);
+      add(d, group, "train_chip",
+          per_synapse ? "train 3-bit weights on the chip's measured slopes and per-synapse gains" : "train 3-bit weights on the chip's measured slopes",
+          train_args(cal), true, 1 + size / 2000);
       for (const bool chip_aware : {false, true}) {
         a = {"infer", "--weights", chip_aware ? d + "/train_chip" : e + "/train_homogeneous", "--calibration", cal, "--seed", std::to_string(x.data_seed)};
         const auto da = data_args(x, "--iris-csv");

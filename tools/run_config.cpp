@@ -12,6 +12,8 @@
 
 namespace nnspice::tools {
 
+bool is_synapse_model(const std::string& value) { return value == "none" || value == "7" || value == "bits" || value == "all"; }
+
 RunConfig parse_run_config(const std::string& text, const std::string& name) {
   RunConfig c;
   c.source = name;
@@ -63,7 +65,7 @@ RunConfig parse_run_config(const std::string& text, const std::string& name) {
     x.routings = ch.get_int("routings", 10);
     if (x.routings < 1 || x.routings > 10000) ch.fail("routings", "expected 1..10000");
     x.char_synapses = ch.get_string("synapses", x.char_synapses);
-    if (x.char_synapses != "none" && x.char_synapses != "7" && x.char_synapses != "bits" && x.char_synapses != "all")
+    if (!is_synapse_model(x.char_synapses))
       ch.fail("synapses", "expected none (per-neuron model), 7 (every synapse at +7 and -7), bits or all (gains per code)");
 
     const YamlMap tr = e.get_map("train");

@@ -29,6 +29,10 @@ struct RunConfig {
   std::vector<Experiment> experiments;
 };
 
+/// The per-synapse chip models `characterize: {synapses: ...}` and `evaluate --synapse-codes` accept: none (per-neuron
+/// slopes) or a value of characterize --synapse-codes (7, bits, all; measure/ is not linked here).
+bool is_synapse_model(const std::string& value);
+
 /// Parses and validates a run config (`name` = the file, for messages). Throws InputError.
 RunConfig parse_run_config(const std::string& text, const std::string& name);
 
