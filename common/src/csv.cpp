@@ -4,6 +4,7 @@
 
 #include <charconv>
 #include <cmath>
+#include <string_view>
 
 #include "nnspice/common/error.hpp"
 #include "nnspice/common/fs_util.hpp"
@@ -42,11 +43,15 @@ std::vector<std::pair<std::string, int>> split(const std::string& line) {
 
 }  // namespace
 
-CsvTable parse_csv(const std::string& text, const std::string& name) {
+CsvTable parse_csv(const std::string& text, const std::string& name, std::size_t expected_cols) {
   CsvTable t;
-  size_t pos = 0;
+  // A UTF-8 byte-order mark (spreadsheet exports) is not part of the first field.
+  size_t pos = text.compare(0, 3, "\xEF\xBB\xBF") == 0 ? 3 : 0;
   int lineno = 0;
   bool first_content = true;
+  auto count_error = [&](const SourceLocation& at, const char* what, size_t n) {
+    throw InputError(at, fmt::format("{} has {} columns, expected {}", what, n, expected_cols));
+  };
   while (pos <= text.size()) {
     size_t nl = text.find('\n', pos);
     std::string line = text.substr(pos, nl == std::string::npos ? std::string::npos : nl - pos);
@@ -57,23 +62,42 @@ CsvTable parse_csv(const std::string& text, const std::string& name) {
     if (tl.empty() || tl[0] == '#') continue;
     auto fields = split(line);
     if (first_content) {
+      // The grammar: a header line is one where NO field is a number (column names); a line where some
+      // fields are numbers is a data row, and every field of it must be one (a mixed first row is a broken
+      // data row, never a header: taking it as one would silently drop a sample).
       first_content = false;
       double dummy;
-      bool numeric = true;
-      for (auto& f : fields) numeric = numeric && parse_double(f.first, dummy);
-      if (!numeric) {
-        for (auto& f : fields) t.header.push_back(f.first);
+      size_t numbers = 0;
+      for (auto& f : fields) numbers += parse_double(f.first, dummy);
+      if (numbers == 0) {
+        for (auto& [f, col] : fields) {
+          if (f.empty()) throw InputError(SourceLocation{name, lineno, col, line}, "header line has an empty column name");
+          // A name must not look like a mistyped number ("1x", "-2e-8y"): in a one-column file that
+          // line would otherwise be taken as a header and the sample dropped.
+          if (std::string_view("0123456789+-.").find(f[0]) != std::string_view::npos)
+            throw InputError(SourceLocation{name, lineno, col, line},
+                             fmt::format("'{}' is not a number, and not a column name (names start with a letter)", f));
+          t.header.push_back(f);
+        }
+        if (expected_cols != 0 && fields.size() != expected_cols) count_error(SourceLocation{name, lineno, 0, line}, "header line", fields.size());
         t.cols = fields.size();
         continue;
       }
     }
-    if (t.cols == 0) t.cols = fields.size();
+    if (t.cols == 0) {
+      if (expected_cols != 0 && fields.size() != expected_cols) count_error(SourceLocation{name, lineno, 0, line}, "row", fields.size());
+      t.cols = fields.size();
+    }
     if (fields.size() != t.cols)
       throw InputError(SourceLocation{name, lineno, 0, line}, fmt::format("row has {} fields, expected {}", fields.size(), t.cols));
-    for (auto& [f, col] : fields) {
+    for (size_t k = 0; k < fields.size(); ++k) {
+      const auto& [f, col] = fields[k];
       double v;
-      if (!parse_double(f, v) || !std::isfinite(v))
-        throw InputError(SourceLocation{name, lineno, col, line}, fmt::format("'{}' is not a finite number", f));
+      if (!parse_double(f, v))
+        throw InputError(SourceLocation{name, lineno, col, line},
+                         fmt::format("field {} = '{}' is not a number (a data row holds only numbers; a header line only names)", k + 1, f));
+      if (!std::isfinite(v))
+        throw InputError(SourceLocation{name, lineno, col, line}, fmt::format("field {} = '{}' is not a finite number", k + 1, f));
       t.data.push_back(v);
     }
     ++t.rows;
@@ -82,7 +106,7 @@ CsvTable parse_csv(const std::string& text, const std::string& name) {
   return t;
 }
 
-CsvTable read_csv(const std::string& path) { return parse_csv(read_file(path), path); }
+CsvTable read_csv(const std::string& path, std::size_t expected_cols) { return parse_csv(read_file(path), path, expected_cols); }
 
 void write_csv(const std::string& path, const std::vector<std::string>& header, const std::vector<double>& data, size_t cols) {
   fmt::memory_buffer buf;

@@ -1,5 +1,7 @@
-// Numeric CSV tables: comma-separated, optional header line (first line with a non-numeric
-// field), '#' comment lines, blank lines ignored. Errors name file:line:col and the field.
+// Numeric CSV tables: comma-separated, '#' comment lines and blank lines ignored, a UTF-8 BOM stripped.
+// Grammar: an optional header line first, in which NO field is a number (column names, none empty);
+// every other line is a data row of finite numbers only. A first line mixing numbers and names is a
+// broken data row (an error), never a header. Errors name file:line:col, the field and its value.
 #pragma once
 
 #include <string>
@@ -14,8 +16,9 @@ struct CsvTable {
   double at(std::size_t r, std::size_t c) const { return data[r * cols + c]; }
 };
 
-CsvTable read_csv(const std::string& path);
-CsvTable parse_csv(const std::string& text, const std::string& name);
+/// `expected_cols` != 0: the header (if any) and the rows must have that many columns (error at its line).
+CsvTable read_csv(const std::string& path, std::size_t expected_cols = 0);
+CsvTable parse_csv(const std::string& text, const std::string& name, std::size_t expected_cols = 0);
 /// Writes a table with a header line; values in shortest round-trip form.
 void write_csv(const std::string& path, const std::vector<std::string>& header, const std::vector<double>& data, std::size_t cols);
 
