@@ -1,27 +1,77 @@
 #include "nnspice/common/fs_util.hpp"
 
 #include <fmt/format.h>
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
-#include <sstream>
+#include <cstdint>
 
 #include "nnspice/common/error.hpp"
 
 namespace nnspice {
 
-std::string read_file(const std::string& path) {
-  std::error_code ec;
-  if (std::filesystem::is_directory(path, ec)) throw InputError(fmt::format("cannot read {}: it is a directory", path));
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw InputError(fmt::format("cannot read {}: {}", path, std::strerror(errno)));
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
+namespace {
+
+std::string format_bytes(std::uint64_t n) {
+  if (n >= (std::uint64_t(1) << 30)) return fmt::format("{} bytes ({:.1f} GiB)", n, static_cast<double>(n) / (1 << 30));
+  if (n >= (std::uint64_t(1) << 20)) return fmt::format("{} bytes ({:.1f} MiB)", n, static_cast<double>(n) / (1 << 20));
+  return fmt::format("{} bytes", n);
+}
+
+const char* file_type_name(mode_t m) {
+  if (S_ISDIR(m)) return "a directory";
+  if (S_ISFIFO(m)) return "a FIFO (named pipe)";
+  if (S_ISCHR(m)) return "a character device";
+  if (S_ISBLK(m)) return "a block device";
+  if (S_ISSOCK(m)) return "a socket";
+  return "not a regular file";
+}
+
+}  // namespace
+
+ReadLimit read_limit_for(const std::string& path) {
+  const std::string ext = std::filesystem::path(path).extension().string();
+  if (ext == ".yaml" || ext == ".yml") return kConfigFileLimit;
+  if (ext == ".json") return kJsonFileLimit;
+  return kInputFileLimit;
+}
+
+std::string read_file(const std::string& path) { return read_file(path, read_limit_for(path)); }
+
+std::string read_file(const std::string& path, const ReadLimit& limit) {
+  // O_NONBLOCK: opening a FIFO must not wait for a writer; fstat on the open descriptor then refuses
+  // anything that is not a regular file (FIFO, /dev/zero, a directory) before a byte is read.
+  const int fd = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0) throw InputError(fmt::format("cannot read {}: {}", path, std::strerror(errno)));
+  struct FdCloser {
+    int fd;
+    ~FdCloser() { ::close(fd); }
+  } closer{fd};
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) throw InputError(fmt::format("cannot read {}: {}", path, std::strerror(errno)));
+  if (!S_ISREG(st.st_mode)) throw InputError(fmt::format("cannot read {}: it is {}, expected a regular file", path, file_type_name(st.st_mode)));
+  const auto size = static_cast<std::uint64_t>(st.st_size);
+  if (size > limit.max_bytes)
+    throw InputError(fmt::format("cannot read {}: it is {}, more than the limit of {} for {}", path, format_bytes(size),
+                                 format_bytes(limit.max_bytes), limit.kind));
+  const int flags = ::fcntl(fd, F_GETFL);
+  if (flags >= 0) ::fcntl(fd, F_SETFL, flags & ~O_NONBLOCK);
+  std::string out(static_cast<std::size_t>(size), '\0');
+  std::size_t got = 0;
+  while (got < out.size()) {
+    const ssize_t n = ::read(fd, out.data() + got, out.size() - got);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) throw InputError(fmt::format("cannot read {}: {}", path, std::strerror(errno)));
+    if (n == 0) break;  // shrank while being read
+    got += static_cast<std::size_t>(n);
+  }
+  out.resize(got);
+  return out;
 }
 
 void write_file_atomic(const std::string& path, const std::string& bytes) {

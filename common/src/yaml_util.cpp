@@ -35,7 +35,8 @@ YAML::Node parse_yaml(const std::string& text, const std::string& name) {
   }
 }
 
-YAML::Node load_yaml_file(const std::string& path) { return parse_yaml(read_file(path), path); }
+// Every YAML file is a config: the 16 MB limit whatever its name (a 48 MB YAML made yaml-cpp use GBs).
+YAML::Node load_yaml_file(const std::string& path) { return parse_yaml(read_file(path, kConfigFileLimit), path); }
 
 SourceLocation yaml_where(const YAML::Node& node, const std::string& file) {
   SourceLocation w{file, 0, 0, {}};
