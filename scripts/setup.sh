@@ -13,7 +13,7 @@ cd "$(dirname "$0")/.."
 packages=(build-essential cmake ninja-build pkg-config git ca-certificates
           ngspice libngspice0-dev libeigen3-dev libboost-program-options-dev libfmt-dev libyaml-cpp-dev
           nlohmann-json3-dev libgtest-dev libgmock-dev libbenchmark-dev gnuplot-nox
-          libopenmpi-dev openmpi-bin python3)
+          libopenmpi-dev openmpi-bin python3 zlib1g-dev)
 # npm: Debian's package only where no npm is on PATH. A machine whose nodejs comes from NodeSource
 # already has npm, and Debian's npm cannot be installed beside that nodejs ("held broken packages").
 command -v npm >/dev/null 2>&1 || packages+=(npm)

@@ -498,8 +498,8 @@ int dnpu_mnist(int argc, char** argv) {
     throw InputError(fmt::format("{}/checkpoint.bin exists: add --resume to continue that run, or choose a new --out", vm["out"].as<std::string>()));
   const SurrogateModel m = load_model(vm);
   const std::string dir = vm["mnist"].as<std::string>(), out = vm["out"].as<std::string>();
-  const auto train_set = train::read_image_set(dir + "/train-images-idx3-ubyte", dir + "/train-labels-idx1-ubyte");
-  const auto test_set = train::read_image_set(dir + "/t10k-images-idx3-ubyte", dir + "/t10k-labels-idx1-ubyte");
+  const auto train_set = train::read_idx_split(dir, false);
+  const auto test_set = train::read_idx_split(dir, true);
   if (train_set.n < 6000) throw InputError(fmt::format("{}: {} training images; need at least 6000 (5000 are validation)", dir, train_set.n));
   const std::size_t n_val = 5000, n_train = std::min(vm["train-limit"].as<std::size_t>(), train_set.n - n_val);
   const std::size_t px = train_set.rows * train_set.cols;

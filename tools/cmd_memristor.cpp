@@ -76,8 +76,7 @@ struct Data {
   std::vector<int> y;
 };
 Data load_images(const std::string& dir, bool test, std::size_t first, std::size_t limit, double lo) {
-  const auto s = test ? train::read_image_set(dir + "/t10k-images-idx3-ubyte", dir + "/t10k-labels-idx1-ubyte")
-                      : train::read_image_set(dir + "/train-images-idx3-ubyte", dir + "/train-labels-idx1-ubyte");
+  const auto s = train::read_idx_split(dir, test);
   if (first >= s.n) throw InputError(fmt::format("{}: {} {} images, none left after the first {}", dir, s.n, test ? "test" : "training", first));
   const std::size_t n = std::min(limit, s.n - first), px = s.rows * s.cols;
   Data d;

@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <fstream>
 #include <numbers>
+#include <zlib.h>
 
 #include "test_util.hpp"
 #include "nnspice/common/error.hpp"
@@ -235,4 +236,105 @@ TEST(Fsdd, ReadsTheSharedCopyWithTheOfficialSplit) {
   const Wav w = read_wav(items.front().path);
   EXPECT_EQ(w.sample_rate_Hz, 8000);
   EXPECT_NE(error_of([] { list_fsdd("/nonexistent/fsdd"); }).find("/nonexistent/fsdd"), std::string::npos);
+}
+
+// ---- issue 17 class 9: gzip-compressed IDX files are read directly; labels outside the class range ----
+namespace {
+
+std::string gzip(const std::string& raw) {
+  z_stream z{};
+  EXPECT_EQ(deflateInit2(&z, 6, Z_DEFLATED, 16 + MAX_WBITS, 8, Z_DEFAULT_STRATEGY), Z_OK);
+  std::string out(deflateBound(&z, raw.size()) + 64, '\0');
+  z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(raw.data()));
+  z.avail_in = static_cast<uInt>(raw.size());
+  z.next_out = reinterpret_cast<Bytef*>(out.data());
+  z.avail_out = static_cast<uInt>(out.size());
+  EXPECT_EQ(deflate(&z, Z_FINISH), Z_STREAM_END);
+  out.resize(z.total_out);
+  deflateEnd(&z);
+  return out;
+}
+
+std::string read_bytes(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return {std::istreambuf_iterator<char>(in), {}};
+}
+
+}  // namespace
+
+TEST(Idx, GzipCompressedFileIsReadDirectly) {
+  std::string raw = idx_images(3, 2, 4, 24);
+  for (std::size_t i = 16; i < raw.size(); ++i) raw[i] = static_cast<char>(i * 7);
+  const std::string p = scratch("gz-images.gz"), q = scratch("gz-images-no-suffix");
+  write_bytes(p, gzip(raw));
+  write_bytes(q, gzip(raw));  // found by the magic 1f 8b, not the name
+  for (const auto& f : {p, q}) {
+    const IdxArray a = read_idx(f, 3);
+    EXPECT_EQ(a.dims, (std::vector<std::uint32_t>{3, 2, 4}));
+    EXPECT_EQ(std::string(a.data.begin(), a.data.end()), raw.substr(16));
+  }
+}
+
+TEST(Idx, CorruptOrTruncatedGzipIsAnInputErrorNamingTheFile) {
+  std::string raw = idx_images(50, 8, 8, 50 * 64);
+  for (std::size_t i = 16; i < raw.size(); ++i) raw[i] = static_cast<char>((i * 131) ^ (i >> 3));
+  const std::string gz = gzip(raw);
+  const std::string p = scratch("bad.gz");
+  write_bytes(p, gz.substr(0, gz.size() / 2));
+  std::string m = error_of([&] { read_idx(p, 3); });
+  EXPECT_NE(m.find(p), std::string::npos) << m;
+  EXPECT_NE(m.find("truncated gzip"), std::string::npos) << m;
+  std::string bad = gz;
+  for (std::size_t i = 20; i < 40; ++i) bad[i] = static_cast<char>(~bad[i]);
+  write_bytes(p, bad);
+  m = error_of([&] { read_idx(p, 3); });
+  EXPECT_NE(m.find(p), std::string::npos) << m;
+  EXPECT_NE(m.find("gzip"), std::string::npos) << m;
+  write_bytes(p, gz + "junk");
+  EXPECT_NE(error_of([&] { read_idx(p, 3); }).find("4 unexpected bytes after the gzip stream"), std::string::npos);
+}
+
+TEST(Idx, LabelOutsideTheClassRangeNamesFileAndSample) {
+  const std::string pi = scratch("lab-images"), pl = scratch("lab-labels");
+  write_bytes(pi, idx_images(4, 2, 2, 16));
+  write_bytes(pl, std::string("\0\0\x08\x01", 4) + be32(4) + std::string("\x03\x09\xc8\x01", 4));  // 200 at sample 2
+  const std::string m = error_of([&] { read_image_set(pi, pl); });
+  EXPECT_NE(m.find(pl), std::string::npos) << m;
+  EXPECT_NE(m.find("sample 2 = 200"), std::string::npos) << m;
+  EXPECT_NE(m.find("0..9"), std::string::npos) << m;
+  write_bytes(pl, std::string("\0\0\x08\x01", 4) + be32(4) + std::string("\x03\x09\x00\x01", 4));
+  EXPECT_EQ(read_image_set(pi, pl).labels, (std::vector<int>{3, 9, 0, 1}));
+}
+
+TEST(Idx, MissingFileNamesWhatWasLookedFor) {
+  const std::string d = scratch("no-mnist");
+  fs::create_directories(d);
+  const std::string m = error_of([&] { read_idx_split(d, false); });
+  EXPECT_NE(m.find(d + "/train-images-idx3-ubyte and " + d + "/train-images-idx3-ubyte.gz"), std::string::npos) << m;
+}
+
+// A gzipped copy of the first MNIST images (Debian's dataset-fashion-mnist ships *.gz only) reads the
+// same pixels and labels as the plain files, and load_dataset trains from such a directory.
+TEST(Idx, GzippedCopyOfMnistImagesReadsLikeThePlainFiles) {
+  const std::string src = resolve_mnist_dir("");
+  if (!fs::exists(src + "/t10k-images-idx3-ubyte")) GTEST_SKIP() << "MNIST not installed in " << src;
+  const std::string d = scratch("mnist-gz");
+  fs::create_directories(d);
+  const std::size_t n = 20;
+  for (const std::string split : {"train", "t10k"}) {
+    const std::string img = read_bytes(src + "/" + split + "-images-idx3-ubyte"), lab = read_bytes(src + "/" + split + "-labels-idx1-ubyte");
+    write_bytes(d + "/" + split + "-images-idx3-ubyte.gz", gzip(img.substr(0, 4) + be32(n) + img.substr(8, 8) + img.substr(16, n * 784)));
+    write_bytes(d + "/" + split + "-labels-idx1-ubyte.gz", gzip(lab.substr(0, 4) + be32(n) + lab.substr(8, n)));
+  }
+  const ImageSet full = read_idx_split(src, true), few = read_idx_split(d, true);
+  ASSERT_EQ(few.n, n);
+  EXPECT_EQ(few.rows, 28u);
+  EXPECT_TRUE(std::equal(few.pixels.begin(), few.pixels.end(), full.pixels.begin()));
+  EXPECT_TRUE(std::equal(few.labels.begin(), few.labels.end(), full.labels.begin()));
+  DatasetOptions o;
+  o.name = "mnist";
+  o.mnist_dir = d;
+  const DataSplits s = load_dataset(o);
+  EXPECT_EQ(s.train.size(), n);
+  EXPECT_EQ(s.test.size(), n);
 }

@@ -102,22 +102,20 @@ nlohmann::json minmax_scale(const Dataset& ref, std::vector<Dataset*> sets) {
   return {{"feature_scaling", "per feature to [0, 1] with training-set min/max; clipped below 0"}};
 }
 
-void check_labels(const std::vector<int>& y, const std::string& file) {
-  for (std::size_t i = 0; i < y.size(); ++i)
-    if (y[i] < 0 || y[i] > 255) throw InputError(fmt::format("{}: label {} of sample {} is out of range", file, y[i], i));
+// The readers check labels against their files' class ranges (naming file and sample); this is the
+// backstop for every split, so no label outside 0..n_classes-1 reaches training or inference.
+void check_labels(const DataSplits& s, const std::string& name) {
+  const std::pair<const Dataset*, const char*> splits[] = {{&s.train, "train"}, {&s.validation, "validation"}, {&s.test, "test"}};
+  for (const auto& [d, split] : splits)
+    for (std::size_t i = 0; i < d->y.size(); ++i)
+      if (d->y[i] < 0 || d->y[i] >= d->n_classes)
+        throw InputError(fmt::format("data set {}: {} sample {} has label {}, outside the class range 0..{}", name, split, i, d->y[i], d->n_classes - 1));
 }
 
 DataSplits load_mnist(const DatasetOptions& o) {
   const std::string dir = resolve_mnist_dir(o.mnist_dir);
-  auto f = [&](const char* n) {
-    const std::string p = dir + "/" + n;
-    if (!file_exists(p))
-      throw InputError(fmt::format("MNIST file {} not found (give --mnist DIR or set NNSPICE_MNIST_DIR; "
-                                   "scripts/fetch_mnist.sh installs MNIST into /usr/local/share/nnspice/mnist)", p));
-    return p;
-  };
-  const ImageSet tr = read_image_set(f("train-images-idx3-ubyte"), f("train-labels-idx1-ubyte"));
-  const ImageSet te = read_image_set(f("t10k-images-idx3-ubyte"), f("t10k-labels-idx1-ubyte"));
+  const ImageSet tr = read_idx_split(dir, false);
+  const ImageSet te = read_idx_split(dir, true);
   if (te.rows != tr.rows || te.cols != tr.cols)
     throw InputError(fmt::format("{}: test images are {}x{}, training images {}x{}", dir, te.rows, te.cols, tr.rows,
                                  tr.cols));
@@ -326,7 +324,7 @@ DataSplits load_dataset(const DatasetOptions& o) {
   else if (o.name == "fsdd") s = load_fsdd(o);
   else if (o.name == "iris") s = load_iris(o);
   else throw InputError(fmt::format("dataset = '{}': expected mnist, fsdd or iris", o.name));
-  check_labels(s.train.y, o.name);
+  check_labels(s, o.name);
   s.info["train_samples"] = s.train.size();
   s.info["validation_samples"] = s.validation.size();
   s.info["test_samples"] = s.test.size();

@@ -15,8 +15,9 @@ struct IdxArray {
   std::vector<std::uint8_t> data;
 };
 
-/// Reads an unsigned-byte IDX file with `expected_dims` dimensions (1 = labels, 3 = images).
-/// Wrong magic, wrong type, truncated or oversized files → InputError naming the file.
+/// Reads an unsigned-byte IDX file with `expected_dims` dimensions (1 = labels, 3 = images), plain or
+/// gzip-compressed (found by the gzip magic 1f 8b, whatever the name). Wrong magic, wrong type, truncated
+/// or oversized files and corrupt or truncated gzip data → InputError naming the file.
 IdxArray read_idx(const std::string& path, std::size_t expected_dims);
 
 struct ImageSet {
@@ -25,8 +26,13 @@ struct ImageSet {
   std::vector<int> labels;
 };
 
-/// Reads an image file and its label file; a count mismatch is an InputError naming both files.
-ImageSet read_image_set(const std::string& images_path, const std::string& labels_path);
+/// Reads an image file and its label file; a count mismatch is an InputError naming both files, a label
+/// outside 0..n_classes-1 (MNIST-family sets have 10 classes) one naming the label file and the sample.
+ImageSet read_image_set(const std::string& images_path, const std::string& labels_path, int n_classes = 10);
+/// DIR/NAME, else DIR/NAME.gz; InputError naming both paths looked for when neither exists.
+std::string find_idx_file(const std::string& dir, const std::string& name);
+/// The training (train-*) or test (t10k-*) images and labels of an MNIST-layout directory.
+ImageSet read_idx_split(const std::string& dir, bool test);
 
 /// Mean of each pixel over the set, pixel values scaled to [0, 1].
 std::vector<double> pixel_means(const ImageSet& set);
