@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <cstring>
+#include <new>
 #include <exception>
 #include <string>
 
@@ -50,6 +51,10 @@ int main(int argc, char** argv) {
       return static_cast<int>(ExitCode::sim_failure);
     } catch (const nnspice::NumericalError& e) {
       fmt::print(stderr, "nnspice {}: numerical failure: {}\n", c.name, e.what());
+      return static_cast<int>(ExitCode::failure);
+    } catch (const std::bad_alloc&) {  // inputs are bounded before allocation; this is the last line of defence
+      fmt::print(stderr, "nnspice {}: error: out of memory (the inputs ask for more memory than this machine gives; "
+                         "smaller networks, data sets or --jobs help)\n", c.name);
       return static_cast<int>(ExitCode::failure);
     } catch (const std::exception& e) {
       fmt::print(stderr, "nnspice {}: error: {}\n", c.name, e.what());

@@ -57,6 +57,7 @@ void add_synapse(Circuit& c, const Process& pr, std::size_t l, std::size_t j, st
 
 Circuit build_network(const NetworkSpec& spec, const WeightCodes& weights, const Process& pr, const std::vector<double>* delvto,
                       const BuildOptions& opt) {
+  check_network_size(spec);
   validate_weights(weights, spec, "weights");
   const size_t n_fets = count_transistors(spec);
   if (delvto && delvto->size() != n_fets)

@@ -74,6 +74,13 @@ std::size_t count_transistors(const NetworkSpec& spec) {
   return n + 11 * spec.n_synapses();
 }
 
+void check_network_size(const NetworkSpec& spec) {
+  if (const std::size_t n = count_transistors(spec); n > kMaxTransistors)
+    throw InputError(fmt::format("network {} has {} transistors ({} synapses x 11 + somas), more than the bound of {} "
+                                 "transistors a chip or netlist is built for",
+                                 spec.str(), n, spec.n_synapses(), kMaxTransistors));
+}
+
 std::size_t soma_fet_index(const NetworkSpec& spec, std::size_t layer, std::size_t i, int k) {
   const size_t L = spec.layers.size();
   size_t off = 0;
@@ -96,6 +103,7 @@ std::size_t synapse_fet_index(const NetworkSpec& spec, std::size_t layer, std::s
 std::size_t sink_fet_index(const NetworkSpec& spec, std::size_t j) { return soma_fet_total(spec) + 11 * spec.n_synapses() + j; }
 
 std::vector<TransistorSite> enumerate_transistors(const NetworkSpec& spec) {
+  check_network_size(spec);
   std::vector<TransistorSite> out;
   out.reserve(count_transistors(spec));
   const size_t L = spec.layers.size();

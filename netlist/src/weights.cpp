@@ -13,6 +13,7 @@
 namespace nnspice::netlist {
 
 WeightCodes random_weights(const NetworkSpec& spec, std::uint64_t seed) {
+  check_network_size(spec);
   WeightCodes w;
   for (size_t l = 0; l + 1 < spec.layers.size(); ++l) {
     Rng rng = Rng::stream(seed, fmt::format("weights.layer{}", l));
@@ -26,6 +27,7 @@ WeightCodes random_weights(const NetworkSpec& spec, std::uint64_t seed) {
 
 WeightCodes constant_weights(const NetworkSpec& spec, int code) {
   if (code < -kMaxCode || code > kMaxCode) throw InputError(fmt::format("weight code {} is outside -7..7", code));
+  check_network_size(spec);
   WeightCodes w;
   for (size_t l = 0; l + 1 < spec.layers.size(); ++l) {
     CodeMatrix m{static_cast<size_t>(spec.layers[l + 1]), static_cast<size_t>(spec.layers[l]), {}};
@@ -91,6 +93,7 @@ CodeMatrix load_one(const std::string& path, size_t want_rows, size_t want_cols,
 }  // namespace
 
 WeightCodes load_weights(const std::vector<std::string>& paths, const NetworkSpec& spec) {
+  check_network_size(spec);
   std::vector<std::string> files = paths;
   if (paths.size() == 1 && std::filesystem::is_directory(paths[0])) {
     files.clear();

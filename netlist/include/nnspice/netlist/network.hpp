@@ -74,6 +74,12 @@ struct TransistorSite {
 /// in canonical order. The chip's mismatch is independent of weights and inputs.
 std::vector<TransistorSite> enumerate_transistors(const NetworkSpec& spec);
 std::size_t count_transistors(const NetworkSpec& spec);
+/// The largest network a chip or netlist is built for: 5e7 transistors (784-1000-1000-10 has 1.97e7;
+/// a chip file line is ~25 bytes, so 5e7 is a 1.3 GB chip and a netlist of several GB).
+inline constexpr std::size_t kMaxTransistors = 50'000'000;
+/// Throws InputError naming the network, its transistor count and kMaxTransistors when it is larger;
+/// called before anything of the network's size is allocated (chips, weights, circuits).
+void check_network_size(const NetworkSpec& spec);
 /// Index in canonical (chip) order of soma transistor M<k> of neuron (layer, i), k = 0..4 (0 only on the output layer).
 std::size_t soma_fet_index(const NetworkSpec& spec, std::size_t layer, std::size_t i, int k);
 /// Index in canonical order of synapse transistor M<k> (k = 10..20) of synapse (layer, post, pre).
