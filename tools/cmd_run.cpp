@@ -387,7 +387,7 @@ int cmd_run(int argc, char** argv) {
     return 0;
   }
   const std::string cfg_path = vm["config"].as<std::string>();
-  RunConfig cfg = cfg_path.empty() ? parse_run_config(kDefaultConfig, "(embedded default)") : parse_run_config(read_file(cfg_path), cfg_path);
+  RunConfig cfg = cfg_path.empty() ? parse_run_config(kDefaultConfig, "(embedded default)") : parse_run_config(read_file(cfg_path, kConfigFileLimit), cfg_path);
   if (vm.count("out")) cfg.out = vm["out"].as<std::string>();
   const bool resume = vm["resume"].as<bool>();
   const auto stages = plan(cfg, cfg.out);

@@ -49,6 +49,7 @@ CsvTable parse_csv(const std::string& text, const std::string& name, std::size_t
   size_t pos = text.compare(0, 3, "\xEF\xBB\xBF") == 0 ? 3 : 0;
   int lineno = 0;
   bool first_content = true;
+  int header_line = 0;
   auto count_error = [&](const SourceLocation& at, const char* what, size_t n) {
     throw InputError(at, fmt::format("{} has {} columns, expected {}", what, n, expected_cols));
   };
@@ -81,6 +82,7 @@ CsvTable parse_csv(const std::string& text, const std::string& name, std::size_t
         }
         if (expected_cols != 0 && fields.size() != expected_cols) count_error(SourceLocation{name, lineno, 0, line}, "header line", fields.size());
         t.cols = fields.size();
+        header_line = lineno;
         continue;
       }
     }
@@ -89,7 +91,9 @@ CsvTable parse_csv(const std::string& text, const std::string& name, std::size_t
       t.cols = fields.size();
     }
     if (fields.size() != t.cols)
-      throw InputError(SourceLocation{name, lineno, 0, line}, fmt::format("row has {} fields, expected {}", fields.size(), t.cols));
+      throw InputError(SourceLocation{name, lineno, 0, line},
+                       fmt::format("row has {} fields, expected {} ({})", fields.size(), t.cols,
+                                   t.header.empty() ? "as the first row" : fmt::format("the header line {} names", header_line)));
     for (size_t k = 0; k < fields.size(); ++k) {
       const auto& [f, col] = fields[k];
       double v;
