@@ -64,3 +64,23 @@ TEST(Npy, BadInputsNameTheFile) {
   bad.replace(bad.find("<f8"), 3, "<c8");
   EXPECT_THROW(parse_npy(bad, "complex.npy"), InputError);
 }
+
+// Issue 17 class 7: a header whose shape needs more bytes than the file holds is refused before the
+// values are allocated (1e18 doubles would be a bad_alloc / length_error, not an InputError).
+TEST(Npy, ShapeLargerThanTheFileIsRefusedBeforeAllocating) {
+  for (const std::string shape : {"(1000000000, 1000000000)", "(400000000000000,)", "(100000, 100000, 100)"}) {
+    std::string dict = "{'descr': '<f8', 'fortran_order': False, 'shape': " + shape + ", }";
+    dict += std::string(63 - (10 + dict.size()) % 64, ' ') + "\n";
+    std::string bytes = std::string("\x93NUMPY\x01\x00", 8);
+    bytes += static_cast<char>(dict.size() & 0xff);
+    bytes += static_cast<char>(dict.size() >> 8);
+    bytes += dict + std::string(64, '\0');
+    try {
+      parse_npy(bytes, "huge.npy");
+      FAIL() << shape << " accepted";
+    } catch (const InputError& e) {
+      const std::string w = e.what();
+      EXPECT_TRUE(w.find("huge.npy: truncated .npy data") != std::string::npos || w.find("huge.npy: .npy shape") != std::string::npos) << w;
+    }
+  }
+}
