@@ -72,7 +72,7 @@ Patterns load_pattern_file(const std::string& path, std::size_t n0) {
   return p;
 }
 
-std::vector<int> load_labels(const std::string& path, std::size_t n) {
+std::vector<int> load_labels(const std::string& path, std::size_t n, int n_classes) {
   std::vector<double> v;
   if (std::filesystem::path(path).extension() == ".npy") {
     v = read_npy(path).data;
@@ -86,6 +86,8 @@ std::vector<int> load_labels(const std::string& path, std::size_t n) {
   for (std::size_t i = 0; i < v.size(); ++i) {
     if (!(v[i] >= 0 && v[i] < 1e6 && v[i] == std::floor(v[i])))
       throw InputError(fmt::format("{}: label {} = {} is not a class index (integer >= 0)", path, i, v[i]));
+    if (v[i] >= n_classes)  // never predicted: the accuracy would silently count it wrong
+      throw InputError(fmt::format("{}: label {} = {}: outside the class range 0..{} of the network's {} outputs", path, i, v[i], n_classes - 1, n_classes));
     out.push_back(static_cast<int>(v[i]));
   }
   return out;
@@ -150,7 +152,7 @@ int cmd_dynamics(int argc, char** argv) {
   Patterns pat;
   if (vm.count("patterns")) {
     pat = load_pattern_file(vm["patterns"].as<std::string>(), n0);
-    if (vm.count("labels")) pat.labels = load_labels(vm["labels"].as<std::string>(), pat.x.size());
+    if (vm.count("labels")) pat.labels = load_labels(vm["labels"].as<std::string>(), pat.x.size(), net.spec.layers.back());
   } else if (vm.count("dataset")) {
     if (vm.count("labels")) throw InputError("--labels is for --patterns (a data set brings its labels)");
 #ifndef NNSPICE_DYNAMICS_HAVE_TRAIN

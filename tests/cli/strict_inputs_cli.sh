@@ -27,6 +27,9 @@ printf '1x\n0\n1\n' > lab.csv
 expect_error 2 "lab.csv:1:1: '1x' is not a number" dynamics -l 2-2-1 --patterns two.csv --labels lab.csv -o d
 printf 'label\n1\n' > lab1.csv
 expect_error 2 "1 labels for 2 patterns" dynamics -l 2-2-1 --patterns two.csv --labels lab1.csv -o d
+# a label outside the network's outputs (2-2-1 has one output: class 0 only)
+printf '0\n3\n' > lab3.csv
+expect_error 2 "lab3.csv: label 1 = 3: outside the class range 0..0 of the network's 1 outputs" dynamics -l 2-2-1 --patterns two.csv --labels lab3.csv -o d
 # Iris: a first row with the class as a name
 { printf '5.1,3.5,1.4,0.2,setosa\n'; grep -v '^#' "$(dirname "$nn")/../../data/datasets/iris.csv" 2>/dev/null | tail -n +2; } > iris_bad.csv
 expect_error 2 "iris_bad.csv:1:17: field 5 = 'setosa' is not a number" train --dataset iris --iris-csv iris_bad.csv --epochs 1 --out t
