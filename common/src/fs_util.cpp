@@ -32,12 +32,19 @@ const char* file_type_name(mode_t m) {
   return "not a regular file";
 }
 
+/// WAV recordings (.wav): FSDD's are ~10 kB; decoded to doubles a file takes 4x its size.
+constexpr ReadLimit kWavFileLimit{std::uint64_t(256) << 20, "a WAV recording"};
+/// CSV tables (.csv/.txt): parsed to doubles; 10000 MNIST samples x 784 inputs are ~80 MB of text.
+constexpr ReadLimit kCsvFileLimit{std::uint64_t(1) << 30, "a CSV table"};
+
 }  // namespace
 
 ReadLimit read_limit_for(const std::string& path) {
   const std::string ext = std::filesystem::path(path).extension().string();
   if (ext == ".yaml" || ext == ".yml") return kConfigFileLimit;
   if (ext == ".json") return kJsonFileLimit;
+  if (ext == ".wav") return kWavFileLimit;
+  if (ext == ".csv" || ext == ".txt") return kCsvFileLimit;
   return kInputFileLimit;
 }
 

@@ -72,6 +72,9 @@ TEST(ReadFile, SizeAboveTheKindsLimitIsRefusedNamingBoth) {
   const std::string q = scratch("big.npy");
   std::filesystem::rename(p, q);
   EXPECT_EQ(read_limit_for(q).max_bytes, kInputFileLimit.max_bytes);
+  EXPECT_EQ(read_limit_for("x/a.wav").max_bytes, std::uint64_t(256) << 20);
+  EXPECT_EQ(read_limit_for("x/a.csv").max_bytes, std::uint64_t(1) << 30);
+  EXPECT_EQ(read_limit_for("x/a.yml").max_bytes, kConfigFileLimit.max_bytes);
   EXPECT_THROW(read_file(q, ReadLimit{1000, "a test file"}), InputError);
   std::filesystem::remove(q);
 }
