@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <cmath>
+#include <filesystem>
 
 #include "cli_util.hpp"
 #include "commands.hpp"
@@ -193,7 +194,13 @@ int cmd_characterize(int argc, char** argv) {
   ro.progress = !vm["no-progress"].as<bool>();
   const auto t0 = std::chrono::steady_clock::now();
   measure::OpRunner runner(sim::NetworkChip{spec, process, chip}, ro);
-  auto c = measure::characterize(spec, runner, opt);
+  measure::Characterization c;
+  try {
+    c = measure::characterize(spec, runner, opt);
+  } catch (const NumericalError& e) {  // no calibration: the failures file names the cause (the simulator's text)
+    write_json(out + "/failures.json", {{"error", e.what()}});
+    throw;
+  }
   const std::size_t n_eval = vm["evaluate"].as<std::size_t>();
   nlohmann::json evaluation;
   if (n_eval > 0) evaluation = measure::evaluate_models(spec, runner, c, n_eval, 5, opt.seed);
@@ -273,9 +280,13 @@ int cmd_characterize(int argc, char** argv) {
       fmt::print(stderr, "nnspice characterize: per-synapse gains not referenced in calibration.json: {}\n", why);
   }
   if (c.failed_ops) {
-    fmt::print(stderr, "nnspice characterize: {} operating point(s) failed (left out of the fits); rerun with --resume to retry them\n", c.failed_ops);
+    write_json(out + "/failures.json", {{"operating_points_failed", c.failed_ops}, {"reasons", measure::failure_reasons_json(c)}});
+    fmt::print(stderr, "nnspice characterize: {} (left out of the fits; {}/failures.json); rerun with --resume to retry them\n",
+               measure::describe_failures(c), out);
     return static_cast<int>(ExitCode::sim_failure);
   }
+  std::error_code ec;
+  std::filesystem::remove(out + "/failures.json", ec);  // of an earlier, failed run in the same folder
   return 0;
 }
 

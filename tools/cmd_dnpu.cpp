@@ -20,6 +20,7 @@
 #include "nnspice/train/mnist.hpp"
 #include "nnspice/dnpu/spice.hpp"
 #include "nnspice/dnpu/surrogate.hpp"
+#include "nnspice/netlist/spice_text.hpp"
 
 namespace nnspice::tools {
 namespace {
@@ -433,6 +434,7 @@ int dnpu_spice(int argc, char** argv) {
   const SurrogateModel m = load_model(vm);
   dnpu::SpiceElementOptions o;
   o.subckt_name = vm["name"].as<std::string>();
+  if (!vm["name"].defaulted()) netlist::spice_text::require_name("--name", o.subckt_name);
   if (o.subckt_name.empty()) o.subckt_name = dnpu::spice_name("dnpu_" + std::filesystem::path(vm["model"].as<std::string>()).stem().string());
   const std::string out = vm["out"].as<std::string>();
   write_file_atomic(out, dnpu::dnpu_subcircuit(m, o));
@@ -449,6 +451,11 @@ int dnpu_spice(int argc, char** argv) {
   const std::string demo = vm["demo"].as<std::string>();
   const auto demo_dir = std::filesystem::absolute(demo).parent_path();
   const std::string sub_path = std::filesystem::absolute(out).string();
+  // The demo's .include lines quote with '...': the paths must be one line without a quote character.
+  for (const auto& [opt, path] : {std::pair<const char*, std::string>{"--out", sub_path}, {"--card", std::filesystem::absolute(card).string()}}) {
+    netlist::spice_text::require(opt, path, netlist::spice_text::why_not_path(path));
+    if (path.find('\'') != std::string::npos) netlist::spice_text::require(opt, path, "contains a quote character (would end the .include file name)");
+  }
   std::string n;
   n += "* nnspice dnpu spice --demo: a DNPU's output current feeds a current-mode soma (docs/circuits.md section 2).\n";
   n += "* M0: diode-connected nFET (W 2.7 um, L 0.45 um) rectifies the input current; M1 mirrors it 1:1 (ReLU of I_dnpu).\n";

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <filesystem>
 #include <map>
 #include <regex>
@@ -18,6 +19,7 @@
 #include "nnspice/common/npy.hpp"
 #include "nnspice/common/progress.hpp"
 #include "nnspice/common/run_info.hpp"
+#include "nnspice/netlist/spice_text.hpp"
 #include "nnspice/sim/parallel.hpp"
 #include "nnspice/sim/session.hpp"
 
@@ -83,6 +85,7 @@ std::vector<std::pair<std::string, std::string>> parse_kv_options(const std::vec
     const auto eq = s.find('=');
     if (eq == std::string::npos || eq == 0 || eq + 1 == s.size()) throw InputError(fmt::format("--option '{}': expected key=value, e.g. itl1=1000", s));
     out.emplace_back(s.substr(0, eq), s.substr(eq + 1));
+    netlist::spice_text::require_option("--option", out.back().first, out.back().second);
   }
   return out;
 }
@@ -108,13 +111,19 @@ int cmd_simulate(int argc, char** argv) {
                      "VX<l>_<i>, in A) as currents.npy + currents.csv (one row per sample; transients: one row per time point),\n"
                      "summary.json (output currents, predicted class = argmax of the last layer, Newton iterations) and run.json."))
     return 0;
+  const std::string analysis = vm["analysis"].as<std::string>();
+  if (analysis != "op" && analysis != "tran") throw InputError(fmt::format("--analysis '{}': expected op or tran", analysis));
+  const double tstop = vm["tstop"].as<double>(), tstep = vm["tstep"].as<double>(), tmax = vm["tmax"].as<double>();
+  if (analysis == "tran") {
+    if (!(tstop > 0 && tstep > 0 && tstep <= tstop && tmax >= 0 && std::isfinite(tstop)))
+      throw InputError(fmt::format("transient times: need 0 < tstep ({}) <= tstop ({}) and tmax ({}) >= 0", tstep, tstop, tmax));
+    sim::check_transient_size(tstep, tstop, tmax, "--tstep", "--tstop", "--tmax");  // before any work
+  }
   const std::string net_path = vm["netlist"].as<std::string>();
   const std::string text = read_file(net_path);
   std::vector<Probe> probes, readouts;
   std::size_t n_inputs = 0;
   scan_netlist(text, probes, readouts, n_inputs);
-  const std::string analysis = vm["analysis"].as<std::string>();
-  if (analysis != "op" && analysis != "tran") throw InputError(fmt::format("--analysis '{}': expected op or tran", analysis));
   if (vm.count("inputs") && vm.count("inputs-file")) throw InputError("give either --inputs or --inputs-file, not both");
 
   std::vector<std::vector<double>> samples;  // empty row = netlist's own input values
@@ -131,9 +140,6 @@ int cmd_simulate(int argc, char** argv) {
   }
   sim::SessionOptions so;
   if (vm.count("option")) so.options = parse_kv_options(vm["option"].as<std::vector<std::string>>());
-  const double tstop = vm["tstop"].as<double>(), tstep = vm["tstep"].as<double>(), tmax = vm["tmax"].as<double>();
-  if (analysis == "tran" && !(tstop > 0 && tstep > 0 && tstep <= tstop && tmax >= 0))
-    throw InputError(fmt::format("transient times: need 0 < tstep ({}) <= tstop ({}) and tmax ({}) >= 0", tstep, tstop, tmax));
   const std::string out = vm["out"].as<std::string>();
   make_dirs(out);
 

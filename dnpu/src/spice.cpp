@@ -6,6 +6,7 @@
 #include <cmath>
 
 #include "nnspice/common/error.hpp"
+#include "nnspice/netlist/spice_text.hpp"
 
 namespace nnspice::dnpu {
 
@@ -34,14 +35,17 @@ std::string act_expr(Activation a, const std::string& x) {
 
 std::string dnpu_subcircuit(const SurrogateModel& m, const SpiceElementOptions& o) {
   m.validate("surrogate");
-  if (o.subckt_name.empty() || !std::isalpha(static_cast<unsigned char>(o.subckt_name[0])))
-    throw InputError(fmt::format("subcircuit name '{}' must start with a letter", o.subckt_name));
+  netlist::spice_text::require_name("subcircuit name", o.subckt_name);
+  if (!std::isalpha(static_cast<unsigned char>(o.subckt_name[0])))
+    netlist::spice_text::require("subcircuit name", o.subckt_name, "must start with a letter");
   // float32 weights print exactly with 9 significant digits; float64 with 17
   const int digits = m.dtype == ScalarType::float64 ? 16 : 8;
   auto num = [&](double x) { return fmt::format("{:.{}e}", x, digits); };
   const std::size_t n_in = m.n_inputs();
   std::string s;
-  s += fmt::format("* DNPU surrogate as a behavioural subcircuit (nnspice dnpu spice)\n* source: {}\n", m.source.dump());
+  const std::string source = m.source.dump();  // JSON: control characters in strings are escaped
+  netlist::spice_text::require_line_text("surrogate source", source);
+  s += fmt::format("* DNPU surrogate as a behavioural subcircuit (nnspice dnpu spice)\n* source: {}\n", source);
   std::vector<std::string> shape{std::to_string(n_in)};
   for (const auto& W : m.weights) shape.push_back(std::to_string(W.rows()));
   s += fmt::format("* network {} ({} activation), output current = raw x {} nA, pushed into `out`\n", fmt::format("{}", fmt::join(shape, "-")),

@@ -37,6 +37,7 @@ void SwitchOptions::validate() const {
   need(std::isfinite(t_step_s) && t_step_s > 0 && t_step_s <= t_stop_s, "t_step_s", t_step_s, "0 < t_step_s <= t_stop_s");
   need(std::isfinite(ramp_s) && ramp_s > 0 && ramp_s < t_stop_s, "ramp_s", ramp_s, "0 < ramp_s < t_stop_s");
   need(t_stop_s / t_step_s <= 1e6, "t_step_s", t_step_s, "t_stop_s / t_step_s <= 1e6 (output points)");
+  need(t_stop_s / t_max_s <= sim::kMaxAnalysisPoints, "t_max_s", t_max_s, "t_stop_s / t_max_s <= 1e7 (time steps; --t-stop / --tmax)");
 }
 
 namespace {

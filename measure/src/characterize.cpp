@@ -432,6 +432,18 @@ void measure_code_gains(Characterization& c, OpRunner& runner, CountFailed&& cou
 
 }  // namespace
 
+std::string describe_failures(const Characterization& c, std::size_t max_reasons) {
+  if (c.failed_ops == 0) return {};
+  std::string s = fmt::format("{} operating point(s) failed; the simulator said", c.failed_ops);
+  for (std::size_t k = 0; k < c.failure_reasons.size() && k < max_reasons; ++k) {
+    std::string why = c.failure_reasons[k].first;
+    for (std::size_t p = 0; (p = why.find('\n', p)) != std::string::npos; p += 5) why.replace(p, 1, "\n    ");
+    s += fmt::format("\n  ({}x) {}", c.failure_reasons[k].second, why);
+  }
+  if (c.failure_reasons.size() > max_reasons) s += fmt::format("\n  ({} more distinct reasons in failures.json)", c.failure_reasons.size() - max_reasons);
+  return s;
+}
+
 Characterization characterize(const netlist::NetworkSpec& spec, OpRunner& runner, const CharacterizeOptions& o) {
   o.validate(spec);
   Characterization c;
@@ -444,7 +456,15 @@ Characterization characterize(const netlist::NetworkSpec& spec, OpRunner& runner
   const bool exhaustive = o.synapses || o.ground_truth;
   auto count_failed = [&](const std::vector<std::vector<OpRecord>>& ops) {
     for (const auto& b : ops)
-      for (const auto& r : b) c.failed_ops += r.ok ? 0 : 1;
+      for (const auto& r : b) {
+        if (r.ok) continue;
+        ++c.failed_ops;
+        const std::string why = r.error.empty() ? "(no simulator message)" : r.error;
+        auto it = std::find_if(c.failure_reasons.begin(), c.failure_reasons.end(), [&](const auto& e) { return e.first == why; });
+        if (it == c.failure_reasons.end()) c.failure_reasons.emplace_back(why, 1);
+        else ++it->second;
+      }
+    std::stable_sort(c.failure_reasons.begin(), c.failure_reasons.end(), [](const auto& a, const auto& b) { return a.second > b.second; });
   };
 
   // 1. The paper's procedure: random balanced routings x equal input levels.
@@ -491,9 +511,9 @@ Characterization characterize(const netlist::NetworkSpec& spec, OpRunner& runner
     for (std::size_t i = 0; i < c.slopes_raw[l].size(); ++i)
       if (!(c.slopes_raw[l][i] > 0)) bad.push_back(fmt::format("{}", i));
     if (!bad.empty())
-      throw NumericalError(fmt::format("layer {}: no usable operating point for neuron(s) {} (slope {}); {} of the operating points "
-                                       "failed — use more --routings or check the failures", l, fmt::join(bad, ", "),
-                                       c.slopes_raw[l][std::stoul(bad[0])], c.failed_ops));
+      throw NumericalError(fmt::format("layer {}: no usable operating point for neuron(s) {} (slope {}); {}", l, fmt::join(bad, ", "),
+                                       c.slopes_raw[l][std::stoul(bad[0])],
+                                       c.failed_ops ? describe_failures(c) : "no operating point failed — use more --routings"));
     c.slopes.push_back(normalise_mean_one(c.slopes_raw[l]));
   }
 

@@ -135,6 +135,12 @@ std::string code_gains_unusable(const Characterization& c) {
   return "";
 }
 
+nlohmann::json failure_reasons_json(const Characterization& c) {
+  nlohmann::json a = nlohmann::json::array();
+  for (const auto& [why, n] : c.failure_reasons) a.push_back({{"reason", why}, {"operating_points", n}});
+  return a;
+}
+
 nlohmann::json summary_json(const Characterization& c) {
   const std::size_t L = c.spec.n_weight_layers();
   nlohmann::json layers = nlohmann::json::array();
@@ -194,6 +200,7 @@ nlohmann::json summary_json(const Characterization& c) {
                       {"operating_points_simulated", c.runner.ops_simulated},
                       {"operating_points_from_checkpoint", c.runner.ops_from_log},
                       {"operating_points_failed", c.failed_ops},
+                      {"failure_reasons", failure_reasons_json(c)},
                       {"newton_iterations", c.runner.newton_iterations},
                       {"simulation_wall_s", c.runner.wall_s}};
   if (!c.ground_truth.is_null()) s["ground_truth"] = c.ground_truth;

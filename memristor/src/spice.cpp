@@ -5,6 +5,7 @@
 #include <cmath>
 
 #include "nnspice/common/error.hpp"
+#include "nnspice/netlist/spice_text.hpp"
 #include "nnspice/netlist/writer.hpp"
 #include "nnspice/sim/session.hpp"
 
@@ -90,6 +91,7 @@ double vteam_current(const VteamParams& p, double v, double x) { return v * (p.g
 
 std::vector<std::string> vteam_subcircuit(const VteamParams& p, const std::string& name) {
   p.validate();
+  netlist::spice_text::require_name("vteam subcircuit name", name);
   const std::string s = num(p.smoothing);
   // softplus written with a guard: exp() of large arguments is replaced by the asymptote u
   auto sp = [&](const std::string& u) { return fmt::format("(({0})/{1} > 30 ? ({0}) : {1}*ln(1+exp(({0})/{1})))", u, s); };

@@ -12,6 +12,7 @@
 #include "nnspice/common/fs_util.hpp"
 #include "nnspice/common/run_info.hpp"
 #include "nnspice/common/yaml_util.hpp"
+#include "nnspice/netlist/spice_text.hpp"
 
 namespace nnspice::netlist {
 
@@ -41,6 +42,19 @@ void Process::validate() const {
   }
   for (double c : {c_vn_F, c_vp_F, c_out_F, c_bit_F[0], c_bit_F[1], c_bit_F[2]})
     if (!(c >= 0 && c < 1e-9)) bad("parasitics", c * 1e15, "0 <= capacitance_fF < 1e6");
+  // Everything below reaches netlist text (spice_text.hpp).
+  const std::string where = source.empty() ? "process" : source;
+  auto text = [&](const std::string& field, const std::string& value, const std::string& why) {
+    if (!why.empty()) throw InputError(fmt::format("{}: process.{} = {}: {}", where, field, spice_text::quote(value), why));
+  };
+  text("name", name, spice_text::why_not_line_text(name));
+  text("model_card", model_card, model_card.empty() ? std::string() : spice_text::why_not_path(model_card));
+  text("nmos_model", nmos_model, spice_text::why_not_name(nmos_model));
+  text("pmos_model", pmos_model, spice_text::why_not_name(pmos_model));
+  for (const auto& [k, v] : ngspice_options) {
+    text("ngspice_options", k, spice_text::why_not_option_key(k));
+    text("ngspice_options." + k, v, spice_text::why_not_option_value(v));
+  }
 }
 
 namespace {
@@ -151,6 +165,15 @@ void check_model_card(const Process& p) {
   }
 }
 
+namespace {
+
+/// Throws InputError at `key` of `map` ("FILE:LINE:COL: FIELD = "VALUE": WHY") when `why` is non-empty.
+void require_text(const YamlMap& map, const std::string& key, const std::string& field, const std::string& value, const std::string& why) {
+  if (!why.empty()) throw InputError(map.where(key), fmt::format("{} = {}: {}", field, spice_text::quote(value), why));
+}
+
+}  // namespace
+
 Process load_process(const std::string& path) {
   const YAML::Node root = load_yaml_file(path);
   YamlMap m(root, path, "process");
@@ -158,7 +181,9 @@ Process load_process(const std::string& path) {
   Process p;
   p.source = path;
   p.name = m.get_string("name", std::filesystem::path(path).stem().string());
+  require_text(m, "name", "process.name", p.name, spice_text::why_not_line_text(p.name));
   const std::string card = m.get_string("model_card");
+  require_text(m, "model_card", "process.model_card", card, spice_text::why_not_path(card));
   std::filesystem::path cp(card);
   if (cp.is_relative()) {
     const auto beside = std::filesystem::path(path).parent_path() / cp;
@@ -170,6 +195,8 @@ Process load_process(const std::string& path) {
   if (!file_exists(p.model_card)) throw InputError(m.where("model_card"), fmt::format("model card '{}' not found (resolved to {})", card, p.model_card));
   p.nmos_model = m.get_string("nmos_model", p.nmos_model);
   p.pmos_model = m.get_string("pmos_model", p.pmos_model);
+  require_text(m, "nmos_model", "process.nmos_model", p.nmos_model, spice_text::why_not_name(p.nmos_model));
+  require_text(m, "pmos_model", "process.pmos_model", p.pmos_model, spice_text::why_not_name(p.pmos_model));
   p.vdd_V = m.get_double("vdd_V", p.vdd_V);
   p.temp_C = m.get_double("temp_C", p.temp_C);
 
@@ -221,8 +248,11 @@ Process load_process(const std::string& path) {
 
   const YamlMap opts = m.get_map("ngspice_options");
   for (auto it = opts.node().begin(); it != opts.node().end(); ++it) {
-    if (!it->second.IsScalar()) opts.fail(it->first.Scalar(), "expected a scalar value");
-    p.ngspice_options.emplace_back(it->first.Scalar(), it->second.Scalar());
+    const std::string key = it->first.Scalar();
+    if (!it->second.IsScalar()) opts.fail(key, "expected a scalar value");
+    require_text(opts, key, "process.ngspice_options", key, spice_text::why_not_option_key(key));
+    require_text(opts, key, "process.ngspice_options." + key, it->second.Scalar(), spice_text::why_not_option_value(it->second.Scalar()));
+    p.ngspice_options.emplace_back(key, it->second.Scalar());
   }
   p.validate();
   check_model_card(p);

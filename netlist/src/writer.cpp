@@ -2,8 +2,26 @@
 
 #include "nnspice/netlist/writer.hpp"
 
+#include <cctype>
+#include <cmath>
+
+#include "nnspice/common/error.hpp"
+
+#include "nnspice/netlist/spice_text.hpp"
+
 namespace nnspice::netlist {
 namespace {
+
+char kind_letter(ElementKind k) {
+  switch (k) {
+    case ElementKind::mosfet: return 'M';
+    case ElementKind::vsource: return 'V';
+    case ElementKind::isource: return 'I';
+    case ElementKind::capacitor: return 'C';
+    case ElementKind::resistor: return 'R';
+  }
+  return '?';
+}
 
 template <typename Out>
 void emit_element(Out& out, const Element& e) {
@@ -24,8 +42,44 @@ void emit_element(Out& out, const Element& e) {
   }
 }
 
+}  // namespace
+
+void check_text_safety(const Circuit& c) {
+  using namespace spice_text;
+  require_line_text("circuit.title", c.title);
+  for (std::size_t k = 0; k < c.comments.size(); ++k) require_line_text(fmt::format("circuit.comments[{}]", k), c.comments[k]);
+  for (std::size_t k = 0; k < c.includes.size(); ++k) require(fmt::format("circuit.includes[{}]", k), c.includes[k], why_not_path(c.includes[k]));
+  for (const auto& [key, value] : c.options) require_option("circuit.options", key, value);
+  auto finite = [](const std::string& field, double v) {
+    if (!std::isfinite(v)) throw InputError(fmt::format("{} = {}: not a finite number", field, v));
+  };
+  finite("circuit.temp_C", c.temp_C);
+  for (std::size_t k = 0; k < c.elements.size(); ++k) {
+    const Element& e = c.elements[k];
+    const std::string at = fmt::format("circuit.elements[{}]", k);
+    require_name(at + ".name", e.name);
+    const char want = kind_letter(e.kind);
+    if (std::toupper(static_cast<unsigned char>(e.name[0])) != want)
+      require(at + ".name", e.name, fmt::format("must start with '{}' (the SPICE letter of its element kind)", want));
+    const int n_nodes = e.kind == ElementKind::mosfet ? 4 : 2;
+    for (int i = 0; i < n_nodes; ++i) require_name(fmt::format("{} ({}).nodes[{}]", at, e.name, i), e.nodes[static_cast<std::size_t>(i)]);
+    if (e.kind == ElementKind::mosfet) require_name(fmt::format("{} ({}).model", at, e.name), e.model);
+    finite(fmt::format("{} ({}).value", at, e.name), e.value);
+    if (e.kind == ElementKind::mosfet) {
+      finite(fmt::format("{} ({}).w_m", at, e.name), e.w_m);
+      finite(fmt::format("{} ({}).l_m", at, e.name), e.l_m);
+      finite(fmt::format("{} ({}).delvto_V", at, e.name), e.delvto_V);
+    }
+    if (!e.waveform.empty()) require(fmt::format("{} ({}).waveform", at, e.name), e.waveform, why_not_expression(e.waveform));
+  }
+  for (std::size_t k = 0; k < c.control.size(); ++k) require(fmt::format("circuit.control[{}]", k), c.control[k], why_not_card(c.control[k]));
+}
+
+namespace {
+
 template <typename Sink>
 void emit(const Circuit& c, Sink&& line) {
+  check_text_safety(c);
   fmt::memory_buffer b;
   auto out = std::back_inserter(b);
   auto flush = [&] {

@@ -21,6 +21,7 @@
 #include <fmt/format.h>
 
 #include "ngspice_text.hpp"
+#include "nnspice/netlist/spice_text.hpp"
 
 // libngspice leaks a few kB per load/op/remove cycle (ngspice-notes.md) and keeps global state until exit.
 // Under LeakSanitizer those are libngspice's leaks, not ours: suppress reports whose stack is inside it.
@@ -390,6 +391,7 @@ Session::Session(SessionOptions options) : impl_(std::make_unique<Impl>()) {
         "another nnspice::sim::Session is alive in this process: libngspice is one global simulator, so only one "
         "Session may exist at a time (use run_parallel for concurrent simulations)");
   }
+  for (const auto& [key, value] : options.options) netlist::spice_text::require_option("SessionOptions::options", key, value);
   if (options.num_threads < 1) {
     throw InputError(fmt::format("SessionOptions::num_threads = {}. Violated constraint: num_threads >= 1",
                                  options.num_threads));
@@ -524,12 +526,27 @@ OpResult Session::op() {
   return OpResult{std::move(run.vectors), run.stats};
 }
 
+void check_transient_size(double t_step_s, double t_stop_s, double t_max_s, const std::string& step_name, const std::string& stop_name,
+                          const std::string& max_name) {
+  if (!(t_step_s > 0) || !(t_stop_s > 0) || !std::isfinite(t_stop_s)) return;  // range errors are the caller's own message
+  const double points = t_stop_s / t_step_s;
+  if (!(points <= kMaxAnalysisPoints))
+    throw InputError(fmt::format("{} / {} = {:g} / {:g} = {:.3g} time points: more than the bound of {:g} (raise {} or lower {})", stop_name, step_name,
+                                 t_stop_s, t_step_s, points, kMaxAnalysisPoints, step_name, stop_name));
+  if (t_max_s > 0 && !(t_stop_s / t_max_s <= kMaxAnalysisPoints))
+    throw InputError(fmt::format("{} / {} = {:g} / {:g} = {:.3g} time steps at least: more than the bound of {:g} (raise {})", stop_name, max_name,
+                                 t_stop_s, t_max_s, t_stop_s / t_max_s, kMaxAnalysisPoints, max_name));
+}
+
+double dc_sweep_points(double start, double stop, double step) { return step == 0 ? INFINITY : std::floor((stop - start) / step + 1e-9) + 1; }
+
 TranResult Session::tran(double t_step_s, double t_stop_s, double t_max_s, bool uic) {
   if (!(t_step_s > 0) || !(t_stop_s > 0) || !(t_max_s >= 0) || !std::isfinite(t_stop_s)) {
     throw SimError(fmt::format("invalid transient times: t_step_s = {}, t_stop_s = {}, t_max_s = {} (need "
                                "t_step_s > 0, t_stop_s > 0, t_max_s >= 0)",
                                t_step_s, t_stop_s, t_max_s));
   }
+  check_transient_size(t_step_s, t_stop_s, t_max_s, "Session::tran t_step_s", "Session::tran t_stop_s", "Session::tran t_max_s");
   std::string cmd = fmt::format("tran {} {}", format_number(t_step_s), format_number(t_stop_s));
   if (t_max_s > 0) cmd += fmt::format(" 0 {}", format_number(t_max_s));
   if (uic) cmd += " uic";
@@ -541,13 +558,20 @@ TranResult Session::tran(double t_step_s, double t_stop_s, double t_max_s, bool 
 
 namespace {
 
-void check_sweep(const std::string& source, double start, double stop, double step) {
+/// Checks one sweep and returns its number of points.
+double check_sweep(const std::string& source, double start, double stop, double step) {
+  netlist::spice_text::require_name("Session::dc source", source);
   if (!std::isfinite(start) || !std::isfinite(stop) || !std::isfinite(step) || step == 0 ||
       (stop - start) * step < 0) {
     throw SimError(fmt::format("invalid DC sweep of {}: start = {}, stop = {}, step = {} (step must be non-zero "
                                "and point from start to stop)",
                                source, start, stop, step));
   }
+  const double n = dc_sweep_points(start, stop, step);
+  if (!(n <= kMaxAnalysisPoints))
+    throw InputError(fmt::format("DC sweep of {} from {:g} to {:g} by {:g} = {:.3g} points: more than the bound of {:g}", source, start, stop, step, n,
+                                 kMaxAnalysisPoints));
+  return n;
 }
 
 // ngspice looks the source up case-sensitively in lower case.
@@ -575,8 +599,9 @@ DcResult Session::dc(const std::string& source, double start, double stop, doubl
 
 DcResult Session::dc(const std::string& source, double start, double stop, double step, const std::string& source2,
                      double start2, double stop2, double step2) {
-  check_sweep(source, start, stop, step);
-  check_sweep(source2, start2, stop2, step2);
+  const double n = check_sweep(source, start, stop, step) * check_sweep(source2, start2, stop2, step2);
+  if (!(n <= kMaxAnalysisPoints))
+    throw InputError(fmt::format("nested DC sweep of {} inside {} = {:.3g} points: more than the bound of {:g}", source, source2, n, kMaxAnalysisPoints));
   auto run = impl_->run_analysis(
       "dc " + sweep_args(source, start, stop, step) + " " + sweep_args(source2, start2, stop2, step2), "dc",
       fmt::format("DC sweep of {} and {} failed", source, source2));
@@ -585,6 +610,7 @@ DcResult Session::dc(const std::string& source, double start, double stop, doubl
 }
 
 void Session::alter(const std::string& element, double value) {
+  netlist::spice_text::require_name("Session::alter element", element);
   impl_->check_usable();
   if (!impl_->loaded) throw SimError("alter " + element + ": no circuit loaded");
   const std::string cmd = fmt::format("alter {} {}", detail::to_lower(element), format_number(value));
@@ -592,6 +618,8 @@ void Session::alter(const std::string& element, double value) {
 }
 
 void Session::alter(const std::string& element, const std::string& param, double value) {
+  netlist::spice_text::require_name("Session::alter element", element);
+  netlist::spice_text::require(fmt::format("Session::alter {} parameter", element), param, netlist::spice_text::why_not_option_key(param));
   impl_->check_usable();
   if (!impl_->loaded) throw SimError("alter " + element + ": no circuit loaded");
   const std::string cmd =

@@ -155,12 +155,21 @@ TEST(Session, OptionsAreSentBeforeEachAnalysis) {
   }
   EXPECT_GT(v27 - v127, 0.1) << v27 << " V at 27 C, " << v127 << " V at 127 C";
   EXPECT_LT(v27 - v127, 0.3);
-  // A value ngspice cannot parse is an error; an unknown option name is silently accepted by ngspice 39.
+  // A value that is not a number or keyword never reaches ngspice (it used to answer "bad type given for
+  // option reltol" only at the analysis; a value with ';' or a newline would have been sent as is): the
+  // Session refuses it at construction, naming the field and the value (issue 17, class 2).
   SessionOptions bad;
   bad.options = {{"reltol", "abc"}};
-  Session s(bad);
-  s.load_text(diode);
-  EXPECT_NE(expect_sim_error([&] { s.op(); }).find("bad type given for option reltol"), std::string::npos);
+  try {
+    Session s(bad);
+    ADD_FAILURE() << "a non-numeric option value was accepted";
+  } catch (const InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("SessionOptions::options.reltol = \"abc\": not a number or known keyword"), std::string::npos) << e.what();
+  }
+  bad.options = {{"reltol;shell", "1"}};
+  EXPECT_THROW(Session{bad}, InputError);
+  Session s;  // and the failed constructions left no live Session behind
+  EXPECT_TRUE(s.alive());
 }
 
 TEST(Session, TransientWithInitialConditions) {

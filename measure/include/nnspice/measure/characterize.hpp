@@ -10,6 +10,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "nnspice/measure/fit.hpp"
@@ -143,7 +144,14 @@ struct Characterization {
   RunnerStats runner;
   std::string method;
   std::size_t failed_ops = 0;
+  /// The simulator's own error text of the failed operating points (Session's classified lines, e.g.
+  /// "Fatal: Tox = -1e-09 is not positive.") with how many points failed with it, most frequent first.
+  std::vector<std::pair<std::string, std::size_t>> failure_reasons;
 };
+
+/// "N operating point(s) failed; the simulator said (K×): REASON ..." for the first `max_reasons` reasons,
+/// "" when none failed. Used in the error message, on stderr and in failures.json.
+std::string describe_failures(const Characterization& c, std::size_t max_reasons = 3);
 
 /// Runs the whole characterisation. Throws NumericalError when a neuron's slope cannot be fitted (no
 /// usable point: more routings or fewer failures needed); failed operating points are counted, not thrown.

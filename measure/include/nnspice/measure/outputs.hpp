@@ -27,6 +27,8 @@ std::string code_gains_unusable(const Characterization& c);
 
 /// summary.json content: per-layer slope and negative-gain statistics, counts, Newton iterations, wall time.
 nlohmann::json summary_json(const Characterization& c);
+/// [{"reason": simulator text, "operating_points": count}, ...] of the failed operating points (summary.json, failures.json).
+nlohmann::json failure_reasons_json(const Characterization& c);
 
 /// Writes slopes_<l>.npy, slopes_raw_<l>.npy, negative_gain_<l>.npy, the raw measurements, (with synapses)
 /// synapse_gain_pos/neg_<l>.npy and, last, calibration.json into `dir` (which must exist). Not summary.json/run.json.

@@ -10,7 +10,14 @@
 
 namespace nnspice::netlist {
 
+/// Checks every name and value of `circuit` against the SPICE token grammar (spice_text.hpp): title and
+/// comments one line each, include paths without quotes, options key=number|keyword, element/node/model
+/// names single tokens starting with the element's letter, waveforms expression-safe, control entries analysis
+/// cards only. Throws InputError naming the field and the value. Both writers call it first.
+void check_text_safety(const Circuit& circuit);
+
 /// The netlist as text (one element per line, ends with ".end\n"). Deterministic: same circuit -> same bytes.
+/// Throws InputError (check_text_safety) before writing anything unsafe.
 std::string write_ngspice(const Circuit& circuit);
 /// The same netlist as lines (for libngspice's ngSpice_Circ), without trailing newlines.
 std::vector<std::string> ngspice_lines(const Circuit& circuit);

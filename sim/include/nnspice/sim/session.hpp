@@ -26,6 +26,17 @@ class SimError : public NumericalError {
   std::vector<std::string> log_;
 };
 
+/// Most points one analysis may ask for: a transient's t_stop_s / min(t_step_s, t_max_s), a DC sweep's points
+/// (nested: the product). 1e7 time points of a few dozen probe vectors are GBs and hours; more is a typo.
+inline constexpr double kMaxAnalysisPoints = 1e7;
+/// Throws InputError "STOP_NAME / STEP_NAME = N time points: more than kMaxAnalysisPoints" (both option names
+/// and the count) when the transient asks for too many points; `step_name`, `stop_name`, `max_name` name the
+/// caller's options (e.g. "--tstep", "--tstop", "--tmax").
+void check_transient_size(double t_step_s, double t_stop_s, double t_max_s, const std::string& step_name = "t_step_s",
+                          const std::string& stop_name = "t_stop_s", const std::string& max_name = "t_max_s");
+/// Number of points of a DC sweep start..stop by step (what ngspice computes), for bounds checks.
+double dc_sweep_points(double start, double stop, double step);
+
 struct SessionOptions {
   /// OpenMP threads for device evaluation (`set num_threads=N`); 1 whenever simulations run in parallel.
   int num_threads = 1;
