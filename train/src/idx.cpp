@@ -121,7 +121,7 @@ std::string find_idx_file(const std::string& dir, const std::string& name) {
   const std::string plain = dir + "/" + name, gz = plain + ".gz";
   if (file_exists(plain)) return plain;
   if (file_exists(gz)) return gz;
-  throw InputError(fmt::format("MNIST-layout file not found: looked for {} and {} (give --mnist DIR or set NNSPICE_MNIST_DIR; "
+  throw InputError(fmt::format("MNIST file not found: looked for {} and {} (give --mnist DIR or set NNSPICE_MNIST_DIR; "
                                "scripts/fetch_mnist.sh installs MNIST into /usr/local/share/nnspice/mnist)", plain, gz));
 }
 
