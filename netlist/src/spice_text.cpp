@@ -26,9 +26,9 @@ std::string lower(std::string_view s) {
   return out;
 }
 
-/// Why `s` is not one line of text ("" = it is); tabs are allowed.
-std::string why_not_line(std::string_view s) {
-  if (s.size() > kMaxLine) return fmt::format("longer than {} characters", kMaxLine);
+/// Why `s` is not one line of text of at most `max` characters ("" = it is); tabs are allowed.
+std::string why_not_line(std::string_view s, std::size_t max = kMaxLine) {
+  if (s.size() > max) return fmt::format("longer than {} characters", max);
   for (char c : s)
     if (is_control(c) && c != '\t')
       return c == '\n' || c == '\r' ? "contains a line break (would start a new netlist line)" : "contains a control character";
@@ -104,7 +104,7 @@ std::string why_not_path(std::string_view s) {
 }
 
 std::string why_not_expression(std::string_view s) {
-  if (auto w = why_not_line(s); !w.empty()) return w;
+  if (auto w = why_not_line(s, std::string_view::npos); !w.empty()) return w;  // PWL sources of long transients are long lines
   const auto first = s.find_first_not_of(" \t");
   if (first != std::string_view::npos && (s[first] == '.' || s[first] == '*' || s[first] == '+'))
     return fmt::format("starts with '{}' (would read as a card, comment or continuation)", s[first]);
@@ -115,7 +115,7 @@ std::string why_not_expression(std::string_view s) {
 
 std::string why_not_card(std::string_view s) {
   static constexpr std::array<std::string_view, 10> cards{".op", ".tran", ".dc", ".save", ".ic", ".nodeset", ".print", ".probe", ".meas", ".measure"};
-  if (auto w = why_not_line(s); !w.empty()) return w;
+  if (auto w = why_not_line(s, std::string_view::npos); !w.empty()) return w;  // .save of many vectors
   const auto end = s.find_first_of(" \t");
   const std::string head = lower(s.substr(0, end));
   if (std::find(cards.begin(), cards.end(), head) == cards.end())

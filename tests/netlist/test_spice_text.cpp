@@ -67,6 +67,7 @@ TEST(SpiceText, GrammarAcceptsTheTokensNnspiceWrites) {
     EXPECT_EQ(spice_text::why_not_option_value(v), "") << v;
   for (const char* c : {".op", ".tran 1e-9 1e-6 0 1e-9", ".save vdd#branch v(x0_1)", ".dc VE0 0 1 0.1"}) EXPECT_EQ(spice_text::why_not_card(c), "") << c;
   EXPECT_EQ(spice_text::why_not_expression("PWL(0 1e-9 1e-6 2e-9)"), "");
+  EXPECT_EQ(spice_text::why_not_expression("PWL(" + std::string(20000, '1') + ")"), "") << "layer-wise drivers are long PWL lines";
   EXPECT_NO_THROW(write_ngspice(small_circuit()));
 }
 

@@ -24,7 +24,7 @@ std::string why_not_option_value(std::string_view s);
 std::string why_not_line_text(std::string_view s);
 /// A file name in `.include "..."`: a line of text without `"`.
 std::string why_not_path(std::string_view s);
-/// An expression or source specification on an element line (e.g. `PWL(0 0 1e-9 1)`): a line of text whose
+/// An expression or source specification on an element line (e.g. `PWL(0 0 1e-9 1)`): a line of text (any length) whose
 /// characters cannot start a comment (`;`, `$`) or a card (a leading `.`, `*` or `+`).
 std::string why_not_expression(std::string_view s);
 /// An analysis or output card written before `.end`: `.op`, `.tran`, `.dc`, `.save`, `.ic`, `.nodeset`,
