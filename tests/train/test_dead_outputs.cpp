@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <iostream>
 
+#include "nnspice/common/error.hpp"
 #include "nnspice/common/rng.hpp"
 #include "nnspice/train/trainer.hpp"
 
@@ -124,4 +125,32 @@ TEST(DeadOutputs, RecoveryRevivesAKilledOutput) {
     std::cout << "killed output " << unit << ": test accuracy " << r.result.test_accuracy << ", re-drawn " << revived
               << " time(s), dead in " << dead_epochs << " epoch(s) after the kill\n";
   }
+}
+
+TEST(DeadOutputs, ResumeRefusesAnOutputUnitOutsideTheNetwork) {
+  const fs::path dir = fs::temp_directory_path() / ("nnspice_test_dead_bad_" + std::to_string(::getpid()));
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  TrainOptions o;
+  o.layers = {4, 16, 3};
+  o.threads = 1;
+  o.epochs = 1;
+  const DataSplits data = three_blobs();
+  const Calibration cal = homogeneous_calibration(o.layers);
+  TrainHooks h;
+  h.progress = false;
+  h.checkpoint_path = (dir / "checkpoint.bin").string();
+  train_network(o, cal, data, h);
+  TrainState st = read_checkpoint(h.checkpoint_path);
+  st.history.back().dead_outputs = {7};  // an edited checkpoint: there are 3 outputs
+  write_checkpoint(h.checkpoint_path, st);
+  o.epochs = 2;
+  h.resume = true;
+  try {
+    train_network(o, cal, data, h);
+    ADD_FAILURE() << "expected InputError";
+  } catch (const nnspice::InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("output unit 7 is outside 0 … 2"), std::string::npos) << e.what();
+  }
+  fs::remove_all(dir);
 }

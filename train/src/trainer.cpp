@@ -227,6 +227,12 @@ TrainResult train_network(const TrainOptions& o, const Calibration& cal, const D
       throw InputError(fmt::format("--resume: no checkpoint at '{}'", hooks.checkpoint_path));
     st = read_checkpoint(hooks.checkpoint_path);
     check_resumable(st.options, run_key, hooks.checkpoint_path);
+    for (const auto& e : st.history)  // the recovery indexes output units with them
+      for (const auto* units : {&e.dead_outputs, &e.revived})
+        for (int j : *units)
+          if (j < 0 || j >= o.layers.back())
+            throw InputError(fmt::format("{}: checkpoint history, epoch {}: output unit {} is outside 0 … {}",
+                                         hooks.checkpoint_path, e.epoch, j, o.layers.back() - 1));
     Network<float> net;
     net.configure(o.layers, cal, o.grid, o.quantize);
     for (std::size_t l = 0; l < L; ++l) {
