@@ -38,6 +38,24 @@ DataSplits three_blobs() {
   return d;
 }
 
+fs::path scratch(const std::string& name) {
+  const fs::path dir = fs::temp_directory_path() / ("nnspice_test_dead_" + std::to_string(::getpid()) + name);
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  return dir;
+}
+
+TrainOptions tiny_options() {
+  TrainOptions o;
+  o.layers = {4, 16, 3};
+  o.loss = Loss::cross_entropy;
+  o.learning_rate = 0.02;
+  o.batch_size = 20;
+  o.threads = 1;
+  o.relu_leak = 0;  // the exact gradient: without the recovery nothing can revive a unit
+  return o;
+}
+
 struct KillRun {
   TrainResult result;
   std::vector<int> dead_after_kill;  // dead_outputs of the first epoch after the edit
@@ -45,16 +63,8 @@ struct KillRun {
 
 // 5 healthy epochs, output `unit` killed in the checkpoint, then `epochs` more with or without the recovery.
 KillRun kill_and_resume(bool revive, int unit, int epochs) {
-  const fs::path dir = fs::temp_directory_path() / ("nnspice_test_dead_" + std::to_string(::getpid()) + (revive ? "_r" : "_n"));
-  fs::remove_all(dir);
-  fs::create_directories(dir);
-  TrainOptions o;
-  o.layers = {4, 16, 3};
-  o.loss = Loss::cross_entropy;
-  o.learning_rate = 0.02;
-  o.batch_size = 20;
-  o.threads = 1;
-  o.relu_leak = 0;  // the exact gradient: without the recovery nothing can revive the unit
+  const fs::path dir = scratch(revive ? "_r" : "_n");
+  TrainOptions o = tiny_options();
   o.revive_dead = true;  // a healthy start (a 4-16-3 network at this lr loses outputs in its first epoch)
   o.epochs = 5;
   const DataSplits data = three_blobs();
@@ -128,12 +138,8 @@ TEST(DeadOutputs, RecoveryRevivesAKilledOutput) {
 }
 
 TEST(DeadOutputs, ResumeRefusesAnOutputUnitOutsideTheNetwork) {
-  const fs::path dir = fs::temp_directory_path() / ("nnspice_test_dead_bad_" + std::to_string(::getpid()));
-  fs::remove_all(dir);
-  fs::create_directories(dir);
-  TrainOptions o;
-  o.layers = {4, 16, 3};
-  o.threads = 1;
+  const fs::path dir = scratch("_bad");
+  TrainOptions o = tiny_options();
   o.epochs = 1;
   const DataSplits data = three_blobs();
   const Calibration cal = homogeneous_calibration(o.layers);
