@@ -35,7 +35,8 @@ SurrogateModel load_model(const po::variables_map& vm) {
 
 void add_model_options(po::options_description& d) {
   d.add_options()("model,m", po::value<std::string>()->required(), "surrogate: brains-py .pt file, plain-format directory or its model.json, or a shipped model (dnpu/si-boron-2020)")
-      ("prefix", po::value<std::string>(), "key prefix of the Linear stack to use when a file holds several");
+      ("prefix", po::value<std::string>(), "key prefix of the Linear stack to use when a file holds several: one of the prefixes the error message lists "
+                                                "(a listed prefix selects exactly that stack), or a dotted part of one that only it contains");
 }
 
 /// Reads the electrode voltages: a CSV with one column per electrode (or more columns named v<k>_V).

@@ -6,7 +6,28 @@
 
 namespace nnspice::tools {
 
+std::string per_dataset_default(const std::function<std::string(const train::TrainConfig&)>& field) {
+  std::vector<std::string> v;
+  for (const char* ds : {"mnist", "fsdd", "iris"}) v.push_back(field(train::TrainConfig::defaults_for(ds)));
+  if (v[0] == v[1] && v[1] == v[2]) return v[0];
+  return fmt::format("mnist {}, fsdd {}, iris {}", v[0], v[1], v[2]);
+}
+
+std::string per_dataset_defaults_table() {
+  std::string s;
+  for (const char* ds : {"mnist", "fsdd", "iris"}) {
+    const train::TrainConfig c = train::TrainConfig::defaults_for(ds);
+    const train::TrainOptions& t = c.train;
+    s += fmt::format("  {}: layers {}, loss {}, lr {}, lr_schedule {}, epochs {}, batch {}, relu_leak {}, augment {}\n", ds,
+                     train::format_layers(t.layers), train::loss_name(t.loss), t.learning_rate, t.lr_schedule, t.epochs,
+                     t.batch_size, t.relu_leak, c.data.augment);
+  }
+  return s;
+}
+
 void add_dataset_options(po::options_description& o) {
+  const std::string augment = "FSDD: add hop-stretched copies (x0.8 0.9 1.1 1.3) of the training set (true|false; default " +
+                              per_dataset_default([](const train::TrainConfig& c) { return fmt::format("{}", c.data.augment); }) + ")";
   o.add_options()
     ("config,c", po::value<std::string>(), "train.yaml with any of the keys below (flags given override it)")
     ("dataset", po::value<std::string>(), "mnist | fsdd | iris (default mnist)")
@@ -16,7 +37,7 @@ void add_dataset_options(po::options_description& o) {
     ("pixels", po::value<std::string>(), "MNIST input pixels: checkerboard (authors' code, 196 px; default) | most_active | all")
     ("num-pixels", po::value<int>(), "number of pixels for --pixels most_active (default 196)")
     ("input-mean", po::value<double>(), "per-sample mean input after normalisation (MNIST 0.1, FSDD 0.03)")
-    ("augment", po::value<bool>(), "FSDD: add hop-stretched copies (x0.8 0.9 1.1 1.3) of the training set (true|false)")
+    ("augment", po::value<bool>(), augment.c_str())
     ("validation", po::value<double>(), "fraction of the training set held out for validation / early stopping (default 0)")
     ("train-limit", po::value<std::size_t>(), "use only the first N training samples (quick runs)")
     ("test-limit", po::value<std::size_t>(), "use only the first N test samples")
@@ -72,6 +93,10 @@ train::TrainConfig resolve_train_config(const po::variables_map& vm, bool traini
   if (vm.count("l1-activity")) c.train.l1_activity = vm["l1-activity"].as<double>();
   if (vm.count("relu-leak")) c.train.relu_leak = vm["relu-leak"].as<double>();
   if (vm.count("quantize")) c.train.quantize = vm["quantize"].as<bool>();
+  if (vm.count("revive-dead")) c.train.revive_dead = vm["revive-dead"].as<bool>();
+  if (vm.count("dead-fraction")) c.train.dead_fraction = vm["dead-fraction"].as<double>();
+  if (vm.count("revive-leak")) c.train.revive_leak = vm["revive-leak"].as<double>();
+  if (vm.count("revive-patience")) c.train.revive_patience = vm["revive-patience"].as<int>();
   if (vm.count("weight-step")) c.train.grid.step = vm["weight-step"].as<double>();
   if (vm.count("patience")) c.train.patience = vm["patience"].as<int>();
   if (vm.count("threads")) c.train.threads = vm["threads"].as<int>();

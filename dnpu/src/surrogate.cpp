@@ -424,8 +424,14 @@ SurrogateModel surrogate_from_torch(const TorchFile& f, const SurrogateLoadOptio
   if (tensors.empty()) throw InputError(fmt::format("{}: the file holds no tensors (top level is {})", f.name, f.root->describe()));
   auto stacks = find_stacks(tensors);
   std::vector<const Stack*> valid, wanted;
+  // A prefix that names a stack exactly selects that stack, even when it also occurs inside another one's
+  // ('node.model' and 'outer.node.model'): every prefix the messages below list can be chosen.
+  std::string exact = opts.key_prefix;
+  while (!exact.empty() && exact.back() == '.') exact.pop_back();
+  const bool has_exact = !opts.key_prefix.empty() &&
+                         std::any_of(stacks.begin(), stacks.end(), [&](const Stack& s) { return s.prefix == exact; });
   for (const auto& s : stacks)
-    if (prefix_matches(s.prefix, opts.key_prefix)) {
+    if (has_exact ? s.prefix == exact : prefix_matches(s.prefix, opts.key_prefix)) {
       wanted.push_back(&s);
       if (s.problem.empty()) valid.push_back(&s);
     }
@@ -442,7 +448,8 @@ SurrogateModel surrogate_from_torch(const TorchFile& f, const SurrogateLoadOptio
     throw InputError(fmt::format("{}: no Linear stack matches the key prefix '{}'; stacks in the file:{}", f.name, opts.key_prefix, list_stacks()));
   }
   if (valid.size() > 1)
-    throw InputError(fmt::format("{}: {} Linear stacks could be the surrogate; choose one with the key prefix option:{}", f.name, valid.size(), list_stacks()));
+    throw InputError(fmt::format("{}: {} Linear stacks could be the surrogate{}; choose one by its full key prefix (--prefix):{}", f.name,
+                                 valid.size(), opts.key_prefix.empty() ? "" : fmt::format(" with key prefix '{}'", opts.key_prefix), list_stacks()));
   const Stack& st = *valid.front();
 
   SurrogateModel m;

@@ -26,6 +26,16 @@ if [ -f "$SHARED/dnpu/reference/si-boron-2020-forward.csv" ]; then
   paste -d, "$SHARED/dnpu/reference/si-boron-2020-forward.csv" "$S/sb.csv" | awk -F, 'NR>1 { d=$8-$16; if (d<0) d=-d; r=($8<0?-$8:$8); if (r<1e-3) r=1e-3; if (d > 1e-4*r) bad++ } END { exit bad>0 }' || fail "si-boron reference"
 fi
 
+# two stacks with nested prefixes: each prefix the refusal lists can be chosen (issue 17, class 10)
+expect_rc 2 "choose one by its full key prefix (--prefix)" "$N" dnpu eval --model "$FIX/two-stacks.pt" --inputs "$FIX/two-stacks-forward.csv" --out "$S/ts.csv"
+grep -q "^  'node.model' (2 layers)" "$S/err.txt" && grep -q "^  'outer.node.model' (2 layers)" "$S/err.txt" || { cat "$S/err.txt"; fail "two stacks not listed"; }
+for p in node.model outer.node.model; do
+  expect_rc 0 "" "$N" dnpu eval --model "$FIX/two-stacks.pt" --prefix "$p" --inputs "$FIX/two-stacks-forward.csv" --out "$S/ts.csv"
+  paste -d, "$FIX/two-stacks-forward.csv" "$S/ts.csv" | awk -F, 'NR>1 { d=$8-$16; if (d<0) d=-d; r=($8<0?-$8:$8); if (d > 1e-9*(r+1)) bad++ } END { exit bad>0 }' \
+    || fail "--prefix $p: values differ from the reference"
+done
+expect_rc 2 "with key prefix 'model'" "$N" dnpu eval --model "$FIX/two-stacks.pt" --prefix model --inputs "$FIX/two-stacks-forward.csv" --out "$S/ts.csv"
+
 # info / convert round trip / spice
 expect_rc 0 "" "$N" dnpu info --model "$FIX/zip-f64-p4.pt"
 grep -q "7-10-8-1 (float64" "$S/out.txt" || fail "info network line"
@@ -33,7 +43,9 @@ expect_rc 0 "" "$N" dnpu convert --model "$FIX/zip-f64-p4.pt" --out "$S/plain"
 [ -f "$S/plain/model.json" ] && [ -f "$S/plain/layer_0_weight.npy" ] || fail "plain files"
 expect_rc 0 "" "$N" dnpu convert --model "$S/plain" --out "$S/back.pt" --legacy
 expect_rc 0 "" "$N" dnpu eval --model "$S/back.pt" --inputs "$FIX/zip-f64-p4-forward.csv" --out "$S/b.csv"
-cmp -s <(cut -d, -f8 "$S/b.csv") <("$N" dnpu eval --model "$FIX/zip-f64-p4.pt" --inputs "$FIX/zip-f64-p4-forward.csv" --out /dev/stdout | cut -d, -f8 | head -51) || true
+# zip .pt -> plain -> legacy .pt: the round trip evaluates to the same bytes as the original
+expect_rc 0 "" "$N" dnpu eval --model "$FIX/zip-f64-p4.pt" --inputs "$FIX/zip-f64-p4-forward.csv" --out "$S/a.csv"
+cmp "$S/a.csv" "$S/b.csv" || fail "zip -> plain -> legacy round trip changed the outputs"
 expect_rc 0 "" "$N" dnpu spice --model "$FIX/legacy-f32.pt" --out "$S/d.cir"
 grep -q "^.subckt dnpu_legacy_f32 e0 e1 e2 e3 e4 e5 e6 out" "$S/d.cir" || fail "subckt line"
 

@@ -21,7 +21,10 @@ nlohmann::json record_json(const EpochRecord& r) {
           {"train_accuracy", r.train_accuracy},
           {"validation_accuracy", r.validation_accuracy},
           {"test_accuracy", r.test_accuracy},
-          {"seconds", r.seconds}};
+          {"seconds", r.seconds},
+          {"dead_outputs", r.dead_outputs},
+          {"zero_outputs", r.zero_outputs},
+          {"revived", r.revived}};
 }
 
 }  // namespace
@@ -96,6 +99,9 @@ TrainState read_checkpoint(const std::string& path) {
       e.validation_accuracy = r.at("validation_accuracy").get<double>();
       e.test_accuracy = r.at("test_accuracy").get<double>();
       e.seconds = r.at("seconds").get<double>();
+      e.dead_outputs = r.value("dead_outputs", std::vector<int>{});  // (absent before the dead-output monitor)
+      e.zero_outputs = r.value("zero_outputs", std::size_t{0});
+      e.revived = r.value("revived", std::vector<int>{});
       st.history.push_back(e);
     }
     std::size_t pos = m + 8 + len;

@@ -73,7 +73,7 @@ const std::vector<std::string>& train_config_keys() {
       "adam_beta1",  "adam_beta2",   "adam_eps",      "init_range", "l1_negative", "l1_activity",   "relu_leak",  "quantize",
       "weight_step", "max_code",     "patience",      "threads",    "pixels",      "num_pixels",    "pixel_threshold",
       "input_mean",  "augment",      "validation_fraction",         "train_limit", "test_limit",    "plot",
-      "synapse_gains"};
+      "synapse_gains", "revive_dead",  "dead_fraction", "revive_leak", "revive_patience"};
   return keys;
 }
 
@@ -153,6 +153,12 @@ void apply_train_yaml(const std::string& path, TrainConfig& c) {
   t.l1_activity = non_negative("l1_activity", t.l1_activity);
   t.relu_leak = non_negative("relu_leak", t.relu_leak);
   if (t.relu_leak >= 1) m.fail("relu_leak", "must be < 1");
+  t.revive_dead = m.get_bool("revive_dead", t.revive_dead);
+  t.dead_fraction = positive("dead_fraction", t.dead_fraction);
+  if (t.dead_fraction >= 1) m.fail("dead_fraction", "must be < 1");
+  t.revive_leak = non_negative("revive_leak", t.revive_leak);
+  if (t.revive_leak >= 1) m.fail("revive_leak", "must be < 1");
+  t.revive_patience = static_cast<int>(positive_int("revive_patience", t.revive_patience, 0, 1000000));
   t.quantize = m.get_bool("quantize", t.quantize);
   t.grid.step = positive("weight_step", t.grid.step);
   t.grid.max_code = static_cast<int>(positive_int("max_code", t.grid.max_code, 1, 127));

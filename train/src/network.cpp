@@ -241,11 +241,18 @@ const typename Network<T>::Mat& forward(const Network<T>& net, const Eigen::Ref<
 
 template <typename T>
 void backward(const Network<T>& net, const ForwardCache<T>& c, const typename Network<T>::Mat& d_out,
-              T hidden_activity_grad, std::vector<typename Network<T>::Mat>& grads, T relu_leak) {
+              T hidden_activity_grad, std::vector<typename Network<T>::Mat>& grads, T relu_leak,
+              const typename Network<T>::Vec* output_leak) {
   using Mat = typename Network<T>::Mat;
   const std::size_t L = net.num_layers();
   grads.resize(L);
-  Mat dz = (c.z[L - 1].array() > T(0)).select(d_out, relu_leak * d_out);
+  Mat dz;
+  if (output_leak) {
+    const typename Network<T>::Vec leak = output_leak->cwiseMax(relu_leak);
+    dz = (c.z[L - 1].array() > T(0)).select(d_out, leak.asDiagonal() * d_out);
+  } else {
+    dz = (c.z[L - 1].array() > T(0)).select(d_out, relu_leak * d_out);
+  }
   Mat da;
   for (std::size_t l = L; l-- > 0;) {
     matmul(grads[l], dz, false, c.a[l], true);
@@ -277,7 +284,7 @@ typename Network<T>::Mat predict(const Network<T>& net, const Eigen::Ref<const t
   template const Network<T>::Mat& forward<T>(const Network<T>&, const Eigen::Ref<const Network<T>::Mat>&,       \
                                              ForwardCache<T>&);                                                  \
   template void backward<T>(const Network<T>&, const ForwardCache<T>&, const Network<T>::Mat&, T,               \
-                            std::vector<Network<T>::Mat>&, T);                                                    \
+                            std::vector<Network<T>::Mat>&, T, const Network<T>::Vec*);                              \
   template Network<T>::Mat predict<T>(const Network<T>&, const Eigen::Ref<const Network<T>::Mat>&);
 NNSPICE_INSTANTIATE(float)
 NNSPICE_INSTANTIATE(double)

@@ -3,6 +3,7 @@
 #include <Eigen/Core>
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <numbers>
@@ -54,6 +55,9 @@ void TrainOptions::validate() const {
   if (!(grid.step > 0)) fail("weight_step", fmt::format("{}", grid.step), "weight_step > 0");
   if (grid.max_code < 1 || grid.max_code > 127) fail("max_code", fmt::format("{}", grid.max_code), "1 <= max_code <= 127");
   if (patience < 0) fail("patience", fmt::format("{}", patience), "patience >= 0");
+  if (!(dead_fraction > 0 && dead_fraction < 1)) fail("dead_fraction", fmt::format("{}", dead_fraction), "0 < dead_fraction < 1");
+  if (!(revive_leak >= 0 && revive_leak < 1)) fail("revive_leak", fmt::format("{}", revive_leak), "0 <= revive_leak < 1");
+  if (revive_patience < 0) fail("revive_patience", fmt::format("{}", revive_patience), "revive_patience >= 0");
   if (threads < 1 || threads > 256) fail("threads", fmt::format("{}", threads), "1 <= threads <= 256");
   if (target_scale == 0 || !std::isfinite(target_scale)) fail("target_scale", fmt::format("{}", target_scale), "target_scale > 0 (or < 0 for the loss default)");
 }
@@ -64,7 +68,9 @@ nlohmann::json TrainOptions::to_json() const {
           {"adam_eps", adam_eps},       {"epochs", epochs},               {"batch_size", batch_size},
           {"init_range", init_range},   {"l1_negative", l1_negative},     {"l1_activity", l1_activity},
           {"quantize", quantize},       {"relu_leak", relu_leak},       {"weight_step", grid.step},       {"max_code", grid.max_code},
-          {"patience", patience},       {"seed", seed},                   {"threads", threads}};
+          {"patience", patience},       {"seed", seed},                   {"threads", threads},
+          {"revive_dead", revive_dead}, {"dead_fraction", dead_fraction}, {"revive_leak", revive_leak},
+          {"revive_patience", revive_patience}};
 }
 
 template <typename T>
@@ -111,6 +117,23 @@ Eigen::MatrixXf outputs(const Network<float>& net, const Dataset& data, std::siz
   return out;
 }
 
+OutputHealth output_health(const Eigen::MatrixXf& out, double dead_fraction) {
+  OutputHealth h;
+  h.samples = static_cast<std::size_t>(out.cols());
+  h.active_samples.assign(static_cast<std::size_t>(out.rows()), 0);
+  for (Eigen::Index b = 0; b < out.cols(); ++b) {
+    bool any = false;
+    for (Eigen::Index j = 0; j < out.rows(); ++j)
+      if (out(j, b) > 0.0f) ++h.active_samples[static_cast<std::size_t>(j)], any = true;
+    h.all_zero_samples += !any;
+  }
+  if (h.samples == 0) return h;
+  const double min_active = std::max(1.0, dead_fraction * static_cast<double>(h.samples));
+  for (std::size_t j = 0; j < h.active_samples.size(); ++j)
+    if (static_cast<double>(h.active_samples[j]) < min_active) h.dead_units.push_back(static_cast<int>(j));
+  return h;
+}
+
 double accuracy(const Network<float>& net, const Dataset& data, std::size_t batch) {
   if (data.size() == 0) return -1;
   const Eigen::MatrixXf out = outputs(net, data, batch);
@@ -128,11 +151,15 @@ namespace {
 // The options that must agree between a checkpoint and the run resuming from it.
 void check_resumable(const nlohmann::json& saved_options, const nlohmann::json& now, const std::string& path) {
   nlohmann::json saved = saved_options;
-  // Checkpoints written before per-synapse gains existed trained without them.
+  // Checkpoints written before per-synapse gains existed trained without them (and without dead-output recovery).
   if (!saved.contains("synapse_gains")) saved["synapse_gains"] = false;
+  if (!saved.contains("revive_dead")) saved["revive_dead"] = false;
+  for (const char* key : {"dead_fraction", "revive_leak", "revive_patience"})
+    if (!saved.contains(key)) saved[key] = now[key];
   for (const char* key : {"layers", "loss", "target_scale", "learning_rate", "lr_schedule", "lr_final_fraction", "adam_beta1", "adam_beta2", "adam_eps",
                           "batch_size", "init_range", "l1_negative", "l1_activity", "relu_leak", "quantize", "weight_step",
-                          "max_code", "seed", "synapse_gains", "calibration", "data"}) {
+                          "max_code", "seed", "synapse_gains", "calibration", "data", "revive_dead", "dead_fraction",
+                          "revive_leak", "revive_patience"}) {
     if (!saved.contains(key) || saved[key] != now[key])
       throw InputError(fmt::format("{}: cannot resume: {} was {} in the checkpointed run, now {}", path, key,
                                    saved.contains(key) ? saved[key].dump() : "absent", now[key].dump()));
@@ -200,6 +227,12 @@ TrainResult train_network(const TrainOptions& o, const Calibration& cal, const D
       throw InputError(fmt::format("--resume: no checkpoint at '{}'", hooks.checkpoint_path));
     st = read_checkpoint(hooks.checkpoint_path);
     check_resumable(st.options, run_key, hooks.checkpoint_path);
+    for (const auto& e : st.history)  // the recovery indexes output units with them
+      for (const auto* units : {&e.dead_outputs, &e.revived})
+        for (int j : *units)
+          if (j < 0 || j >= o.layers.back())
+            throw InputError(fmt::format("{}: checkpoint history, epoch {}: output unit {} is outside 0 … {}",
+                                         hooks.checkpoint_path, e.epoch, j, o.layers.back() - 1));
     Network<float> net;
     net.configure(o.layers, cal, o.grid, o.quantize);
     for (std::size_t l = 0; l < L; ++l) {
@@ -236,6 +269,14 @@ TrainResult train_network(const TrainOptions& o, const Calibration& cal, const D
     double loss = 0;
     std::size_t correct = 0;
   };
+  // Dead-output monitor: every stride-th training sample, at most kMonitor of them (fixed for the run).
+  constexpr std::size_t kMonitor = 1024;
+  const std::size_t stride = (n + kMonitor - 1) / kMonitor;
+  Mat monitor(tr.x.rows(), static_cast<Eigen::Index>((n + stride - 1) / stride));
+  for (Eigen::Index i = 0; i < monitor.cols(); ++i) monitor.col(i) = tr.x.col(i * static_cast<Eigen::Index>(stride));
+  const Eigen::Index n_out = o.layers.back();
+  Network<float>::Vec out_leak = Network<float>::Vec::Zero(n_out);  // per-output surrogate slope (recovery)
+
   std::vector<Part> parts(static_cast<std::size_t>(o.threads));
   std::vector<std::size_t> perm(n);
   auto run_part = [&](Part& p, std::size_t first, std::size_t count, std::size_t batch_total) {
@@ -259,7 +300,7 @@ TrainResult train_network(const TrainOptions& o, const Calibration& cal, const D
       p.correct += static_cast<int>(k) == p.yb[i];
     }
     backward(st.net, p.cache, p.d_out, static_cast<float>(o.l1_activity / static_cast<double>(batch_total)), p.grads,
-             static_cast<float>(o.relu_leak));
+             static_cast<float>(o.relu_leak), o.revive_dead ? &out_leak : nullptr);
   };
   constexpr std::size_t kMinPart = 32;  // smaller parts are not worth a thread
 
@@ -275,6 +316,11 @@ TrainResult train_network(const TrainOptions& o, const Calibration& cal, const D
       const double t = static_cast<double>(epoch - 1) / static_cast<double>(o.epochs - 1);
       lr *= o.lr_final_fraction + (1 - o.lr_final_fraction) * 0.5 * (1 + std::cos(std::numbers::pi * t));
     }
+    // The units found dead after the previous epoch train with the surrogate slope (from the history, so
+    // that a resumed run does the same).
+    out_leak.setZero();
+    if (o.revive_dead && !st.history.empty())
+      for (int j : st.history.back().dead_outputs) out_leak[j] = static_cast<float>(o.revive_leak);
     double loss_sum = 0;
     std::size_t correct = 0;
     for (std::size_t b = 0; b < batches; ++b) {
@@ -339,6 +385,44 @@ TrainResult train_network(const TrainOptions& o, const Calibration& cal, const D
     rec.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - te).count();  // training only
     rec.train_loss = loss_sum / static_cast<double>(n);
     rec.train_accuracy = static_cast<double>(correct) / static_cast<double>(n);
+    const OutputHealth health = output_health(predict(st.net, monitor), o.dead_fraction);
+    rec.dead_outputs = health.dead_units;
+    rec.zero_outputs = health.all_zero_samples;
+    // One line when the set of dead outputs changes (not every epoch of a unit that stays dead).
+    const bool changed = rec.dead_outputs != (st.history.empty() ? std::vector<int>{} : st.history.back().dead_outputs);
+    if (changed && hooks.on_notice && rec.dead_outputs.empty())
+      hooks.on_notice(fmt::format("epoch {}: no dead output units; {} all-zero outputs", epoch, rec.zero_outputs));
+    if (changed && hooks.on_notice && !rec.dead_outputs.empty()) {
+      std::string units;
+      for (int j : rec.dead_outputs)
+        units += fmt::format("{}{} ({} of {})", units.empty() ? "" : ", ", j, health.active_samples[static_cast<std::size_t>(j)],
+                             health.samples);
+      hooks.on_notice(fmt::format("epoch {}: dead output unit(s) {} active on the monitoring samples; {} all-zero outputs{}",
+                                  epoch, units, rec.zero_outputs,
+                                  o.revive_dead ? fmt::format("; surrogate slope {} on them", o.revive_leak) : ""));
+    }
+    // Still dead after revive_patience epochs with the slope (and not the last epoch, where a re-drawn unit
+    // would stay untrained): re-draw its incoming weights non-negative, so that it is active again.
+    if (o.revive_dead && epoch < o.epochs)
+      for (int j : rec.dead_outputs) {
+        int dead_for = 1;
+        for (auto it = st.history.rbegin(); it != st.history.rend() && dead_for <= o.revive_patience; ++it) {
+          if (std::find(it->dead_outputs.begin(), it->dead_outputs.end(), j) == it->dead_outputs.end()) break;
+          if (!it->revived.empty() && std::find(it->revived.begin(), it->revived.end(), j) != it->revived.end()) break;
+          ++dead_for;
+        }
+        if (dead_for <= o.revive_patience) continue;
+        Rng rng = Rng::stream(o.seed, fmt::format("train/revive/epoch={}/unit={}", epoch, j));
+        for (Eigen::Index i = 0; i < st.net.master[L - 1].cols(); ++i)
+          st.net.master[L - 1](j, i) = static_cast<float>(std::fabs(rng.uniform(-o.init_range, o.init_range)));
+        st.adam_m[L - 1].row(j).setZero();
+        st.adam_v[L - 1].row(j).setZero();
+        rec.revived.push_back(j);
+        if (hooks.on_notice)
+          hooks.on_notice(fmt::format("epoch {}: output unit {} still dead after {} epoch(s) with the surrogate slope: "
+                                      "its incoming weights were re-drawn from |U(-{}, {})|",
+                                      epoch, j, o.revive_patience, o.init_range, o.init_range));
+      }
     if (has_val) rec.validation_accuracy = accuracy(st.net, data.validation);
     if (data.test.size() > 0) rec.test_accuracy = accuracy(st.net, data.test);
     st.history.push_back(rec);
@@ -375,6 +459,9 @@ TrainResult train_network(const TrainOptions& o, const Calibration& cal, const D
   r.train_accuracy = accuracy(r.net, tr);
   r.validation_accuracy = accuracy(r.net, data.validation);
   r.test_accuracy = accuracy(r.net, data.test);
+  r.monitor_samples = static_cast<std::size_t>(monitor.cols());
+  r.train_health = output_health(outputs(r.net, tr), o.dead_fraction);
+  if (data.test.size() > 0) r.test_health = output_health(outputs(r.net, data.test), o.dead_fraction);
   r.wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return r;
 }

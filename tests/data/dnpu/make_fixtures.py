@@ -70,7 +70,7 @@ def rounded(v, dtype):
     return struct.unpack("<f", struct.pack("<f", v))[0] if dtype == "f" else v
 
 
-def build(name, legacy, dtype, prefix, sizes, seed, protocol, shared_storage, transposed):
+def build(name, legacy, dtype, prefix, sizes, seed, protocol, shared_storage, transposed, outer=None):
     rng = random.Random(seed)
     layers, state, storages = [], collections.OrderedDict(), []
     for li in range(len(sizes) - 1):
@@ -94,6 +94,10 @@ def build(name, legacy, dtype, prefix, sizes, seed, protocol, shared_storage, tr
             storages += [sw, sb]
             state[f"{prefix}{2 * li}.weight"] = Tensor(sw, 0, (rows, cols), wstride)
             state[f"{prefix}{2 * li}.bias"] = Tensor(sb, 0, (rows,), (1,))
+    if outer:  # a second stack (other tensor objects, same values) at outer + prefix, both at the top level
+        for k in list(state):
+            t = state[k]
+            state[outer + k] = Tensor(t.storage, t.offset, t.size, t.stride)
     amplification = 37.5
     clip = [-150.0, 120.0]
     amp = [0.9, 0.9, 0.9, 0.9, 0.9, 0.5, 0.5]
@@ -103,6 +107,9 @@ def build(name, legacy, dtype, prefix, sizes, seed, protocol, shared_storage, tr
                           "clipping_value": clip},
             "smg_configs": {"processor": {"torch_model_dict": {"hidden_sizes": sizes[1:-1], "D_in": 7, "D_out": 1, "activation": "relu"}}}}
     obj = {"epoch": 3, "model_state_dict": state, "info": info, "train_losses": [0.5, 0.25]}
+    if outer:
+        obj = collections.OrderedDict(state)
+        obj["info"] = info
     buf = io.BytesIO()
     make_pickler(buf, legacy, protocol).dump(obj)
     fmt = "<f" if dtype == "f" else "<d"
@@ -138,3 +145,6 @@ build("zip-f64-p4.pt", legacy=False, dtype="d", prefix="net.", sizes=[7, 10, 8, 
       shared_storage=False, transposed=False)
 build("legacy-f32.pt", legacy=True, dtype="f", prefix="model.", sizes=[7, 16, 16, 16, 16, 16, 16, 1], seed=13,
       protocol=2, shared_storage=False, transposed=True)
+# Two stacks whose prefixes nest ('node.model' and 'outer.node.model'): --prefix node.model must select the first.
+build("two-stacks.pt", legacy=False, dtype="d", prefix="node.model.", sizes=[7, 5, 1], seed=21, protocol=4,
+      shared_storage=False, transposed=False, outer="outer.")

@@ -77,10 +77,13 @@ const typename Network<T>::Mat& forward(const Network<T>& net, const Eigen::Ref<
 /// the quantiser, zero where the clip is active). `hidden_activity_grad` (≥ 0) is added to the gradient
 /// of every hidden activation a_{l+1} (the activity-L1 term λ/B). `relu_leak` > 0 replaces the ReLU's zero
 /// derivative below threshold by relu_leak (a surrogate gradient that lets dead units recover; the
-/// forward model is unchanged; 0 = the exact gradient). `grads` is resized as needed.
+/// forward model is unchanged; 0 = the exact gradient). `output_leak` (size N_L, or null) raises the leak of
+/// single output units (the dead-output recovery of the trainer): output j uses max(relu_leak, output_leak[j]).
+/// `grads` is resized as needed.
 template <typename T>
 void backward(const Network<T>& net, const ForwardCache<T>& cache, const typename Network<T>::Mat& d_out,
-              T hidden_activity_grad, std::vector<typename Network<T>::Mat>& grads, T relu_leak = T(0));
+              T hidden_activity_grad, std::vector<typename Network<T>::Mat>& grads, T relu_leak = T(0),
+              const typename Network<T>::Vec* output_leak = nullptr);
 
 /// Inference only (no cache kept beyond one layer): outputs (N_L, B).
 template <typename T>

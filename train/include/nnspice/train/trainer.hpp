@@ -39,6 +39,15 @@ struct TrainOptions {
   bool quantize = true;            ///< false: float weights (reference / gradient checks)
   QuantGrid grid;
   int patience = 0;                ///< > 0: stop after this many epochs without validation improvement
+  /// Dead-output monitor (every epoch, on a fixed subset of the training set): an output unit active (> 0) on
+  /// fewer than dead_fraction of the monitoring samples is dead. Recovery (`revive_dead`): the dead unit's
+  /// rectifier gets the surrogate slope revive_leak in the backward pass while it is dead, and its incoming
+  /// weights are re-drawn non-negative (|U(−r, r)|, Adam moments reset) when it is still dead after
+  /// revive_patience epochs with the slope — docs/training.md "Dead outputs".
+  bool revive_dead = true;
+  double dead_fraction = 0.01;
+  double revive_leak = 0.05;
+  int revive_patience = 2;
   std::uint64_t seed = 1;
   int threads = 2;
   /// Throws InputError "TrainOptions::<field> = <value>. Violated constraint: …".
@@ -50,7 +59,19 @@ struct EpochRecord {
   int epoch = 0;  ///< 1-based
   double train_loss = 0, train_accuracy = 0, validation_accuracy = -1, test_accuracy = -1;
   double seconds = 0;  ///< wall time of the epoch's training steps (without the accuracy evaluations)
+  std::vector<int> dead_outputs;  ///< output units dead on the monitoring batch after this epoch's steps
+  std::size_t zero_outputs = 0;   ///< monitoring samples whose outputs are all zero
+  std::vector<int> revived;       ///< output units whose incoming weights were re-drawn after this epoch
 };
+
+/// Health of the output layer on a data set: units active (> 0) on fewer than dead_fraction of the samples
+/// (at least one sample: a unit is dead when it is active on none) and samples whose outputs are all zero.
+struct OutputHealth {
+  std::vector<int> dead_units;
+  std::vector<std::size_t> active_samples;  ///< per output unit
+  std::size_t all_zero_samples = 0, samples = 0;
+};
+OutputHealth output_health(const Eigen::MatrixXf& outputs, double dead_fraction);
 
 /// Everything needed to continue a run exactly.
 struct TrainState {
@@ -74,6 +95,10 @@ struct TrainResult {
   bool stopped_early = false;
   double train_accuracy = 0, validation_accuracy = -1, test_accuracy = -1;
   double wall_s = 0;
+  OutputHealth train_health, test_health;  ///< of the selected weights (test: empty when there is no test set)
+  std::size_t monitor_samples = 0;         ///< size of the per-epoch monitoring batch
+  /// The selected weights still have a dead output unit on the training or the test set.
+  bool collapsed() const { return !train_health.dead_units.empty() || !test_health.dead_units.empty(); }
 };
 
 struct TrainHooks {
@@ -81,6 +106,7 @@ struct TrainHooks {
   bool resume = false;           ///< continue from checkpoint_path (must exist)
   bool progress = true;          ///< nnspice::Progress on stderr
   std::function<void(const EpochRecord&)> on_epoch;  ///< called after every epoch
+  std::function<void(const std::string&)> on_notice;  ///< dead outputs found / recovered (one line each)
 };
 
 /// Trains on `data` (validation/test may be empty). Checks the calibration against options.layers and
