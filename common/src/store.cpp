@@ -83,7 +83,7 @@ void write_record(const std::string& path, const Kind& kind, std::uint64_t input
   write_file_atomic(path, bytes);
 }
 
-Loaded<std::string> load_record(const std::string& path, const Kind& kind, std::uint64_t inputs) {
+Loaded<std::string> load_record(const std::string& path, const Kind& kind, std::optional<std::uint64_t> inputs) {
   Loaded<std::string> r;
   if (!file_exists(path)) return r;
   std::string b;
@@ -117,7 +117,7 @@ Loaded<std::string> load_record(const std::string& path, const Kind& kind, std::
     r.reason = why;
     return r;
   }
-  if (auto why = inputs_mismatch(in, inputs); !why.empty()) {
+  if (auto why = inputs ? inputs_mismatch(in, *inputs) : std::string(); !why.empty()) {
     r.reason = why;
     return r;
   }

@@ -67,7 +67,8 @@ using Validator = std::function<std::string(const nlohmann::json&)>;
 
 /// Whole-file record: "NNSPICE-STORE/1 <kind> v<version> inputs=<hex> sum=<hex> bytes=<n>\n" + payload.
 void write_record(const std::string& path, const Kind& kind, std::uint64_t inputs, std::string_view payload);
-Loaded<std::string> load_record(const std::string& path, const Kind& kind, std::uint64_t inputs);
+/// inputs = nullopt: any inputs hash is accepted (the caller checks the inputs recorded in the payload itself).
+Loaded<std::string> load_record(const std::string& path, const Kind& kind, std::optional<std::uint64_t> inputs);
 
 /// JSON record: {"store": {"kind", "version", "inputs", "checksum"}, "payload": PAYLOAD} (checksum over the
 /// payload's dump, which is canonical: sorted keys, shortest round-trip doubles). A non-finite double is
