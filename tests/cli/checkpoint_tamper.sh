@@ -71,4 +71,18 @@ grep -q "note: dy_edit/level_as_given/patterns/2.json: not JSON" dy.txt || fail 
 strip() { python3 -c "import csv,sys; [print(','.join(r[:-1])) for r in csv.reader(open(sys.argv[1]))]" "$1"; }  # drop wall_s
 cmp <(strip dy_full/level_as_given/patterns.csv) <(strip dy_edit/level_as_given/patterns.csv) || fail "dynamics: patterns.csv differs"
 grep -q '"failed": 0' dy_edit/level_as_given/summary.json || fail "dynamics: failed count"
+
+# --- dnpu ring: one digit of restarts_single.csv changed -> every restart computed again, same CSV ----------
+R=(dnpu ring --model dnpu/si-boron-2020 --arch single --points 40 --epochs 15 --restarts 8)
+"$N" "${R[@]}" --out ring_full > /dev/null 2>&1 || fail "ring reference"
+cp -r ring_full ring_edit
+python3 - ring_edit/restarts_single.csv <<'PY'
+import sys
+p = sys.argv[1]; lines = open(p).read().split("\n"); f = lines[2].split(",")
+f[3] = str(float(f[3]) + 1); lines[2] = ",".join(f); open(p, "w").write("\n".join(lines))
+PY
+"$N" "${R[@]}" --out ring_edit --resume > ring.txt 2>&1 || fail "ring --resume: $(cat ring.txt)"
+grep -q "note: ring_edit/ring_single_options.json: ring_edit/restarts_single.csv was changed after it was written; computing every restart again" ring.txt \
+  || fail "ring: no notice: $(cat ring.txt)"
+cmp ring_full/restarts_single.csv ring_edit/restarts_single.csv || fail "ring: restarts differ"
 echo "ok"
