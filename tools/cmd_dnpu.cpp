@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include <cmath>
 #include <cstring>
 #include <filesystem>
 #include <iostream>
@@ -13,6 +14,7 @@
 #include "nnspice/common/csv.hpp"
 #include "nnspice/common/error.hpp"
 #include "nnspice/common/fs_util.hpp"
+#include "nnspice/common/store.hpp"
 #include "nnspice/common/run_info.hpp"
 #include "nnspice/common/progress.hpp"
 #include "nnspice/dnpu/experiments.hpp"
@@ -244,20 +246,32 @@ void save_ring_restarts(const std::string& csv, const dnpu::RingResult& res) {
   write_csv(csv, header, rows, header.size());
 }
 
-/// The finished restarts of an earlier run with the same options (empty when there is none).
+// ring_<arch>_options.json: a store record (common/store.hpp) of the options and of the hash of the restarts
+// CSV as last written, so an edited or damaged CSV is never resumed from.
+const store::Kind kRingKind{"dnpu-ring-restarts", 1};
+
+void save_ring_state(const std::string& state, const std::string& csv, const nlohmann::json& fingerprint) {
+  store::write_json_record(state, kRingKind, store::Inputs().add("options", fingerprint).hash(),
+                           {{"options", fingerprint}, {"csv", file_exists(csv) ? hex64(fnv1a64(read_file(csv))) : std::string("none")}});
+}
+
+/// The finished restarts of an earlier run with the same options (empty when there is none, or when the CSV or its
+/// record is unusable: then every restart is computed again, with a notice).
 dnpu::RingResult load_ring_restarts(const std::string& csv, const std::string& state, const nlohmann::json& fingerprint) {
   dnpu::RingResult res;
   if (!file_exists(csv)) return res;
   if (!file_exists(state))
     throw InputError(fmt::format("{} exists but {} does not: the directory holds another run's results; choose a new --out", csv, state));
-  nlohmann::json old;
-  try {
-    old = nlohmann::json::parse(read_file(state));
-  } catch (const nlohmann::json::exception& e) {
-    throw InputError(fmt::format("{}: not valid JSON ({})", state, e.what()));
+  const auto rec = store::load_json_record(state, kRingKind, store::Inputs().add("options", fingerprint).hash());
+  if (!rec && rec.reason.rfind("made from other inputs", 0) == 0)
+    throw InputError(fmt::format("{}: the finished restarts were made with other options (now {}); choose a new --out", state, fingerprint.dump()));
+  const std::string why = !rec ? rec.reason
+                          : rec.value->value("csv", std::string()) != hex64(fnv1a64(read_file(csv))) ? csv + " was changed after it was written"
+                                                                                                    : std::string();
+  if (!why.empty()) {
+    store::notice(state, why, "computing every restart again");
+    return res;
   }
-  if (old != fingerprint)
-    throw InputError(fmt::format("{}: the finished restarts were made with other options ({}; now {}); choose a new --out", state, old.dump(), fingerprint.dump()));
   const CsvTable t = read_csv(csv);
   if (t.cols < 6 || t.header.size() != t.cols || t.header[4] != "max_range_violation_V")
     throw InputError(fmt::format("{}: expected the columns restart, fisher_loss, train_accuracy_pct, test_accuracy_pct, max_range_violation_V, control_*_V", csv));
@@ -269,6 +283,11 @@ dnpu::RingResult load_ring_restarts(const std::string& csv, const std::string& s
     x.test_accuracy = t.at(r, 3) / 100;
     x.max_range_violation_V = t.at(r, 4);
     for (std::size_t c = 5; c < t.cols; ++c) x.controls_V.push_back(t.at(r, c));
+    for (std::size_t c = 0; c < t.cols; ++c)
+      if (!std::isfinite(t.at(r, c))) {
+        store::notice(csv, fmt::format("row {} column {} = {}", r + 1, t.header[c], t.at(r, c)), "computing every restart again");
+        return {};
+      }
     res.restarts.push_back(std::move(x));
   }
   return res;
@@ -345,7 +364,7 @@ int dnpu_ring(int argc, char** argv) {
     if (file_exists(csv) && !vm["resume"].as<bool>())
       throw InputError(fmt::format("{} exists: add --resume to continue that run, or choose a new --out", csv));
     dnpu::RingResult res = load_ring_restarts(csv, state, fingerprint);
-    write_json(state, fingerprint);
+    save_ring_state(state, csv, fingerprint);
     if (!res.restarts.empty()) fmt::print("{}: resuming after {} finished restarts\n", csv, res.restarts.size());
     Progress prog(fmt::format("ring {} restarts", a), oa.restarts);
     prog.start_from(std::min(res.restarts.size(), oa.restarts));
@@ -358,6 +377,7 @@ int dnpu_ring(int argc, char** argv) {
       res.data_unit_V = part.data_unit_V;
       for (auto& r : part.restarts) res.restarts.push_back(std::move(r));
       save_ring_restarts(csv, res);
+      save_ring_state(state, csv, fingerprint);
       results[a] = ring_summary(res, oa, prog.elapsed_s());
       results["data_unit_V"] = res.data_unit_V;
       write_json(out + "/summary.json", {{"experiment", "ring"}, {"model", model_record(m)}, {"results", results},

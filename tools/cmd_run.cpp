@@ -25,6 +25,7 @@
 #include "nnspice/common/fs_util.hpp"
 #include "nnspice/common/progress.hpp"
 #include "nnspice/common/run_info.hpp"
+#include "nnspice/common/store.hpp"
 #include "nnspice/common/yaml_util.hpp"
 #include "nnspice/netlist/network.hpp"
 #include "nnspice/sim/session.hpp"
@@ -200,6 +201,34 @@ std::string quote(const std::vector<std::string>& args) {
   for (const auto& a : args) s += " " + (a.find_first_of(" \"'") == std::string::npos ? a : "'" + a + "'");
   return s;
 }
+
+// What a stage depends on, hashed into its stage.json (a store record): its full argv, the bytes of every
+// file outside the run folder it names (data, process), and the input hashes of the earlier stages whose
+// folders its arguments name (chip, calibration, weights). A changed config thus changes the hash of every
+// stage it affects and of everything downstream of them; resume redoes exactly those.
+std::vector<std::uint64_t> stage_inputs(const std::vector<StageSpec>& stages, const std::string& out) {
+  std::vector<std::uint64_t> h(stages.size());
+  for (std::size_t k = 0; k < stages.size(); ++k) {
+    store::Inputs in;
+    in.add("argv", quote(stages[k].args));
+    const std::string own = out + "/" + stages[k].name;
+    for (const auto& a : stages[k].args) {
+      if (a == own || a.rfind(out + "/", 0) == 0) continue;  // inside the run: covered by the stages below
+      std::error_code ec;
+      if (std::filesystem::is_regular_file(a, ec)) in.add_file(a, a);
+    }
+    for (std::size_t j = 0; j < k; ++j) {
+      const std::string dir = out + "/" + stages[j].name;
+      const bool used = std::any_of(stages[k].args.begin(), stages[k].args.end(),
+                                    [&](const std::string& a) { return a == dir || a.rfind(dir + "/", 0) == 0; });
+      if (used) in.add(stages[j].name, hex64(h[j]));
+    }
+    h[k] = in.hash();
+  }
+  return h;
+}
+
+const store::Kind kStageKind{"run-stage", 1};
 
 int run_child(const std::vector<std::string>& args, const std::string& log) {
   std::vector<std::string> argv_s = {"nnspice"};
@@ -400,8 +429,8 @@ int cmd_run(int argc, char** argv) {
   preflight(cfg);
   if (!resume && file_exists(cfg.out + "/config.yaml"))
     throw InputError(fmt::format("{} already holds a run: pass --resume to continue it, or choose another --out", cfg.out));
-  if (resume && file_exists(cfg.out + "/config.yaml") && read_file(cfg.out + "/config.yaml") != cfg.text)
-    throw InputError(fmt::format("--resume: {}/config.yaml differs from this config; resume with the same config or use another --out", cfg.out));
+  // A changed config is allowed: each stage compares its recorded inputs with the new ones (stage_inputs).
+  const auto inputs = stage_inputs(stages, cfg.out);
   make_dirs(cfg.out);
   write_file_atomic(cfg.out + "/config.yaml", cfg.text);
   write_run_json(cfg.out, {{"config", cfg.source}, {"ngspice", sim::Session::ngspice_version()}, {"stages", stages.size()}, {"resume", resume}});
@@ -414,11 +443,23 @@ int cmd_run(int argc, char** argv) {
   for (std::size_t k = 0; k < stages.size(); ++k) {
     const auto& s = stages[k];
     const std::string dir = cfg.out + "/" + s.name;
-    const std::string marker = dir + "/stage.json";
-    if (file_exists(marker)) {
-      fmt::print(stderr, "[run {}/{}] {}: done earlier, kept\n", k + 1, stages.size(), s.name);
-      done_w += s.weight;
-      continue;
+    const std::string marker = dir + "/stage.json", started = dir + ".inputs.json";  // started: beside its .log
+    bool fresh = !resume;  // false: the stage may continue its own checkpoints (--resume)
+    if (resume) {
+      const auto done = store::load_json_record(marker, kStageKind, inputs[k]);
+      if (done) {
+        fmt::print(stderr, "[run {}/{}] {}: done earlier, kept\n", k + 1, stages.size(), s.name);
+        done_w += s.weight;
+        continue;
+      }
+      // Interrupted or changed: its own checkpoints count only when they were made from the same inputs.
+      const auto begun = store::load_json_record(started, kStageKind, inputs[k]);
+      if (!done.missing() || (!begun && !begun.missing())) {
+        store::notice(done.missing() ? started : marker, done.missing() ? begun.reason : done.reason,
+                      fmt::format("stage {} is redone from scratch", s.name));
+        std::filesystem::remove_all(dir);
+        fresh = true;
+      }
     }
     const double el = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     if (first_elapsed < 0) first_elapsed = el;
@@ -426,8 +467,9 @@ int cmd_run(int argc, char** argv) {
     fmt::print(stderr, "[run {}/{}] {}: {} (elapsed {}, ETA {})\n", k + 1, stages.size(), s.name, s.what, format_duration(el),
                std::isnan(rate) ? "?" : format_duration(rate * (total_w - done_w)));
     std::vector<std::string> args = s.args;
-    if (resume && s.resumable && file_exists(dir)) args.push_back("--resume");
+    if (!fresh && s.resumable && file_exists(dir)) args.push_back("--resume");
     make_dirs(std::filesystem::path(dir).parent_path().string());
+    store::write_json_record(started, kStageKind, inputs[k], {{"command", quote(s.args)}});
     const auto ts = std::chrono::steady_clock::now();
     const int rc = run_child(args, cfg.out + "/" + s.name + ".log");
     const double stage_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - ts).count();
@@ -442,7 +484,7 @@ int cmd_run(int argc, char** argv) {
       continue;
     }
     make_dirs(dir);
-    write_json(marker, {{"command", quote(args)}, {"wall_s", stage_s}});
+    store::write_json_record(marker, kStageKind, inputs[k], {{"command", quote(args)}, {"wall_s", stage_s}});
     done_w += s.weight;
   }
   const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();

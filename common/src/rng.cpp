@@ -4,15 +4,6 @@
 
 namespace nnspice {
 
-std::uint64_t fnv1a64(const std::string& s) {
-  std::uint64_t h = 1469598103934665603ULL;
-  for (unsigned char c : s) {
-    h ^= c;
-    h *= 1099511628211ULL;
-  }
-  return h;
-}
-
 Rng Rng::stream(std::uint64_t seed, const std::string& name) {
   // splitmix64 of (seed ^ hash(name)) decorrelates nearby seeds.
   std::uint64_t z = seed ^ fnv1a64(name);

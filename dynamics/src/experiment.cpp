@@ -11,6 +11,7 @@
 #include "nnspice/common/npy.hpp"
 #include "nnspice/common/progress.hpp"
 #include "nnspice/common/run_info.hpp"
+#include "nnspice/common/store.hpp"
 #include "nnspice/dynamics/metrics.hpp"
 
 namespace nnspice::dynamics {
@@ -79,6 +80,42 @@ json stats_json(const std::vector<double>& v, double scale = 1.0) {
   return {{"n", st.n},        {"mean", number(st.mean)}, {"sd", number(st.sd)},         {"min", number(st.min)},
           {"p05", number(st.p05)}, {"p25", number(st.p25)}, {"median", number(st.median)}, {"p75", number(st.p75)},
           {"p95", number(st.p95)}, {"max", number(st.max)}};
+}
+
+std::string fig3_path(const std::string& dir) { return dir + "/fig3_traces.csv"; }
+
+// The per-pattern checkpoint (a store JSON record): everything its numbers depend on.
+const store::Kind kPatternKind{"dynamics-pattern", 1};
+
+std::uint64_t pattern_inputs(const ExperimentConfig& cfg, std::size_t k, std::size_t ncurve) {
+  const auto& p = cfg.chip.process;
+  store::Inputs in;
+  in.add("layers", cfg.chip.spec.str()).add("process", p.name).add("model_card", p.model_card).add("vdd_V", p.vdd_V).add("temp_C", p.temp_C);
+  for (const auto& sz : p.sizes) in.add("w_m", sz.w_m).add("l_m", sz.l_m);
+  for (const auto& [key, v] : p.ngspice_options) in.add(key, v);
+  in.add("delvto", std::string_view(reinterpret_cast<const char*>(cfg.chip.chip.delvto_V.data()), cfg.chip.chip.delvto_V.size() * sizeof(double)));
+  for (const auto& m : cfg.weights)
+    in.add(fmt::format("w{}x{}", m.rows, m.cols), std::string_view(reinterpret_cast<const char*>(m.codes.data()), m.codes.size()));
+  for (double x : cfg.patterns_A[cfg.from[k]]) in.add("from_A", x);
+  for (double x : cfg.patterns_A[k]) in.add("to_A", x);
+  const auto& o = cfg.sw;
+  in.add("method", method_name(o.method)).add("t_stop_s", o.t_stop_s).add("t_max_s", o.t_max_s).add("t_step_s", o.t_step_s).add("ramp_s", o.ramp_s);
+  in.add("chunk", static_cast<std::int64_t>(o.chunk)).add("asymptotic_op", static_cast<std::int64_t>(o.asymptotic_op));
+  for (double c : o.gate_load.c_n_F) in.add("gate_c_n_F", c);
+  for (double c : o.gate_load.c_p_F) in.add("gate_c_p_F", c);
+  in.add("window_s", cfg.window_s).add("curve_points", static_cast<std::int64_t>(ncurve));
+  in.add("label", static_cast<std::int64_t>(cfg.labels.empty() ? -1 : cfg.labels[k])).add("figure", static_cast<std::int64_t>(k == cfg.figure_pattern));
+  return in.hash();
+}
+
+/// "" when a finished pattern's numbers are usable (finite energies, power and energy curve), else why not.
+std::string check_record(const PatternRecord& r) {
+  if (!r.ok) return "";
+  for (double v : {r.m.energy_window_J, r.m.energy_window_inputs_J, r.m.power_window_W, r.mean_input_A, r.wall_s})
+    if (!std::isfinite(v)) return fmt::format("pattern {}: a window energy, power or input mean is {}", r.index, v);
+  for (std::size_t i = 0; i < r.energy_curve_J.size(); ++i)
+    if (!std::isfinite(r.energy_curve_J[i])) return fmt::format("pattern {}: energy_curve_J[{}] = {}", r.index, i, r.energy_curve_J[i]);
+  return "";
 }
 
 // Fig. 3 traces of the figure pattern: written as soon as that pattern finishes, read back on --resume.
@@ -235,14 +272,23 @@ ExperimentResult run_experiment(const ExperimentConfig& cfg) {
   std::vector<std::size_t> todo;
   for (std::size_t k = 0; k < n; ++k) {
     const std::string ck = fmt::format("{}/patterns/{}.json", cfg.out_dir, k);
-    if (cfg.resume && file_exists(ck)) {
-      try {
-        res.records[k] = record_from_json(json::parse(read_file(ck)));
-        if (res.records[k].index == k && res.records[k].from == cfg.from[k] && res.records[k].energy_curve_J.size() == ncurve &&
-            (k != cfg.figure_pattern || !res.records[k].ok || read_fig3(cfg.out_dir, cfg.chip.spec, res)))
+    if (cfg.resume) {
+      const auto rec = store::load_json_record(ck, kPatternKind, pattern_inputs(cfg, k, ncurve), [&](const json& j) {
+        const PatternRecord r = record_from_json(j);
+        if (r.index != k || r.from != cfg.from[k] || r.energy_curve_J.size() != ncurve) return std::string("another pattern or energy grid");
+        return check_record(r);
+      });
+      if (rec) {
+        res.records[k] = record_from_json(*rec.value);
+        // The Fig. 3 traces count only when they are the ones this record was written with (their hash).
+        const std::string fig = fig3_path(cfg.out_dir);
+        if (k != cfg.figure_pattern || !res.records[k].ok ||
+            (file_exists(fig) && rec.value->value("fig3_traces", std::string()) == hex64(fnv1a64(read_file(fig))) &&
+             read_fig3(cfg.out_dir, cfg.chip.spec, res)))
           continue;
-      } catch (const std::exception& e) {
-        fmt::print(stderr, "{}: unreadable checkpoint ({}); simulating pattern {} again\n", ck, e.what(), k);
+        store::notice(ck, "the Fig. 3 traces (fig3_traces.csv) are missing or unusable", fmt::format("simulating pattern {} again", k));
+      } else if (!rec.missing()) {
+        store::notice(ck, rec.reason, fmt::format("simulating pattern {} again", k));
       }
     }
     todo.push_back(k);
@@ -308,6 +354,12 @@ ExperimentResult run_experiment(const ExperimentConfig& cfg) {
       r.transients = st[2];
       r.wall_s = st[3];
       r.energy_curve_J = out.data.at("curve");
+      if (auto why = check_record(r); !why.empty()) {  // a NaN/Inf result is a failed pattern, never averaged
+        r.ok = false;
+        r.error = fmt::format("non-finite result: {}", why);
+      }
+    }
+    if (r.ok) {
       if (k == cfg.figure_pattern && out.data.count("time")) {
         res.fig_time_s = out.data.at("time");
         for (std::size_t l = 1; l + 1 < chip.spec.layers.size(); ++l) {
@@ -320,9 +372,11 @@ ExperimentResult run_experiment(const ExperimentConfig& cfg) {
     } else {
       ++failed;
       r.energy_curve_J.assign(ncurve, nan());
-      fmt::print(stderr, "\npattern {} ({}): simulation failed: {}\n", k, cfg.name, out.error);
+      fmt::print(stderr, "\npattern {} ({}): simulation failed: {}\n", k, cfg.name, r.error);
     }
-    write_json(fmt::format("{}/patterns/{}.json", cfg.out_dir, k), record_json(r));
+    json rj = record_json(r);
+    if (r.ok && k == cfg.figure_pattern && file_exists(fig3_path(cfg.out_dir))) rj["fig3_traces"] = hex64(fnv1a64(read_file(fig3_path(cfg.out_dir))));
+    store::write_json_record(fmt::format("{}/patterns/{}.json", cfg.out_dir, k), kPatternKind, pattern_inputs(cfg, k, ncurve), rj);
     ++done;
     progress.update(done, r.ok ? (r.m.time_to_output_s >= 0 ? fmt::format("tto {:.2f} us", r.m.time_to_output_s * 1e6) : "not reached")
                                : "failed");

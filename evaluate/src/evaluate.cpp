@@ -15,6 +15,7 @@
 #include "nnspice/common/progress.hpp"
 #include "nnspice/common/rng.hpp"
 #include "nnspice/common/run_info.hpp"
+#include "nnspice/common/store.hpp"
 
 namespace nnspice::evaluate {
 namespace {
@@ -123,27 +124,38 @@ EvalResult evaluate_chip(const sim::NetworkChip& chip, const netlist::WeightCode
   r.labels = data.y;
   std::vector<std::uint8_t> status(n, 0);
   std::vector<std::string> errors(n);
-  const std::uint64_t fp = fingerprint(chip, weights, data, opt);
+  const std::uint64_t fp = store::Inputs().add("evaluate", hex64(fingerprint(chip, weights, data, opt))).hash();
   const std::size_t nblocks = (n + opt.block - 1) / opt.block;
 
-  // Resume: the checkpoint holds every finished sample.
+  // Resume: the checkpoint (one store record: status, outputs and errors of every sample, keyed by the
+  // fingerprint of chip, weights, data and options) holds every finished sample. An unusable one is
+  // recomputed, never used.
+  const store::Kind ck_kind{"evaluate-checkpoint", 1};
   const std::string ck = opt.out_dir.empty() ? "" : opt.out_dir + "/checkpoint";
   if (!ck.empty()) make_dirs(ck);
-  if (opt.resume && !ck.empty() && file_exists(ck + "/state.json")) {
-    nlohmann::json st;
-    try {
-      st = nlohmann::json::parse(read_file(ck + "/state.json"));
-    } catch (const nlohmann::json::exception& e) {
-      throw InputError(fmt::format("{}/state.json: unreadable checkpoint ({}); delete it or run without --resume", ck, e.what()));
+  const std::string ck_file = ck + "/state.bin";
+  if (opt.resume && !ck.empty()) {
+    auto rec = store::load_record(ck_file, ck_kind, fp);
+    std::string why = rec.reason;
+    if (rec) {
+      try {
+        const auto blocks = unpack_all(*rec.value);
+        if (blocks.size() != 1 || blocks[0].status.size() != n || blocks[0].outputs.size() != n * NL)
+          throw std::runtime_error(fmt::format("does not hold {} samples of {} outputs", n, NL));
+        const BlockResult& b = blocks[0];
+        for (std::size_t k = 0; k < n; ++k) {
+          if (b.status[k] > 2) throw std::runtime_error(fmt::format("sample {}: status {}", k, b.status[k]));
+          for (std::size_t j = 0; b.status[k] == 1 && j < NL; ++j)
+            if (!std::isfinite(b.outputs[k * NL + j])) throw std::runtime_error(fmt::format("sample {}: output {} = {}", k, j, b.outputs[k * NL + j]));
+        }
+        status = b.status;
+        r.output_A = b.outputs;
+        errors = b.errors;
+      } catch (const std::exception& e) {
+        why = fmt::format("invalid content: {}", e.what());
+      }
     }
-    if (st.value("fingerprint", std::string()) != fmt::format("{:016x}", fp))
-      throw InputError(fmt::format("{}: the checkpoint belongs to another chip, weights, data set or options; use a new --out or drop --resume", ck));
-    const NpyArray so = read_npy(ck + "/status.npy"), oo = read_npy(ck + "/outputs.npy");
-    if (so.size() != n || oo.size() != n * NL) throw InputError(fmt::format("{}: checkpoint arrays do not match {} samples", ck, n));
-    for (std::size_t k = 0; k < n; ++k) status[k] = static_cast<std::uint8_t>(so.data[k]);
-    r.output_A = oo.data;
-    const auto errs = st.value("errors", nlohmann::json::object());
-    for (auto it = errs.begin(); it != errs.end(); ++it) errors[std::stoul(it.key())] = it.value().get<std::string>();
+    if (!why.empty()) store::notice(ck_file, why, "evaluating every sample again");
   }
   std::vector<std::size_t> pending;
   for (std::size_t b = 0; b < nblocks; ++b) {
@@ -181,13 +193,7 @@ EvalResult evaluate_chip(const sim::NetworkChip& chip, const netlist::WeightCode
 
   auto save_checkpoint = [&] {
     if (ck.empty() || ex.rank != 0) return;
-    std::vector<double> s(status.begin(), status.end());
-    write_npy(ck + "/status.npy", s, {n});
-    write_npy(ck + "/outputs.npy", r.output_A, {n, NL});
-    nlohmann::json errs = nlohmann::json::object();
-    for (std::size_t k = 0; k < n; ++k)
-      if (!errors[k].empty()) errs[std::to_string(k)] = errors[k];
-    write_json(ck + "/state.json", {{"fingerprint", fmt::format("{:016x}", fp)}, {"samples", n}, {"errors", errs}});
+    store::write_record(ck_file, ck_kind, fp, pack(BlockResult{0, status, r.output_A, errors}));
   };
 
   Progress progress("evaluate", n, opt.progress && ex.rank == 0 && n > 50);
@@ -204,9 +210,14 @@ EvalResult evaluate_chip(const sim::NetworkChip& chip, const netlist::WeightCode
       for (std::size_t k = lo; k < hi; ++k) in.push_back(sample_currents(data, k, opt.input_mean_A));
       const auto res = solver->solve(weights, in);
       for (std::size_t q = 0; q < res.size(); ++q) {
-        br.status.push_back(res[q].ok ? 1 : 2);
-        br.errors.push_back(res[q].ok ? "" : res[q].error);
-        for (std::size_t j = 0; j < NL; ++j) br.outputs.push_back(res[q].ok ? res[q].currents.back()[j] : std::nan(""));
+        // A NaN/Inf output makes the sample a failure: counted in "failed", never given a class.
+        std::string error = res[q].ok ? "" : res[q].error;
+        for (std::size_t j = 0; error.empty() && j < NL; ++j)
+          if (res[q].currents.empty() || res[q].currents.back().size() != NL || !std::isfinite(res[q].currents.back()[j]))
+            error = fmt::format("output {} is not a finite current", j);
+        br.status.push_back(error.empty() ? 1 : 2);
+        br.errors.push_back(error);
+        for (std::size_t j = 0; j < NL; ++j) br.outputs.push_back(error.empty() ? res[q].currents.back()[j] : std::nan(""));
       }
       mine = pack(br);
     }

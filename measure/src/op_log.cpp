@@ -15,43 +15,43 @@
 #include "nnspice/common/fs_util.hpp"
 #include "nnspice/common/progress.hpp"
 #include "nnspice/common/rng.hpp"
+#include "nnspice/common/store.hpp"
 #include "nnspice/sim/decomposed_dc.hpp"
 
 namespace nnspice::measure {
 namespace {
 
-/// Parses one log line; false when it is malformed (e.g. cut short by a kill).
-bool parse_line(const std::string& line, std::uint64_t& key, OpRecord& rec) {
-  nlohmann::json j;
-  try {
-    j = nlohmann::json::parse(line);
-  } catch (const nlohmann::json::exception&) {
-    return false;
-  }
-  if (!j.is_object() || !j.contains("k") || !j["k"].is_string() || !j.contains("c") || !j["c"].is_array() || !j.contains("n") ||
-      !j["n"].is_number_integer())
-    return false;
+// Layout of one line (store::seal_line): {"c":[[...]],"k":"<16 hex>","n":<iters>,"sum":"<16 hex>"}.
+const store::Kind kOpsKind{"ops", 2};
+
+/// Parses one log line; the reason when it is unusable (cut short by a kill, edited, non-finite).
+std::string parse_line(const std::string& line, std::uint64_t& key, OpRecord& rec) {
+  const auto sealed = store::unseal_line(kOpsKind, line);
+  if (!sealed) return sealed.reason;
+  const nlohmann::json& j = *sealed.value;
+  if (!j.contains("k") || !j["k"].is_string() || !j.contains("c") || !j["c"].is_array() || !j.contains("n") || !j["n"].is_number_integer())
+    return "fields k, c, n missing";
   const std::string k = j["k"].get<std::string>();
-  if (k.size() != 16) return false;
+  if (k.size() != 16) return "bad key";
   try {
     key = std::stoull(k, nullptr, 16);
   } catch (const std::exception&) {
-    return false;
+    return "bad key";
   }
   rec = OpRecord{};
   rec.ok = true;
   rec.from_log = true;
   rec.newton_iterations = j["n"].get<long>();
   for (const auto& layer : j["c"]) {
-    if (!layer.is_array()) return false;
+    if (!layer.is_array()) return "bad currents";
     std::vector<double> v;
     for (const auto& x : layer) {
-      if (!x.is_number()) return false;
+      if (!x.is_number()) return "bad currents";
       v.push_back(x.get<double>());
     }
     rec.currents.push_back(std::move(v));
   }
-  return true;
+  return "";
 }
 
 std::string format_line(std::uint64_t key, const OpRecord& rec) {
@@ -59,7 +59,7 @@ std::string format_line(std::uint64_t key, const OpRecord& rec) {
   j["k"] = fmt::format("{:016x}", key);
   j["c"] = rec.currents;
   j["n"] = rec.newton_iterations;
-  return j.dump() + "\n";
+  return store::seal_line(kOpsKind, j);
 }
 
 }  // namespace
@@ -68,11 +68,14 @@ OpLog::OpLog(std::string path, bool resume) : path_(std::move(path)) {
   std::string kept;
   if (resume && file_exists(path_)) {
     const std::string text = read_file(path_);
-    std::size_t start = 0;
+    std::size_t start = 0, line_no = 0;
+    std::string first_reason;
     while (start < text.size()) {
+      ++line_no;
       const std::size_t nl = text.find('\n', start);
       if (nl == std::string::npos) {  // unterminated last line: written by a killed process
         ++ignored_lines_;
+        if (first_reason.empty()) first_reason = fmt::format("line {}: cut short", line_no);
         break;
       }
       const std::string line = text.substr(start, nl - start);
@@ -80,12 +83,16 @@ OpLog::OpLog(std::string path, bool resume) : path_(std::move(path)) {
       if (line.empty()) continue;
       std::uint64_t key = 0;
       OpRecord rec;
-      if (!parse_line(line, key, rec)) {
+      if (auto why = parse_line(line, key, rec); !why.empty()) {
         ++ignored_lines_;
+        if (first_reason.empty()) first_reason = fmt::format("line {}: {}", line_no, why);
         continue;
       }
       if (records_.emplace(key, std::move(rec)).second) kept += line + "\n";
     }
+    if (ignored_lines_)
+      store::notice(path_, fmt::format("{} line(s) not used ({}{})", ignored_lines_, first_reason, ignored_lines_ > 1 ? ", ..." : ""),
+                    "simulating those operating points again");
   }
   // Rewrite the log with only its valid lines (atomically), then append to it.
   write_file_atomic(path_, kept);

@@ -10,10 +10,10 @@ common=(evaluate --layers 4-7-3 --weights w --chip w/chip.csv --dataset iris --m
 "$nn" "${common[@]}" --out killed > k.log 2>&1 &
 pid=$!
 for _ in $(seq 1 300); do
-  [ -f killed/checkpoint/state.json ] && break
+  [ -f killed/checkpoint/state.bin ] && break
   sleep 0.05
 done
-[ -f killed/checkpoint/state.json ] || fail "no checkpoint appeared"
+[ -f killed/checkpoint/state.bin ] || fail "no checkpoint appeared"
 kill -9 $pid; wait $pid 2>/dev/null
 [ -f killed/summary.json ] && echo "note: the run finished before the kill"
 "$nn" "${common[@]}" --out killed --resume > r.log 2>&1 || fail "resume: $(tail -3 r.log)"

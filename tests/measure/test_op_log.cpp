@@ -62,18 +62,30 @@ TEST(OpLog, IgnoresCutOffAndGarbageLines) {
     log.append(2, record(2));
   }
   std::string text = nnspice::read_file(path);
+  // An edited digit in the currents of key 2 (line 2): that record only is dropped, the others stay.
+  const auto at = text.find("2.0000000000000004e-08", text.find('\n'));
+  ASSERT_NE(at, std::string::npos);
+  text[at] = '3';
   text += "this is not json\n";
-  text += "{\"k\":\"0000000000000003\",\"c\":[[1e-9]],\"n\":3}\n";   // valid
+  {
+    nm::OpLog three(path + ".3", false);  // a valid line for key 3, written by the log itself
+    three.append(3, record(1));
+  }
+  text += nnspice::read_file(path + ".3");
+  text += "{\"k\":\"0000000000000005\",\"c\":[[1e-9]],\"n\":3}\n";  // no checksum (e.g. written by hand)
   text += "{\"k\":\"0000000000000004\",\"c\":[[1e-9, 2";            // killed mid-line
   nnspice::write_file_atomic(path, text);
   nm::OpLog log(path, true);
-  EXPECT_EQ(log.size(), 3u);
-  EXPECT_EQ(log.ignored_lines(), 2u);
+  EXPECT_EQ(log.size(), 2u);
+  EXPECT_EQ(log.ignored_lines(), 4u);
+  EXPECT_EQ(log.find(2), nullptr);
+  EXPECT_NE(log.find(1), nullptr);
+  EXPECT_EQ(log.find(5), nullptr);
   EXPECT_NE(log.find(3), nullptr);
   EXPECT_EQ(log.find(4), nullptr);
   log.append(4, record(4));  // appending after a cut line starts a fresh, parseable line
   nm::OpLog again(path, true);
-  EXPECT_EQ(again.size(), 4u);
+  EXPECT_EQ(again.size(), 3u);
   EXPECT_EQ(again.ignored_lines(), 0u);
 }
 

@@ -1,12 +1,15 @@
-// Checkpoint file: "NNSPICE-CHECKPOINT/1\n", a little-endian u64 with the length of a JSON header
-// (epoch, Adam step, history, early-stopping state, options, array shapes), the header, then the
+// Checkpoint file: a store record (common/store.hpp: kind "train-checkpoint", version, inputs hash of the
+// options, payload checksum) whose payload is "NNSPICE-CHECKPOINT/1\n", a little-endian u64 with the length of
+// a JSON header (epoch, Adam step, history, early-stopping state, options, array shapes), the header, then the
 // float32 arrays (column-major) in the order the header lists them. Written atomically.
 #include <fmt/format.h>
 
+#include <cmath>
 #include <cstring>
 
 #include "nnspice/common/error.hpp"
 #include "nnspice/common/fs_util.hpp"
+#include "nnspice/common/store.hpp"
 #include "nnspice/train/trainer.hpp"
 
 namespace nnspice::train {
@@ -14,6 +17,7 @@ namespace nnspice::train {
 namespace {
 
 const char kMagic[] = "NNSPICE-CHECKPOINT/1\n";
+const store::Kind kKind{"train-checkpoint", 2};
 
 nlohmann::json record_json(const EpochRecord& r) {
   return {{"epoch", r.epoch},
@@ -65,11 +69,14 @@ void write_checkpoint(const std::string& path, const TrainState& st) {
     bytes.resize(at + nbytes);
     std::memcpy(bytes.data() + at, a->data(), nbytes);  // little-endian hosts (x86-64, aarch64)
   }
-  write_file_atomic(path, bytes);
+  store::write_record(path, kKind, store::Inputs().add("options", st.options).hash(), bytes);
 }
 
 TrainState read_checkpoint(const std::string& path) {
-  const std::string b = read_file(path);
+  if (!file_exists(path)) throw InputError(fmt::format("cannot read {}: no such file", path));
+  auto rec = store::load_record(path, kKind, std::nullopt);  // the options are compared by the trainer (check_resumable)
+  if (!rec) throw InputError(fmt::format("{}: unusable checkpoint: {}", path, rec.reason));
+  const std::string& b = *rec.value;
   const std::size_t m = std::strlen(kMagic);
   if (b.size() < m + 8 || b.compare(0, m, kMagic) != 0)
     throw InputError(fmt::format("{}: not an nnspice checkpoint (bad magic)", path));
@@ -102,6 +109,8 @@ TrainState read_checkpoint(const std::string& path) {
       e.dead_outputs = r.value("dead_outputs", std::vector<int>{});  // (absent before the dead-output monitor)
       e.zero_outputs = r.value("zero_outputs", std::size_t{0});
       e.revived = r.value("revived", std::vector<int>{});
+      for (double v : {e.train_loss, e.train_accuracy, e.validation_accuracy, e.test_accuracy, e.seconds})
+        if (!std::isfinite(v)) throw InputError(fmt::format("{}: checkpoint history of epoch {} holds NaN/Inf", path, e.epoch));
       st.history.push_back(e);
     }
     std::size_t pos = m + 8 + len;
@@ -114,6 +123,7 @@ TrainState read_checkpoint(const std::string& path) {
       Network<float>::Mat mat(rows, cols);
       std::memcpy(mat.data(), b.data() + pos, nbytes);
       pos += nbytes;
+      if (!mat.allFinite()) throw InputError(fmt::format("{}: checkpoint array {} {} holds NaN/Inf", path, name, a.at("layer").dump()));
       if (name == "master") st.net.master.push_back(std::move(mat));
       else if (name == "adam_m") st.adam_m.push_back(std::move(mat));
       else if (name == "adam_v") st.adam_v.push_back(std::move(mat));
@@ -127,6 +137,17 @@ TrainState read_checkpoint(const std::string& path) {
   if (st.adam_m.size() != st.net.master.size() || st.adam_v.size() != st.net.master.size())
     throw InputError(fmt::format("{}: checkpoint lacks Adam state", path));
   return st;
+}
+
+std::optional<TrainState> load_checkpoint(const std::string& path) {
+  try {
+    return read_checkpoint(path);
+  } catch (const InputError& e) {
+    std::string why = e.what();
+    if (why.rfind(path + ": ", 0) == 0) why.erase(0, path.size() + 2);
+    store::notice(path, why, "training from the first epoch instead");
+    return std::nullopt;
+  }
 }
 
 }  // namespace nnspice::train

@@ -222,10 +222,14 @@ TrainResult train_network(const TrainOptions& o, const Calibration& cal, const D
 
   TrainState st;
   const std::size_t L = o.layers.size() - 1;
+  std::optional<TrainState> resumed;  // nothing when the checkpoint is unusable: then training starts afresh
   if (hooks.resume) {
     if (hooks.checkpoint_path.empty() || !file_exists(hooks.checkpoint_path))
       throw InputError(fmt::format("--resume: no checkpoint at '{}'", hooks.checkpoint_path));
-    st = read_checkpoint(hooks.checkpoint_path);
+    resumed = load_checkpoint(hooks.checkpoint_path);
+  }
+  if (resumed) {
+    st = std::move(*resumed);
     check_resumable(st.options, run_key, hooks.checkpoint_path);
     for (const auto& e : st.history)  // the recovery indexes output units with them
       for (const auto* units : {&e.dead_outputs, &e.revived})

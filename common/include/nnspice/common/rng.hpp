@@ -7,6 +7,8 @@
 #include <random>
 #include <string>
 
+#include "nnspice/common/store.hpp"  // fnv1a64
+
 namespace nnspice {
 
 class Rng {
@@ -33,8 +35,5 @@ class Rng {
   bool has_spare_ = false;
   double spare_ = 0;
 };
-
-/// FNV-1a 64-bit hash, for deriving stream seeds from names.
-std::uint64_t fnv1a64(const std::string& s);
 
 }  // namespace nnspice

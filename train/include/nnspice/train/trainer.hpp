@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <functional>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -128,6 +129,9 @@ T loss_and_grad(Loss loss, double target_scale, const Eigen::Matrix<T, Eigen::Dy
 
 /// Checkpoint file (binary, little-endian floats; written atomically).
 void write_checkpoint(const std::string& path, const TrainState& state);
+/// Throws InputError naming the file and why it is unusable (damaged, checksum, NaN/Inf, other format).
 TrainState read_checkpoint(const std::string& path);
+/// read_checkpoint, or nothing (with a one-line notice on stderr) when the checkpoint is unusable.
+std::optional<TrainState> load_checkpoint(const std::string& path);
 
 }  // namespace nnspice::train
