@@ -80,7 +80,11 @@ Chip load_chip(const std::string& path, const netlist::NetworkSpec* expect) {
       };
       if (lineno == 1 && line != "# nnspice chip v1") throw InputError(at(), "not an nnspice chip file (first line must be '# nnspice chip v1')");
       if (auto v = meta("layers"); !v.empty()) {
-        chip.spec = netlist::NetworkSpec::parse(v);
+        try {
+          chip.spec = netlist::NetworkSpec::parse(v, "# layers");
+        } catch (const InputError& e) {
+          throw InputError(at(), e.what());
+        }
         have_layers = true;
         if (expect && !(*expect == chip.spec))
           throw InputError(at(), fmt::format("chip was drawn for network {}, but the network is {}", chip.spec.str(), expect->str()));

@@ -1,8 +1,8 @@
 // libFuzzer target: numeric CSV tables (common/csv.cpp) and CSV weight-code files through both
-// weight loaders (netlist::load_weights, train::read_weight_codes).
+// ways of the one weight reader (model::read_weight_codes with layers given; train::read_weight_codes on a folder).
 #include "fuzz_util.hpp"
 #include "nnspice/common/csv.hpp"
-#include "nnspice/netlist/network.hpp"
+#include "nnspice/model/weight_codes.hpp"
 #include "nnspice/train/weights_io.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
@@ -16,9 +16,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   });
   if (!parsed || t.rows < 1 || t.cols < 1 || t.rows > 100000 || t.cols > 100000) return 0;
   const std::string path = fuzz::write_scratch("csv/weights_0.csv", data, size);
-  netlist::NetworkSpec spec;
-  spec.layers = {static_cast<int>(t.cols), static_cast<int>(t.rows)};
-  fuzz::expect_input_errors([&] { netlist::load_weights({path}, spec); });
+  const model::Layers layers = {static_cast<int>(t.cols), static_cast<int>(t.rows)};
+  fuzz::expect_input_errors([&] { model::read_weight_codes({path}, layers); });
   fuzz::expect_input_errors([&] { train::read_weight_codes(fuzz::scratch_dir() + "/csv"); });
   return 0;
 }

@@ -15,34 +15,6 @@
 
 namespace nnspice::train {
 
-Layers parse_layers(const std::string& text, const std::string& what) {
-  Layers out;
-  std::string cur;
-  auto flush = [&] {
-    if (cur.empty()) throw InputError(fmt::format("{} = '{}': expected layer sizes like 196-100-50-10", what, text));
-    std::size_t pos = 0;
-    long v = 0;
-    try {
-      v = std::stol(cur, &pos);
-    } catch (const std::exception&) {
-      pos = 0;
-    }
-    if (pos != cur.size() || v < 1 || v > 1000000)
-      throw InputError(fmt::format("{} = '{}': '{}' is not a layer size (an integer >= 1)", what, text, cur));
-    out.push_back(static_cast<int>(v));
-    cur.clear();
-  };
-  for (char c : text) {
-    if (c == '-' || c == ',' || c == 'x') flush();
-    else if (c != ' ') cur += c;
-  }
-  flush();
-  if (out.size() < 2) throw InputError(fmt::format("{} = '{}': a network needs at least 2 layers", what, text));
-  return out;
-}
-
-std::string format_layers(const Layers& layers) { return fmt::format("{}", fmt::join(layers, "-")); }
-
 void Calibration::check_matches(const Layers& net) const {
   const std::string src = source.empty() ? std::string("calibration") : source;
   if (layers != net)
@@ -280,14 +252,15 @@ Calibration read_calibration(const std::string& path, bool synapse_gains) {
   c.source = path;
   if (!j.contains("layers") || !j["layers"].is_array())
     throw InputError(fmt::format("{}: field 'layers' (list of layer sizes) is missing", path));
-  for (std::size_t i = 0; i < j["layers"].size(); ++i) {
-    const auto& v = j["layers"][i];
-    // The bound of NetworkSpec::parse: a huge size would otherwise allocate per-neuron gains of that size.
-    if (!v.is_number_integer() || v.get<long long>() < 1 || v.get<long long>() > 100000)
-      throw InputError(fmt::format("{}: layers[{}] = {} is not a layer size in 1..100000", path, i, v.dump()));
-    c.layers.push_back(v.get<int>());
+  {
+    std::vector<long long> sizes;
+    for (std::size_t i = 0; i < j["layers"].size(); ++i) {
+      const auto& v = j["layers"][i];
+      if (!v.is_number_integer()) throw InputError(fmt::format("{}: layers[{}] = {} is not an integer layer size", path, i, v.dump()));
+      sizes.push_back(v.is_number_unsigned() && v.get<std::uint64_t>() > (1ULL << 62) ? (1LL << 62) : v.get<long long>());
+    }
+    c.layers = model::check_layers(sizes, fmt::format("{}: layers", path));
   }
-  if (c.layers.size() < 2) throw InputError(fmt::format("{}: 'layers' needs at least 2 entries", path));
   if (!j.contains("slopes") || !j["slopes"].is_array())
     throw InputError(fmt::format("{}: field 'slopes' (one list per layer) is missing", path));
   for (std::size_t l = 0; l < j["slopes"].size(); ++l)

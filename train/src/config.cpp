@@ -109,13 +109,8 @@ void apply_train_yaml(const std::string& path, TrainConfig& c) {
     const YAML::Node n = m.node()["layers"];
     try {
       if (n.IsSequence()) {
-        Layers l;
-        for (long long v : m.get_int_list("layers")) {
-          if (v < 1) m.fail("layers", "layer sizes must be >= 1");
-          l.push_back(static_cast<int>(v));
-        }
-        t.layers = l;
-        if (l.size() < 2) m.fail("layers", "a network needs at least 2 layers");
+        const auto sizes = m.get_int_list("layers");
+        t.layers = model::check_layers(std::vector<long long>(sizes.begin(), sizes.end()), "layers");
       } else {
         t.layers = parse_layers(m.get_string("layers"), "layers");
       }
