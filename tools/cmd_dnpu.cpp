@@ -37,19 +37,22 @@ void add_model_options(po::options_description& d) {
       ("prefix", po::value<std::string>(), "key prefix of the Linear stack to use when a file holds several");
 }
 
-/// Reads the electrode voltages: a CSV with one column per electrode (or more columns named v<k>_V).
+/// Reads the electrode voltages: a CSV with a header naming the columns v0_V ... (any order, other columns
+/// ignored, each v<k>_V exactly once), or without a header exactly one column per electrode, in order.
 Eigen::MatrixXd read_inputs(const std::string& path, std::size_t n_in) {
   const CsvTable t = read_csv(path);
   std::vector<std::size_t> cols;
-  if (t.cols == n_in) {
-    for (std::size_t k = 0; k < n_in; ++k) cols.push_back(k);
-  } else if (!t.header.empty()) {
+  if (!t.header.empty()) {
     for (std::size_t k = 0; k < n_in; ++k) {
-      auto it = std::find(t.header.begin(), t.header.end(), fmt::format("v{}_V", k));
-      if (it == t.header.end())
-        throw InputError(fmt::format("{}: {} columns for {} electrodes, and no column named v{}_V", path, t.cols, n_in, k));
-      cols.push_back(static_cast<std::size_t>(it - t.header.begin()));
+      const std::string name = fmt::format("v{}_V", k);
+      const auto n = std::count(t.header.begin(), t.header.end(), name);
+      if (n != 1)
+        throw InputError(fmt::format("{}: header '{}' {} column {} (the surrogate has {} electrodes: one column each, named v0_V ... v{}_V)", path,
+                                     fmt::join(t.header, ","), n == 0 ? "has no" : "has more than one", name, n_in, n_in - 1));
+      cols.push_back(static_cast<std::size_t>(std::find(t.header.begin(), t.header.end(), name) - t.header.begin()));
     }
+  } else if (t.cols == n_in) {
+    for (std::size_t k = 0; k < n_in; ++k) cols.push_back(k);
   } else {
     throw InputError(fmt::format("{}: {} columns but the surrogate has {} electrodes (one column per electrode voltage in V)", path, t.cols, n_in));
   }
@@ -87,6 +90,15 @@ int dnpu_eval(int argc, char** argv) {
   const Eigen::VectorXd y = m.forward(v, tape);
   Eigen::MatrixXd g;
   if (grad) g = m.backward(tape, Eigen::VectorXd::Ones(v.cols()));
+  // A NaN/Inf output is a failed row, never a result (issue 17, class 4).
+  std::size_t bad_rows = 0, first_bad = 0;
+  for (Eigen::Index r = 0; r < v.cols(); ++r)
+    if (!std::isfinite(y(r)) || (grad && !g.col(r).allFinite())) {
+      if (bad_rows++ == 0) first_bad = static_cast<std::size_t>(r);
+    }
+  if (bad_rows > 0)
+    throw NumericalError(fmt::format("{}: {} of {} rows gave a NaN/Inf output (first: data row {}); nothing written", in_path, bad_rows, v.cols(),
+                                     first_bad + 1));
   std::vector<std::string> header;
   for (std::size_t k = 0; k < m.n_inputs(); ++k) header.push_back(fmt::format("v{}_V", k));
   header.push_back("i_out_nA");
