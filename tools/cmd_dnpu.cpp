@@ -189,7 +189,7 @@ int dnpu_capacity(int argc, char** argv) {
       ("attempts", po::value<std::size_t>(&o.attempts)->default_value(o.attempts), "random restarts per labeling")
       ("full-epochs", po::bool_switch(), "train every attempt for all epochs (default: stop once all points are right)")
       ("no-clamp", po::bool_switch(), "do not project the controls onto their ranges after each step (penalty only)")
-      ("seed", po::value<std::uint64_t>(&o.seed)->default_value(o.seed), "random seed");
+      ("seed", seed_value(&o.seed)->default_value(o.seed), "random seed");
   po::variables_map vm;
   if (!parse_options(argc, argv, d, vm, "nnspice dnpu capacity --model FILE --out DIR",
                      "Capacity C_N (fraction of the 2^N labelings of the paper's points a single DNPU node can realise; data on e1, e2,\n"
@@ -326,7 +326,7 @@ int dnpu_ring(int argc, char** argv) {
       ("generations", po::value<std::size_t>(&o.ga_generations)->default_value(o.ga_generations), "GA generations")
       ("no-clamp", po::bool_switch(), "do not project the controls onto their ranges after each step (penalty only)")
       ("resume", po::bool_switch(), "continue the stopped run in --out (or extend it with a larger --restarts)")
-      ("seed", po::value<std::uint64_t>(&o.seed)->default_value(o.seed), "random seed");
+      ("seed", seed_value(&o.seed)->default_value(o.seed), "random seed");
   po::variables_map vm;
   if (!parse_options(argc, argv, d, vm, "nnspice dnpu ring --model FILE --out DIR",
                      "Concentric-ring classification: a single DNPU vs a 2-2-1 DNPU network (negative Fisher loss with output noise,\n"
@@ -493,10 +493,10 @@ int dnpu_mnist(int argc, char** argv) {
       ("weight-decay", po::value<double>(&o.weight_decay)->default_value(o.weight_decay), "L2 weight decay of the linear layer")
       ("logit-scale", po::value<double>(&o.logit_scale)->default_value(o.logit_scale), "logit = output current (nA) x this")
       ("baseline", po::bool_switch(&o.baseline), "the NN baseline (ReLU units + biases, one linear output per field) instead of DNPUs")
-      ("train-limit", po::value<std::size_t>()->default_value(55000), "use the first N of the 55,000 training images (quick runs)")
+      ("train-limit", count_value()->default_value(55000), "use the first N of the 55,000 training images (quick runs)")
       ("no-clamp", po::bool_switch(), "do not project the control voltages onto their ranges after each step (penalty only)")
       ("resume", po::bool_switch(), "continue the stopped run in --out from its checkpoint.bin (or extend it with more --epochs)")
-      ("seed", po::value<std::uint64_t>(&o.seed)->default_value(o.seed), "random seed");
+      ("seed", seed_value(&o.seed)->default_value(o.seed), "random seed");
   po::variables_map vm;
   if (!parse_options(argc, argv, d, vm, "nnspice dnpu mnist --model FILE --out DIR",
                      "Single-layer MNIST of the seed paper: linear 784 -> 10*field, then 10 DNPU nodes (one per class), cross entropy.\n"

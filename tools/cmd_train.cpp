@@ -39,7 +39,7 @@ int cmd_train(int argc, char** argv) {
     ("quantize", po::value<bool>(), "3-bit + sign weights (true, default) or float weights (false)")
     ("weight-step", po::value<double>(), "value of weight code +1 (default 0.25)")
     ("patience", po::value<int>(), "early stopping: epochs without validation improvement (0 = off; needs --validation)")
-    ("threads", po::value<int>(), "threads for the matrix products (default 2)")
+    ("threads", jobs_value(), "threads for the matrix products (default 2)")
     ("out,o", po::value<std::string>(), "output directory (default runs/train)")
     ("plot", po::value<bool>(), "write learning_curve.png (default true)")
     ("resume", po::bool_switch(), "continue from OUT/checkpoint.bin (same configuration; --epochs may grow)")

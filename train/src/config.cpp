@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <limits>
+
 #include "nnspice/common/error.hpp"
 #include "nnspice/common/yaml_util.hpp"
 
@@ -122,7 +124,7 @@ void apply_train_yaml(const std::string& path, TrainConfig& c) {
   c.calibration = m.get_string("calibration", c.calibration);
   c.negative_gain = positive("negative_gain", c.negative_gain);
   c.synapse_gains = m.get_bool("synapse_gains", c.synapse_gains);
-  t.seed = static_cast<std::uint64_t>(positive_int("seed", static_cast<long long>(t.seed), 0, (1LL << 62)));
+  t.seed = static_cast<std::uint64_t>(positive_int("seed", static_cast<long long>(t.seed), 0, std::numeric_limits<long long>::max()));
   d.seed = t.seed;
   t.epochs = static_cast<int>(positive_int("epochs", t.epochs, 1, 1000000));
   t.learning_rate = positive("lr", t.learning_rate);
