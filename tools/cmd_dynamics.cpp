@@ -243,6 +243,9 @@ int cmd_dynamics(int argc, char** argv) {
   const std::string from = vm["from"].as<std::string>();
   if (from != "random" && from != "previous") throw InputError(fmt::format("--from '{}': expected random or previous", from));
   const std::size_t n_validate = std::min(vm["validate"].as<std::size_t>(), n);
+  // Not silently clamped to the last pattern (issue 17, class 5): a figure of another pattern than asked for.
+  if (vm["figure-pattern"].as<std::size_t>() >= n)
+    throw InputError(fmt::format("--figure-pattern = {}: must be < {} (the number of patterns)", vm["figure-pattern"].as<std::size_t>(), n));
   const double timeout = vm["timeout"].as<double>();
   if (!(timeout >= 0)) throw InputError(fmt::format("--timeout {}: must be >= 0", timeout));
 
@@ -406,7 +409,7 @@ int cmd_dynamics(int argc, char** argv) {
     cfg.parallel = par;
     cfg.out_dir = out + "/level_" + name;
     cfg.resume = vm["resume"].as<bool>();
-    cfg.figure_pattern = std::min(vm["figure-pattern"].as<std::size_t>(), n - 1);
+    cfg.figure_pattern = vm["figure-pattern"].as<std::size_t>();
     cfg.progress = progress;
     cfg.name = name;
     prepare(cfg.sw);
