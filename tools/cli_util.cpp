@@ -2,13 +2,67 @@
 
 #include <fmt/format.h>
 
+#include <charconv>
 #include <cmath>
 #include <cstring>
 #include <iostream>
+#include <limits>
+#include <thread>
+#include <type_traits>
 
 #include "nnspice/common/error.hpp"
 
 namespace nnspice::tools {
+
+int default_jobs() { return std::max(1, static_cast<int>(std::thread::hardware_concurrency())); }
+int max_jobs() { return std::max(4 * default_jobs(), 256); }
+
+namespace {
+
+// "--NAME = VALUE: why" with the option's name filled in by Boost's store().
+[[noreturn]] void bad_value(const std::string& token, const std::string& why) {
+  po::error_with_option_name e("%canonical_option% = '%value%': " + why);
+  e.set_substitute("value", token);
+  throw e;
+}
+
+template <class T>
+T parse_strict(const std::string& token, T lo, T hi) {
+  const std::string range = fmt::format("must be {} in {}..{}", std::is_integral_v<T> ? "an integer" : "a number", lo, hi);
+  T v{};
+  const char* b = token.data();
+  const char* e = token.data() + token.size();
+  if constexpr (std::is_integral_v<T>) {
+    // from_chars takes no '+', and for an unsigned type no '-': "-1" never wraps to 2^64-1.
+    if (std::is_unsigned_v<T> && !token.empty() && token[0] == '-') bad_value(token, "a negative value; " + range);
+    auto [p, ec] = std::from_chars(b, e, v);
+    if (token.empty() || ec == std::errc::result_out_of_range) bad_value(token, range);
+    if (ec != std::errc() || p != e) bad_value(token, "not a decimal integer; " + range);
+  } else {
+    std::size_t used = 0;
+    try {
+      v = static_cast<T>(std::stod(token, &used));
+    } catch (const std::exception&) {
+      used = std::string::npos;
+    }
+    if (used != token.size() || !std::isfinite(v)) bad_value(token, "not a finite number; " + range);
+  }
+  if (v < lo || v > hi) bad_value(token, range);
+  return v;
+}
+
+}  // namespace
+
+template <class T>
+void BoundedValue<T>::xparse(boost::any& value_store, const std::vector<std::string>& tokens) const {
+  if (tokens.size() != 1) throw po::invalid_option_value(tokens.empty() ? std::string() : tokens.back());
+  value_store = parse_strict<T>(tokens[0], lo_, hi_);
+}
+
+template class BoundedValue<int>;
+template class BoundedValue<long>;
+template class BoundedValue<std::uint64_t>;
+template class BoundedValue<double>;
 
 bool parse_options(int argc, char** argv, const po::options_description& opts, po::variables_map& vm,
                    const std::string& usage_line, const std::string& description,
@@ -19,7 +73,20 @@ bool parse_options(int argc, char** argv, const po::options_description& opts, p
     po::command_line_parser parser(argc, argv);
     parser.options(all);
     if (positional) parser.positional(*positional);
-    po::store(parser.run(), vm);
+    const po::parsed_options parsed = parser.run();
+    // Boost reads "-1" into an unsigned option as 2^64-1: every unsigned option refuses a sign, bounded or not.
+    for (const auto& opt : parsed.options) {
+      const po::option_description* d = all.find_nothrow(opt.string_key, false);
+      if (!d) continue;
+      const po::value_semantic* sem = d->semantic().get();
+      const bool is_unsigned = dynamic_cast<const po::typed_value<unsigned long>*>(sem) ||
+                               dynamic_cast<const po::typed_value<unsigned int>*>(sem) ||
+                               dynamic_cast<const po::typed_value<unsigned long long>*>(sem);
+      for (const auto& v : opt.value)
+        if (is_unsigned && v.find_first_of("-+") != std::string::npos)
+          throw InputError(fmt::format("--{} = '{}': must be a non-negative decimal integer (see {} --help)", opt.string_key, v, argv[0]));
+    }
+    po::store(parsed, vm);
     if (vm.count("help")) {
       std::cout << "Usage: " << usage_line << "\n\n" << description << "\n\n" << all << "\n";
       return false;

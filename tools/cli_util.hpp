@@ -4,6 +4,7 @@
 
 #include <boost/program_options.hpp>
 
+#include <cstdint>
 #include <span>
 #include <string>
 #include <vector>
@@ -11,6 +12,41 @@
 namespace nnspice::tools {
 
 namespace po = boost::program_options;
+
+/// The bounds every command shares (docs/reliability.md "Option bounds"): seeds 0..2^63-1 (they are
+/// stored as int64 in calibration.json and run.json), sample counts (--limit, --count, --train-limit,
+/// ...) >= 1 (absent = all), worker counts 1..max_jobs().
+constexpr std::uint64_t kMaxSeed = (std::uint64_t{1} << 63) - 1;
+constexpr std::size_t kMaxCount = std::size_t{1} << 40;
+/// max(4 x the machine's cores, 256): more workers than that only cost memory.
+int max_jobs();
+/// The default number of workers: the machine's cores (at least 1).
+int default_jobs();
+
+/// An option value parsed strictly and range-checked when it is stored: decimal integers only (an
+/// unsigned type refuses a sign, "1e3", "0x10", trailing text), doubles finite; outside [lo, hi] is an
+/// error "--NAME = VALUE: must be in LO..HI" (InputError, exit 2, through parse_options).
+template <class T>
+class BoundedValue : public po::typed_value<T> {
+ public:
+  BoundedValue(T* store, T lo, T hi) : po::typed_value<T>(store), lo_(lo), hi_(hi) {}
+  void xparse(boost::any& value_store, const std::vector<std::string>& tokens) const override;
+
+ private:
+  T lo_, hi_;
+};
+
+/// `po::value<T>(store)` with the bounds [lo, hi] (see BoundedValue).
+template <class T>
+BoundedValue<T>* bounded(T lo, T hi, T* store = nullptr) {
+  return new BoundedValue<T>(store, lo, hi);
+}
+/// A seed: 0..kMaxSeed.
+inline BoundedValue<std::uint64_t>* seed_value(std::uint64_t* store = nullptr) { return bounded<std::uint64_t>(0, kMaxSeed, store); }
+/// A number of samples / items: 1..kMaxCount.
+inline BoundedValue<std::size_t>* count_value(std::size_t* store = nullptr) { return bounded<std::size_t>(1, kMaxCount, store); }
+/// A number of workers / threads: 1..max_jobs().
+inline BoundedValue<int>* jobs_value(int* store = nullptr) { return bounded<int>(1, max_jobs(), store); }
 
 /// Parses argv into `vm`. Returns false when --help was printed (the caller returns 0).
 /// `positional` maps positional arguments to option names (may be empty).

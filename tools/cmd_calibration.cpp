@@ -106,7 +106,7 @@ int cmd_calibration(int argc, char** argv) {
     ("negative-gain-sigma", po::value<double>()->default_value(0.0), "random: relative sd of per-neuron negative gains (0 = one global gain)")
     ("synapse-sigma", po::value<double>()->default_value(0.0), "random: relative sd of per-synapse gains at +7 and -7 (written as "
                                                                "synapse_gain_{pos,neg}_<l>.npy like characterize --synapses; 0 = none)")
-    ("seed", po::value<std::uint64_t>()->default_value(1), "random: seed of the draws")
+    ("seed", seed_value()->default_value(1), "random: seed of the draws")
     ("out,o", po::value<std::string>()->required(), "output directory: calibration.json, summary.json, run.json");
   po::positional_options_description pos;
   pos.add("mode", 1);

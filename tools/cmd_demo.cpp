@@ -23,7 +23,7 @@ int cmd_demo(int argc, char** argv) {
   po::options_description o("Options");
   o.add_options()
     ("layers,l", po::value<std::string>()->default_value("4-7-3"), "layer sizes")
-    ("seed,s", po::value<std::uint64_t>()->default_value(7), "seed of the chip, the weights and the input patterns")
+    ("seed,s", seed_value()->default_value(7), "seed of the chip, the weights and the input patterns")
     ("patterns", po::value<int>()->default_value(5), "number of random input patterns (currents 0..325 nA)")
     ("process,p", po::value<std::string>()->default_value(""), "process YAML (default: shipped tsmc180.yaml)")
     ("out,o", po::value<std::string>()->default_value("out/demo"), "output directory");

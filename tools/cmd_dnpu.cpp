@@ -41,19 +41,22 @@ void add_model_options(po::options_description& d) {
                                                 "(a listed prefix selects exactly that stack), or a dotted part of one that only it contains");
 }
 
-/// Reads the electrode voltages: a CSV with one column per electrode (or more columns named v<k>_V).
+/// Reads the electrode voltages: a CSV with a header naming the columns v0_V ... (any order, other columns
+/// ignored, each v<k>_V exactly once), or without a header exactly one column per electrode, in order.
 Eigen::MatrixXd read_inputs(const std::string& path, std::size_t n_in) {
   const CsvTable t = read_csv(path);
   std::vector<std::size_t> cols;
-  if (t.cols == n_in) {
-    for (std::size_t k = 0; k < n_in; ++k) cols.push_back(k);
-  } else if (!t.header.empty()) {
+  if (!t.header.empty()) {
     for (std::size_t k = 0; k < n_in; ++k) {
-      auto it = std::find(t.header.begin(), t.header.end(), fmt::format("v{}_V", k));
-      if (it == t.header.end())
-        throw InputError(fmt::format("{}: {} columns for {} electrodes, and no column named v{}_V", path, t.cols, n_in, k));
-      cols.push_back(static_cast<std::size_t>(it - t.header.begin()));
+      const std::string name = fmt::format("v{}_V", k);
+      const auto n = std::count(t.header.begin(), t.header.end(), name);
+      if (n != 1)
+        throw InputError(fmt::format("{}: header '{}' {} column {} (the surrogate has {} electrodes: one column each, named v0_V ... v{}_V)", path,
+                                     fmt::join(t.header, ","), n == 0 ? "has no" : "has more than one", name, n_in, n_in - 1));
+      cols.push_back(static_cast<std::size_t>(std::find(t.header.begin(), t.header.end(), name) - t.header.begin()));
     }
+  } else if (t.cols == n_in) {
+    for (std::size_t k = 0; k < n_in; ++k) cols.push_back(k);
   } else {
     throw InputError(fmt::format("{}: {} columns but the surrogate has {} electrodes (one column per electrode voltage in V)", path, t.cols, n_in));
   }
@@ -91,6 +94,15 @@ int dnpu_eval(int argc, char** argv) {
   const Eigen::VectorXd y = m.forward(v, tape);
   Eigen::MatrixXd g;
   if (grad) g = m.backward(tape, Eigen::VectorXd::Ones(v.cols()));
+  // A NaN/Inf output is a failed row, never a result (issue 17, class 4).
+  std::size_t bad_rows = 0, first_bad = 0;
+  for (Eigen::Index r = 0; r < v.cols(); ++r)
+    if (!std::isfinite(y(r)) || (grad && !g.col(r).allFinite())) {
+      if (bad_rows++ == 0) first_bad = static_cast<std::size_t>(r);
+    }
+  if (bad_rows > 0)
+    throw NumericalError(fmt::format("{}: {} of {} rows gave a NaN/Inf output (first: data row {}); nothing written", in_path, bad_rows, v.cols(),
+                                     first_bad + 1));
   std::vector<std::string> header;
   for (std::size_t k = 0; k < m.n_inputs(); ++k) header.push_back(fmt::format("v{}_V", k));
   header.push_back("i_out_nA");
@@ -181,7 +193,7 @@ int dnpu_capacity(int argc, char** argv) {
       ("attempts", po::value<std::size_t>(&o.attempts)->default_value(o.attempts), "random restarts per labeling")
       ("full-epochs", po::bool_switch(), "train every attempt for all epochs (default: stop once all points are right)")
       ("no-clamp", po::bool_switch(), "do not project the controls onto their ranges after each step (penalty only)")
-      ("seed", po::value<std::uint64_t>(&o.seed)->default_value(o.seed), "random seed");
+      ("seed", seed_value(&o.seed)->default_value(o.seed), "random seed");
   po::variables_map vm;
   if (!parse_options(argc, argv, d, vm, "nnspice dnpu capacity --model FILE --out DIR",
                      "Capacity C_N (fraction of the 2^N labelings of the paper's points a single DNPU node can realise; data on e1, e2,\n"
@@ -335,7 +347,7 @@ int dnpu_ring(int argc, char** argv) {
       ("generations", po::value<std::size_t>(&o.ga_generations)->default_value(o.ga_generations), "GA generations")
       ("no-clamp", po::bool_switch(), "do not project the controls onto their ranges after each step (penalty only)")
       ("resume", po::bool_switch(), "continue the stopped run in --out (or extend it with a larger --restarts)")
-      ("seed", po::value<std::uint64_t>(&o.seed)->default_value(o.seed), "random seed");
+      ("seed", seed_value(&o.seed)->default_value(o.seed), "random seed");
   po::variables_map vm;
   if (!parse_options(argc, argv, d, vm, "nnspice dnpu ring --model FILE --out DIR",
                      "Concentric-ring classification: a single DNPU vs a 2-2-1 DNPU network (negative Fisher loss with output noise,\n"
@@ -509,10 +521,10 @@ int dnpu_mnist(int argc, char** argv) {
       ("weight-decay", po::value<double>(&o.weight_decay)->default_value(o.weight_decay), "L2 weight decay of the linear layer")
       ("logit-scale", po::value<double>(&o.logit_scale)->default_value(o.logit_scale), "logit = output current (nA) x this")
       ("baseline", po::bool_switch(&o.baseline), "the NN baseline (ReLU units + biases, one linear output per field) instead of DNPUs")
-      ("train-limit", po::value<std::size_t>()->default_value(55000), "use the first N of the 55,000 training images (quick runs)")
+      ("train-limit", count_value()->default_value(55000), "use the first N of the 55,000 training images (quick runs)")
       ("no-clamp", po::bool_switch(), "do not project the control voltages onto their ranges after each step (penalty only)")
       ("resume", po::bool_switch(), "continue the stopped run in --out from its checkpoint.bin (or extend it with more --epochs)")
-      ("seed", po::value<std::uint64_t>(&o.seed)->default_value(o.seed), "random seed");
+      ("seed", seed_value(&o.seed)->default_value(o.seed), "random seed");
   po::variables_map vm;
   if (!parse_options(argc, argv, d, vm, "nnspice dnpu mnist --model FILE --out DIR",
                      "Single-layer MNIST of the seed paper: linear 784 -> 10*field, then 10 DNPU nodes (one per class), cross entropy.\n"

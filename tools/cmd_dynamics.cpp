@@ -104,10 +104,10 @@ int cmd_dynamics(int argc, char** argv) {
     ("dataset", po::value<std::string>(), "iris | mnist: the test split, preprocessed as `nnspice train` does")
     ("mnist", po::value<std::string>(), "MNIST IDX directory (default $NNSPICE_MNIST_DIR, else /usr/local/share/nnspice/mnist)")
     ("iris-csv", po::value<std::string>(), "Iris CSV (default: the shipped data/datasets/iris.csv)")
-    ("data-seed", po::value<std::uint64_t>()->default_value(1), "seed of the data set split (Iris: must match training)")
-    ("random-patterns", po::value<std::size_t>(), "N random patterns (uniform features, seeded by --pattern-seed) instead of a data set")
-    ("pattern-seed", po::value<std::uint64_t>()->default_value(1), "seed of --random-patterns and of the settle-pattern choice")
-    ("count,n", po::value<std::size_t>(), "simulate only the first N patterns")
+    ("data-seed", seed_value()->default_value(1), "seed of the data set split (Iris: must match training)")
+    ("random-patterns", count_value(), "N random patterns (uniform features, seeded by --pattern-seed) instead of a data set")
+    ("pattern-seed", seed_value()->default_value(1), "seed of --random-patterns and of the settle-pattern choice")
+    ("count,n", count_value(), "simulate only the first N patterns")
     ("mean-input", po::value<std::string>()->default_value("15e-9,45e-9"), "mean input current per input (A) each pattern is scaled to; a comma list runs one level each; 'none' = patterns are in A")
     ("t-stop", po::value<std::string>(), "transient length per level (s); default 15e-6 below 30 nA mean input, else 7e-6")
     ("window", po::value<std::string>(), "evaluation window per level (s; correct within / energy per pattern); default = --t-stop")
@@ -123,7 +123,7 @@ int cmd_dynamics(int argc, char** argv) {
     ("validate", po::value<std::size_t>()->default_value(0), "also run the first N patterns with a reference method and compare (validation.json)")
     ("validate-method", po::value<std::string>(), "reference of --validate: full | layerwise | tabulated (default: full, or layerwise when --method is full)")
     ("figure-pattern", po::value<std::size_t>()->default_value(0), "pattern whose unit currents are plotted (Fig. 3)")
-    ("jobs,j", po::value<int>()->default_value(1), "worker processes (0 = all cores)")
+    ("jobs,j", jobs_value()->default_value(1), "worker processes (1..max(4 x cores, 256))")
     ("timeout", po::value<double>()->default_value(0), "wall-clock limit per pattern in s (0 = none)")
     ("resume", po::bool_switch(), "reuse finished patterns from an earlier run into the same --out")
     ("no-progress", po::bool_switch(), "no progress line")
@@ -245,6 +245,9 @@ int cmd_dynamics(int argc, char** argv) {
   const std::string from = vm["from"].as<std::string>();
   if (from != "random" && from != "previous") throw InputError(fmt::format("--from '{}': expected random or previous", from));
   const std::size_t n_validate = std::min(vm["validate"].as<std::size_t>(), n);
+  // Not silently clamped to the last pattern (issue 17, class 5): a figure of another pattern than asked for.
+  if (vm["figure-pattern"].as<std::size_t>() >= n)
+    throw InputError(fmt::format("--figure-pattern = {}: must be < {} (the number of patterns)", vm["figure-pattern"].as<std::size_t>(), n));
   const double timeout = vm["timeout"].as<double>();
   if (!(timeout >= 0)) throw InputError(fmt::format("--timeout {}: must be >= 0", timeout));
 
@@ -408,7 +411,7 @@ int cmd_dynamics(int argc, char** argv) {
     cfg.parallel = par;
     cfg.out_dir = out + "/level_" + name;
     cfg.resume = vm["resume"].as<bool>();
-    cfg.figure_pattern = std::min(vm["figure-pattern"].as<std::size_t>(), n - 1);
+    cfg.figure_pattern = vm["figure-pattern"].as<std::size_t>();
     cfg.progress = progress;
     cfg.name = name;
     prepare(cfg.sw);

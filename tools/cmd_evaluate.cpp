@@ -25,18 +25,18 @@ int cmd_evaluate(int argc, char** argv) {
     ("layers,l", po::value<std::string>()->required(), "layer sizes, e.g. 196-100-50-10")
     ("weights,w", po::value<std::vector<std::string>>()->multitoken(), "weight codes: a directory of weights_<l>.npy or one file per layer")
     ("chip", po::value<std::string>(), "chip file (chip.csv); default: drawn from --seed")
-    ("seed,s", po::value<std::uint64_t>()->default_value(1), "chip seed when --chip is absent")
+    ("seed,s", seed_value()->default_value(1), "chip seed when --chip is absent")
     ("process,p", po::value<std::string>()->default_value(""), "process YAML (default: the shipped tsmc180.yaml)")
     ("dataset,d", po::value<std::string>()->default_value("mnist"), "mnist | fsdd | iris")
     ("mnist", po::value<std::string>()->default_value(""), "MNIST directory (IDX files)")
     ("fsdd", po::value<std::string>()->default_value(""), "FSDD directory")
     ("iris", po::value<std::string>()->default_value(""), "Iris CSV (default: the shipped one)")
     ("pixels", po::value<std::string>()->default_value("checkerboard"), "MNIST input pixels: checkerboard | most_active")
-    ("data-seed", po::value<std::uint64_t>()->default_value(1), "seed of the data set's splits (Iris) — use the training run's")
-    ("limit", po::value<std::size_t>()->default_value(0), "evaluate only the first N test samples (0 = all)")
+    ("data-seed", seed_value()->default_value(1), "seed of the data set's splits (Iris) — use the training run's")
+    ("limit", count_value(), "evaluate only the first N test samples (default: all)")
     ("input-mean", po::value<double>()->default_value(0), "mean input current per input neuron in A (0 = 15e-9; Iris 1e-7)")
     ("method", po::value<std::string>()->default_value("decomposed"), "decomposed (fast, docs/dc_engine.md) | full (ngspice op per sample)")
-    ("jobs,j", po::value<int>()->default_value(0), "worker processes per rank (0 = all cores)")
+    ("jobs,j", jobs_value()->default_value(default_jobs()), "worker processes per rank (default: the cores; 1..max(4 x cores, 256))")
     ("block", po::value<std::size_t>()->default_value(500), "samples per checkpoint")
     ("table-cache", po::value<std::string>()->default_value(""), "decomposed: folder of ngspice synapse tables, shared with other runs of the same "
                                                                   "chip (characterize, evaluate); default OUT/tables")
@@ -73,7 +73,7 @@ int cmd_evaluate(int argc, char** argv) {
     make_dirs(out);
     std::string cfg = fmt::format("# written by: {}\nout: {}\njobs: {}\nexperiments:\n  - name: montecarlo\n    dataset: {}\n    layers: {}\n"
                                   "    chip_seed: {}\n    data_seed: {}\n    chips: {}\n    dynamics: false\n",
-                                  command_line(), out, std::max(1, vm["jobs"].as<int>() > 0 ? vm["jobs"].as<int>() : 2), vm["dataset"].as<std::string>(),
+                                  command_line(), out, std::min(256, vm["jobs"].as<int>()), vm["dataset"].as<std::string>(),
                                   spec.str(), vm["seed"].as<std::uint64_t>(), vm["data-seed"].as<std::uint64_t>(), chips);
     if (!vm["mnist"].as<std::string>().empty()) cfg += fmt::format("    mnist_dir: {}\n", vm["mnist"].as<std::string>());
     if (!vm["fsdd"].as<std::string>().empty()) cfg += fmt::format("    fsdd_dir: {}\n", vm["fsdd"].as<std::string>());
@@ -81,7 +81,7 @@ int cmd_evaluate(int argc, char** argv) {
     cfg += fmt::format("    characterize: {{method: {}, synapses: {}}}\n", spec.n_synapses() < 500 ? "full" : "decomposed", syn_codes);
     if (vm["train-epochs"].as<int>() > 0) cfg += fmt::format("    train: {{epochs: {}}}\n", vm["train-epochs"].as<int>());
     cfg += fmt::format("    evaluate: {{method: {}", vm["method"].as<std::string>());
-    if (vm["limit"].as<std::size_t>() > 0) cfg += fmt::format(", limit: {}", vm["limit"].as<std::size_t>());
+    if (vm.count("limit")) cfg += fmt::format(", limit: {}", vm["limit"].as<std::size_t>());
     if (vm["input-mean"].as<double>() > 0) cfg += fmt::format(", input_mean_A: {}", vm["input-mean"].as<double>());
     cfg += "}\n";
     if (!vm["process"].as<std::string>().empty()) cfg += fmt::format("process: {}\n", vm["process"].as<std::string>());
@@ -122,7 +122,7 @@ int cmd_evaluate(int argc, char** argv) {
   dopt.iris_csv = vm["iris"].as<std::string>();
   dopt.pixels = vm["pixels"].as<std::string>();
   dopt.seed = vm["data-seed"].as<std::uint64_t>();
-  dopt.test_limit = vm["limit"].as<std::size_t>();
+  dopt.test_limit = vm.count("limit") ? vm["limit"].as<std::size_t>() : 0;  // 0 = all
   const auto splits = train::load_dataset(dopt);
 
   evaluate::EvalOptions eo;

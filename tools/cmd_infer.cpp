@@ -62,6 +62,11 @@ int cmd_infer(int argc, char** argv) {
                                  cfg.data.name, d.features()));
   const Eigen::MatrixXf out = train::outputs(net, d);
   const int C = layers.back();
+  // A NaN/Inf output is a failed sample, never a class (issue 17, class 4): no accuracy is printed.
+  const train::NonFinite bad = train::non_finite_samples(out);
+  if (bad.count > 0)
+    throw NumericalError(fmt::format("{} of {} samples of the {} {} set gave NaN/Inf outputs (first: sample {}); no accuracy (weights {}, calibration {})",
+                                     bad.count, d.size(), cfg.data.name, split, bad.first, wdir, cal_path.empty() ? "homogeneous" : cal_path));
   std::vector<double> confusion(static_cast<std::size_t>(C * C), 0.0);
   std::size_t ok = 0, dead = 0;
   for (Eigen::Index b = 0; b < out.cols(); ++b) {

@@ -108,7 +108,7 @@ int mem_device(int argc, char** argv) {
   d.add_options()("device,d", po::value<std::string>()->default_value("protonic"), "preset or YAML file")
       ("out,o", po::value<std::string>(), "output directory: pulse_response.csv / .png, summary.json, run.json")
       ("pulses", po::value<long>()->default_value(0), "up pulses then as many down pulses (0 = states - 1)")
-      ("seed", po::value<std::uint64_t>()->default_value(1), "seed of the c2c draws")
+      ("seed", seed_value()->default_value(1), "seed of the c2c draws")
       ("json", po::bool_switch(), "print the parameters as JSON");
   po::variables_map vm;
   if (!parse_options(argc, argv, d, vm, "nnspice memristor device [--device NAME|FILE] [--out DIR]",
@@ -153,7 +153,7 @@ int mem_crossbar(int argc, char** argv) {
       ("v-max", po::value<double>()->default_value(0.2), "row voltages uniform in [-v-max, v-max] (V)")
       ("r-wire", po::value<double>()->default_value(0.0), "wire resistance per cell segment (ohm); 0 = ideal wires")
       ("tolerance", po::value<double>()->default_value(1e-3), "relative tolerance of |I - G.V| / max|G.V| for the pass flag")
-      ("seed", po::value<std::uint64_t>()->default_value(1), "seed of the conductances and voltages");
+      ("seed", seed_value()->default_value(1), "seed of the conductances and voltages");
   po::variables_map vm;
   if (!parse_options(argc, argv, d, vm, "nnspice memristor crossbar --out DIR [--rows 64 --cols 32 --r-wire 0]",
                      "Writes a crossbar netlist with random conductances and row voltages, solves its operating point in ngspice\n"
@@ -211,7 +211,7 @@ int mem_irdrop(int argc, char** argv) {
       ("r-wire", po::value<std::string>()->default_value("0.5,2"), "wire resistances per cell segment (ohm), comma-separated")
       ("device,d", po::value<std::string>()->default_value("rram"), "device preset or YAML (conductances uniform in its window)")
       ("v-max", po::value<double>()->default_value(0.2), "row voltages uniform in [0, v-max] (V)")
-      ("seed", po::value<std::uint64_t>()->default_value(1), "seed");
+      ("seed", seed_value()->default_value(1), "seed");
   po::variables_map vm;
   if (!parse_options(argc, argv, d, vm, "nnspice memristor irdrop --out DIR [--sizes 8,16,32,64,128 --r-wire 0.5,2]",
                      "Error of the column currents vs G^T V caused by wire resistance (IR drop), vs array size, through ngspice.")) return 0;
@@ -354,8 +354,8 @@ int mem_train(int argc, char** argv) {
       ("device,d", po::value<std::string>()->default_value("rram"), "device preset or YAML")
       ("rules", po::value<std::string>()->default_value("ideal,sgd,tiki-taka,shd"), "update rules to compare: ideal, sgd, tiki-taka, shd")
       ("mnist", po::value<std::string>()->default_value("/usr/local/share/nnspice/mnist"), "directory with the four MNIST IDX files")
-      ("train-limit", po::value<std::size_t>()->default_value(10000), "first N training images")
-      ("test-limit", po::value<std::size_t>()->default_value(10000), "first N test images")
+      ("train-limit", count_value()->default_value(10000), "first N training images")
+      ("test-limit", count_value()->default_value(10000), "first N test images")
       ("epochs", po::value<std::size_t>(&o.epochs)->default_value(o.epochs), "epochs")
       ("lr", po::value<double>(&o.learning_rate)->default_value(o.learning_rate), "per-sample learning rate")
       ("w-scale", po::value<double>(&o.w_scale)->default_value(o.w_scale), "weight of a full-window conductance difference")
@@ -367,7 +367,7 @@ int mem_train(int argc, char** argv) {
       ("transfer-every", po::value<std::size_t>(&o.transfer_every)->default_value(o.transfer_every), "shd: samples between full transfers")
       ("pulse-cost", po::value<double>(&o.pulse_cost)->default_value(o.pulse_cost), "shd: update-energy weight lambda, in pulses")
       ("friction", po::value<double>(&o.friction)->default_value(o.friction), "shd: p -= friction p at every transfer")
-      ("seed", po::value<std::uint64_t>(&o.seed)->default_value(o.seed), "seed (d2d, pulses, reads, shuffling)");
+      ("seed", seed_value(&o.seed)->default_value(o.seed), "seed (d2d, pulses, reads, shuffling)");
   po::variables_map vm;
   if (!parse_options(argc, argv, d, vm, "nnspice memristor train --out DIR [--device rram --rules ideal,sgd,tiki-taka,shd]",
                      "In-place training of a 784 -> 10 softmax layer (bias = an extra row) on device arrays with pulsed, asymmetric\n"
@@ -430,9 +430,9 @@ int mem_hybrid(int argc, char** argv) {
       ("model,m", po::value<std::string>()->default_value("dnpu/si-boron-2020"), "DNPU surrogate (see nnspice dnpu --help)")
       ("devices", po::value<std::string>()->default_value("ideal,protonic,rram"), "linear layers to compare: ideal and/or device presets / YAML files")
       ("mnist", po::value<std::string>()->default_value("/usr/local/share/nnspice/mnist"), "directory with the four MNIST IDX files")
-      ("train-limit", po::value<std::size_t>()->default_value(10000), "first N training images")
-      ("val", po::value<std::size_t>()->default_value(5000), "validation images: the last N of the training file")
-      ("test-limit", po::value<std::size_t>()->default_value(10000), "first N test images")
+      ("train-limit", count_value()->default_value(10000), "first N training images")
+      ("val", count_value()->default_value(5000), "validation images: the last N of the training file")
+      ("test-limit", count_value()->default_value(10000), "first N test images")
       ("epochs", po::value<std::size_t>(&o.dnpu.epochs)->default_value(o.dnpu.epochs), "epochs")
       ("lr", po::value<double>(&o.dnpu.learning_rate)->default_value(o.dnpu.learning_rate), "Adam learning rate")
       ("batch", po::value<std::size_t>(&o.dnpu.batch)->default_value(o.dnpu.batch), "minibatch size")
@@ -446,8 +446,8 @@ int mem_hybrid(int argc, char** argv) {
       ("adc-energy", po::value<double>(&o.crossbar.adc_energy_J)->default_value(o.crossbar.adc_energy_J), "energy per ADC conversion (J, assumption)")
       ("dac-energy", po::value<double>(&o.crossbar.dac_energy_J)->default_value(o.crossbar.dac_energy_J), "energy per DAC conversion (J, assumption)")
       ("dnpu-time", po::value<double>(&o.dnpu_time_s)->default_value(o.dnpu_time_s), "assumed DNPU evaluation time (s)")
-      ("chip-seed", po::value<std::uint64_t>(&o.chip_seed)->default_value(o.chip_seed), "seed of the evaluated chip (d2d, programming, reads)")
-      ("seed", po::value<std::uint64_t>(&o.dnpu.seed)->default_value(o.dnpu.seed), "training seed");
+      ("chip-seed", seed_value(&o.chip_seed)->default_value(o.chip_seed), "seed of the evaluated chip (d2d, programming, reads)")
+      ("seed", seed_value(&o.dnpu.seed)->default_value(o.dnpu.seed), "training seed");
   po::variables_map vm;
   if (!parse_options(argc, argv, d, vm, "nnspice memristor hybrid --out DIR [--devices ideal,protonic,rram]",
                      "MNIST with a crossbar as the 784 -> 30 linear layer of the 10-DNPU classifier (nnspice dnpu mnist, field 3),\n"

@@ -103,7 +103,7 @@ int cmd_simulate(int argc, char** argv) {
     ("tstep", po::value<double>()->default_value(20e-9), "transient: output step in s")
     ("tmax", po::value<double>()->default_value(20e-9), "transient: maximum time step in s")
     ("option", po::value<std::vector<std::string>>()->composing(), "simulator option key=value (repeatable), e.g. --option itl1=1000")
-    ("jobs,j", po::value<int>()->default_value(1), "worker processes for --inputs-file (0 = all cores)")
+    ("jobs,j", jobs_value()->default_value(1), "worker processes for --inputs-file (1..max(4 x cores, 256))")
     ("out,o", po::value<std::string>()->required(), "output directory");
   po::variables_map vm;
   if (!parse_options(argc, argv, o, vm, "nnspice simulate --netlist FILE [--analysis op|tran] [--inputs I | --inputs-file F] --out DIR",

@@ -2,10 +2,13 @@
 // weights_<l>.npy (integer codes), summary.json, learning_curve.png, checkpoint.bin, run.json.
 #include <fmt/format.h>
 
+#include <utility>
+
 #include <Eigen/Core>
 
 #include "cli_util.hpp"
 #include "commands.hpp"
+#include "nnspice/common/error.hpp"
 #include "nnspice/common/fs_util.hpp"
 #include "nnspice/common/progress.hpp"
 #include "nnspice/common/run_info.hpp"
@@ -71,7 +74,7 @@ int cmd_train(int argc, char** argv) {
     ("quantize", po::value<bool>(), "3-bit + sign weights (true, default) or float weights (false)")
     ("weight-step", po::value<double>(), h_step.c_str())
     ("patience", po::value<int>(), "early stopping: epochs without validation improvement (0 = off, default; needs --validation)")
-    ("threads", po::value<int>(), h_threads.c_str())
+    ("threads", jobs_value(), h_threads.c_str())
     ("out,o", po::value<std::string>(), h_out.c_str())
     ("plot", po::value<bool>(), "write learning_curve.png (default true)")
     ("resume", po::bool_switch(), "continue from OUT/checkpoint.bin (same configuration; --epochs may grow)")
@@ -122,6 +125,11 @@ int cmd_train(int argc, char** argv) {
   hooks.progress = !quiet;
   hooks.on_notice = [](const std::string& line) { fmt::print("{}\n", line); };
   const train::TrainResult r = train::train_network(cfg.train, cal, data, hooks);
+  // A model with NaN/Inf outputs has no accuracy (issue 17, class 4): a failure, never a result.
+  for (const auto& [name, set] : {std::pair<const char*, const train::Dataset*>{"train", &data.train}, {"validation", &data.validation}, {"test", &data.test}})
+    if (const train::NonFinite bad = train::non_finite_samples(train::outputs(r.net, *set)); bad.count > 0)
+      throw NumericalError(fmt::format("{}: the trained model gives NaN/Inf outputs for {} of {} samples of the {} set (first: sample {}): no accuracy "
+                                       "(weights not written)", cfg.out, bad.count, set->size(), name, bad.first));
 
   const auto files = train::write_weight_codes(cfg.out, r.net);
   // With the weights (not before training: a refused --resume must not replace the calibration they were trained on).

@@ -14,11 +14,11 @@ void add_network_options(po::options_description& o) {
   o.add_options()
     ("layers,l", po::value<std::string>()->required(), "layer sizes, e.g. 4-7-3 or 196-100-50-10")
     ("process,p", po::value<std::string>()->default_value(""), "process YAML (default: the shipped tsmc180.yaml)")
-    ("seed,s", po::value<std::uint64_t>()->default_value(1), "chip seed: the mismatch draw (ignored with --chip)")
+    ("seed,s", seed_value()->default_value(1), "chip seed: the mismatch draw (ignored with --chip)")
     ("chip", po::value<std::string>(), "chip file (chip.csv) to reuse instead of drawing from --seed")
     ("no-mismatch", po::bool_switch(), "ideal chip: all threshold shifts 0")
     ("weights,w", po::value<std::vector<std::string>>()->multitoken(), "weight files (.npy/.csv, one per layer, shape (post, pre)) or a directory of weights_<l>.npy")
-    ("weight-seed", po::value<std::uint64_t>(), "seed of random weight codes when --weights is absent (default: --seed)")
+    ("weight-seed", seed_value(), "seed of random weight codes when --weights is absent (default: --seed)")
     ("inputs", po::value<std::string>()->default_value("1e-8"), "input currents in A: one value for all inputs or a comma list of N0 values");
 }
 

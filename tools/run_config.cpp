@@ -42,7 +42,7 @@ RunConfig parse_run_config(const std::string& text, const std::string& name) {
     if (x.dataset != "mnist" && x.dataset != "iris" && x.dataset != "fsdd") e.fail("dataset", "expected mnist, iris or fsdd");
     x.layers = e.get_string("layers");
     try {
-      netlist::NetworkSpec::parse(x.layers);
+      netlist::NetworkSpec::parse(x.layers, "layers");
     } catch (const InputError& err) {
       e.fail("layers", err.what());
     }

@@ -39,9 +39,9 @@ void add_dataset_options(po::options_description& o) {
     ("input-mean", po::value<double>(), "per-sample mean input after normalisation (MNIST 0.1, FSDD 0.03)")
     ("augment", po::value<bool>(), augment.c_str())
     ("validation", po::value<double>(), "fraction of the training set held out for validation / early stopping (default 0)")
-    ("train-limit", po::value<std::size_t>(), "use only the first N training samples (quick runs)")
-    ("test-limit", po::value<std::size_t>(), "use only the first N test samples")
-    ("seed", po::value<std::uint64_t>(), "seed of initialisation, shuffling and splits (default 1)")
+    ("train-limit", count_value(), "use only the first N training samples (quick runs)")
+    ("test-limit", count_value(), "use only the first N test samples")
+    ("seed", seed_value(), "seed of initialisation, shuffling and splits (default 1)")
     ("synapse-gains", po::value<bool>(), "use the calibration's per-synapse gains when it has them (true, default) or its "
                                          "per-neuron model (false)");
 }

@@ -4,6 +4,10 @@
 #include <fmt/ranges.h>
 
 #include <cmath>
+#include <map>
+#include <set>
+#include <utility>
+#include <vector>
 
 #include "nnspice/common/fs_util.hpp"
 
@@ -23,16 +27,49 @@ std::string line_of(const std::string& text, int line) {
   return text.substr(pos, end == std::string::npos ? std::string::npos : end - pos);
 }
 
+// yaml-cpp keeps the first of two equal keys of a mapping silently: every mapping (nested ones too) is
+// checked. Iterative, and each node visited once (an alias shares its anchor's mark), so deep or
+// alias-bombed documents cost no stack and no exponential walk.
+void check_duplicate_keys(const YAML::Node& root, const std::string& text, const std::string& name) {
+  std::vector<YAML::Node> todo{root};
+  std::set<int> visited;
+  while (!todo.empty()) {
+    const YAML::Node n = todo.back();
+    todo.pop_back();
+    if (!n.IsMap() && !n.IsSequence()) continue;
+    if (n.Mark().pos >= 0 && !visited.insert(n.Mark().pos).second) continue;
+    if (n.IsSequence()) {
+      for (const auto& v : n) todo.push_back(v);
+      continue;
+    }
+    std::map<std::string, int> first_line;
+    for (const auto& kv : n) {
+      const YAML::Node& k = kv.first;
+      if (k.IsScalar()) {
+        const int line = k.Mark().line + 1;
+        const auto [it, fresh] = first_line.emplace(k.Scalar(), line);
+        if (!fresh)
+          throw InputError(SourceLocation{name, line, k.Mark().column + 1, line_of(text, line)},
+                           fmt::format("duplicate key '{}' (first at line {}; each key once)", k.Scalar(), it->second));
+      }
+      todo.push_back(kv.second);
+    }
+  }
+}
+
 }  // namespace
 
 YAML::Node parse_yaml(const std::string& text, const std::string& name) {
+  YAML::Node root;
   try {
-    return YAML::Load(text);
+    root = YAML::Load(text);
   } catch (const YAML::Exception& e) {
     const int line = e.mark.line >= 0 ? e.mark.line + 1 : 0;
     const int col = e.mark.column >= 0 ? e.mark.column + 1 : 0;
     throw InputError(SourceLocation{name, line, col, line > 0 ? line_of(text, line) : ""}, "malformed YAML: " + e.msg);
   }
+  check_duplicate_keys(root, text, name);
+  return root;
 }
 
 // Every YAML file is a config: the 16 MB limit whatever its name (a 48 MB YAML made yaml-cpp use GBs).

@@ -12,6 +12,7 @@
 #include "nnspice/common/error.hpp"
 #include "nnspice/common/fs_util.hpp"
 #include "nnspice/common/gemm_native.hpp"
+#include "nnspice/common/json_util.hpp"
 #include "nnspice/common/npy.hpp"
 #include "nnspice/common/run_info.hpp"
 #include "nnspice/dnpu/torch_file.hpp"
@@ -652,13 +653,7 @@ void save_surrogate_plain(const SurrogateModel& m, const std::string& dir) {
 namespace {
 
 SurrogateModel load_plain(const std::string& json_path) {
-  const std::string text = read_file(json_path);
-  nlohmann::json j;
-  try {
-    j = nlohmann::json::parse(text);
-  } catch (const nlohmann::json::exception& e) {  // parse_error, and out_of_range for a number like 1e99999
-    throw InputError(fmt::format("{}: not valid JSON: {}", json_path, e.what()));
-  }
+  nlohmann::json j = load_json_file(json_path);  // syntax errors and duplicate keys: InputError naming file:line
   const std::string dir = std::filesystem::path(json_path).parent_path().string();
   auto need = [&](const char* key) -> const nlohmann::json& {
     if (!j.is_object() || !j.contains(key)) throw InputError(fmt::format("{}: missing field '{}'", json_path, key));

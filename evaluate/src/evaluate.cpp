@@ -246,6 +246,11 @@ EvalResult evaluate_chip(const sim::NetworkChip& chip, const netlist::WeightCode
       continue;
     }
     const auto b = r.output_A.begin() + k * NL;
+    if (!std::all_of(b, b + NL, [](double x) { return std::isfinite(x); })) {  // a NaN/Inf output is a failure, never a class
+      ++r.failed;
+      r.errors.push_back(fmt::format("sample {}: NaN/Inf output current", k));
+      continue;
+    }
     r.predicted[k] = static_cast<int>(std::max_element(b, b + NL) - b);
     if (r.predicted[k] == data.y[k]) ++r.correct;
   }

@@ -73,8 +73,10 @@ void CharacterizeOptions::validate(const netlist::NetworkSpec& spec) const {
                                    (spec.layers[l] + spec.layers[l + 1] - 1) / spec.layers[l + 1]));
   check_levels(levels_A, "levels_A (--levels)");
   check_levels(negative_levels_A, "negative_levels_A (--negative-levels)");
-  if (negative_routings < 2 || negative_routings > 100000)
-    throw InputError(fmt::format("--negative-routings = {}. Violated constraint: 2 <= negative_routings <= 100000", negative_routings));
+  // Routings come in positive+negative pairs: an odd count was silently rounded up to the next pair.
+  if (negative_routings < 2 || negative_routings > 100000 || negative_routings % 2 != 0)
+    throw InputError(fmt::format("--negative-routings = {}. Violated constraint: an even number in 2..100000 (2, 4, 6, ...: positive+negative "
+                                 "pairs)", negative_routings));
   if (!(negative.high_ratio >= 1.5 && negative.high_ratio <= 100))
     throw InputError(fmt::format("--negative-ratio = {}. Violated constraint: 1.5 <= ratio <= 100", negative.high_ratio));
   if (negative.high_fanin < 2 || negative.high_fanin > 100)

@@ -33,6 +33,11 @@ Chip draw_chip(const netlist::NetworkSpec& spec, const netlist::Process& process
   for (const auto& s : sites) {
     chip.names.push_back(s.name);
     chip.delvto_V.push_back(sigma[static_cast<size_t>(s.role)] * rng.normal());
+    // A validated process has sigma_VT <= max_sigma_vt_V: a 10-sigma draw is the only way here.
+    if (!(std::abs(chip.delvto_V.back()) <= netlist::ProcessBounds::max_delvto_V))
+      throw InputError(fmt::format("process {}: transistor {} drew dVT = {} V, beyond the chip file's bound |dVT| <= {} V (sigma_VT {} V)",
+                                   process.source.empty() ? process.name : process.source, s.name, chip.delvto_V.back(),
+                                   netlist::ProcessBounds::max_delvto_V, sigma[static_cast<size_t>(s.role)]));
   }
   return chip;
 }
@@ -80,7 +85,11 @@ Chip load_chip(const std::string& path, const netlist::NetworkSpec* expect) {
       };
       if (lineno == 1 && line != "# nnspice chip v1") throw InputError(at(), "not an nnspice chip file (first line must be '# nnspice chip v1')");
       if (auto v = meta("layers"); !v.empty()) {
-        chip.spec = netlist::NetworkSpec::parse(v);
+        try {
+          chip.spec = netlist::NetworkSpec::parse(v, "# layers");
+        } catch (const InputError& e) {
+          throw InputError(at(), e.what());
+        }
         have_layers = true;
         if (expect && !(*expect == chip.spec))
           throw InputError(at(), fmt::format("chip was drawn for network {}, but the network is {}", chip.spec.str(), expect->str()));
@@ -115,8 +124,9 @@ Chip load_chip(const std::string& path, const netlist::NetworkSpec* expect) {
       throw InputError(at(1), fmt::format("transistor {} should be '{}' for network {}, found '{}'", idx, sites[idx].name, chip.spec.str(), name));
     double v;
     auto [p, ec] = std::from_chars(val.data(), val.data() + val.size(), v);
-    if (ec != std::errc() || p != val.data() + val.size() || !std::isfinite(v) || std::abs(v) > 1.0)
-      throw InputError(at(static_cast<int>(comma) + 2), fmt::format("'{}' is not a threshold shift in volts (|dVT| <= 1 V)", val));
+    if (ec != std::errc() || p != val.data() + val.size() || !std::isfinite(v) || std::abs(v) > netlist::ProcessBounds::max_delvto_V)
+      throw InputError(at(static_cast<int>(comma) + 2),
+                       fmt::format("'{}' is not a threshold shift in volts (|dVT| <= {} V)", val, netlist::ProcessBounds::max_delvto_V));
     chip.names.emplace_back(name);
     chip.delvto_V.push_back(v);
   }

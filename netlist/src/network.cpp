@@ -2,39 +2,17 @@
 
 #include <fmt/format.h>
 
-#include <charconv>
-
 #include "nnspice/common/error.hpp"
 
 namespace nnspice::netlist {
 
-NetworkSpec NetworkSpec::parse(const std::string& spec) {
+NetworkSpec NetworkSpec::parse(const std::string& spec, const std::string& what) {
   NetworkSpec s;
-  auto fail = [&](const std::string& why) {
-    throw InputError(fmt::format("invalid layer spec '{}': {} (expected e.g. 4-7-3 or 196-100-50-10)", spec, why));
-  };
-  if (spec.empty()) fail("empty");
-  size_t start = 0;
-  while (true) {
-    const size_t dash = spec.find('-', start);
-    const std::string part = spec.substr(start, dash == std::string::npos ? std::string::npos : dash - start);
-    int v = 0;
-    auto [p, ec] = std::from_chars(part.data(), part.data() + part.size(), v);
-    if (part.empty() || ec != std::errc() || p != part.data() + part.size()) fail(fmt::format("'{}' is not a positive integer", part));
-    if (v < 1 || v > 100000) fail(fmt::format("layer size {} is outside 1..100000", v));
-    s.layers.push_back(v);
-    if (dash == std::string::npos) break;
-    start = dash + 1;
-  }
-  if (s.layers.size() < 2) fail("need at least an input and an output layer");
+  s.layers = model::parse_layers(spec, what);
   return s;
 }
 
-std::string NetworkSpec::str() const {
-  std::string s;
-  for (size_t i = 0; i < layers.size(); ++i) s += (i ? "-" : "") + std::to_string(layers[i]);
-  return s;
-}
+std::string NetworkSpec::str() const { return model::format_layers(layers); }
 
 std::size_t NetworkSpec::n_synapses() const {
   std::size_t n = 0;

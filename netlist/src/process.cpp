@@ -36,9 +36,17 @@ void Process::validate() const {
   if (!(temp_C > -273.15 && temp_C < 500)) bad("temp_C", temp_C, "-273.15 < temp_C < 500");
   for (std::size_t i = 0; i < kDeviceRoles; ++i) {
     const auto r = static_cast<DeviceRole>(i);
-    if (!(sizes[i].w_m > 0 && sizes[i].w_m < 1e-3)) bad(fmt::format("sizes.{}.w_um", role_name(r)), sizes[i].w_m * 1e6, "0 < w_um < 1000");
-    if (!(sizes[i].l_m > 0 && sizes[i].l_m < 1e-3)) bad(fmt::format("sizes.{}.l_um", role_name(r)), sizes[i].l_m * 1e6, "0 < l_um < 1000");
+    using B = ProcessBounds;
+    const std::string size_rule = fmt::format("{} <= {{}} < {}", B::min_size_m * 1e6, B::max_size_m * 1e6);
+    if (!(sizes[i].w_m >= B::min_size_m && sizes[i].w_m < B::max_size_m))
+      bad(fmt::format("sizes.{}.w_um", role_name(r)), sizes[i].w_m * 1e6, fmt::format(fmt::runtime(size_rule), "w_um"));
+    if (!(sizes[i].l_m >= B::min_size_m && sizes[i].l_m < B::max_size_m))
+      bad(fmt::format("sizes.{}.l_um", role_name(r)), sizes[i].l_m * 1e6, fmt::format(fmt::runtime(size_rule), "l_um"));
     if (!(a_vt_V_m[i] >= 0 && a_vt_V_m[i] < 1e-7)) bad(fmt::format("mismatch.a_vt_mV_um({})", role_name(r)), a_vt_V_m[i] * 1e6 / 1e-3 * 1e-3, "0 <= a_vt_mV_um < 100");
+    // The chip this process draws must load again: sigma_VT = A_VT / sqrt(W L) within the chip file's bound.
+    if (!(sigma_vt_V(r) <= B::max_sigma_vt_V))
+      bad(fmt::format("sizes.{} (sigma_VT = A_VT / sqrt(W L))", role_name(r)), sigma_vt_V(r),
+          fmt::format("sigma_VT <= {} V (chip files hold |dVT| <= {} V)", B::max_sigma_vt_V, B::max_delvto_V));
   }
   for (double c : {c_vn_F, c_vp_F, c_out_F, c_bit_F[0], c_bit_F[1], c_bit_F[2]})
     if (!(c >= 0 && c < 1e-9)) bad("parasitics", c * 1e15, "0 <= capacitance_fF < 1e6");

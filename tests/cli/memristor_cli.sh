@@ -63,7 +63,7 @@ expect_rc 2 "rows" "$N" memristor crossbar --rows 0 --out "$S/x"
 expect_rc 2 "r-wire" "$N" memristor irdrop --r-wire -1 --out "$S/x"
 expect_rc 2 "adam" "$N" memristor train --rules sgd,adam --mnist "$S/digits" --out "$S/x"
 expect_rc 2 "learning_rate" "$N" memristor train --lr -1 --mnist "$S/digits" --out "$S/x"
-expect_rc 2 "train-limit 0" "$N" memristor train --train-limit 0 --mnist "$S/digits" --out "$S/x"
+expect_rc 2 "--train-limit = '0': must be an integer in 1.." "$N" memristor train --train-limit 0 --mnist "$S/digits" --out "$S/x"
 expect_rc 2 "MNIST file not found: looked for .*nodir/train-images-idx3-ubyte and .*nodir/train-images-idx3-ubyte.gz" "$N" memristor train --mnist "$S/nodir" --out "$S/x"
 expect_rc 2 "adc_bits" "$N" memristor hybrid --adc-bits 1 --mnist "$S/digits" --out "$S/x"
 expect_rc 2 "unknown memristor subcommand" "$N" memristor frobnicate

@@ -39,8 +39,8 @@ for f in currents.npy currents.csv summary.json run.json; do [ -s "op/$f" ] || f
 if command -v ngspice > /dev/null; then ngspice -b a/network.cir > ng.log 2>&1; grep -q "Circuit: nnspice 4-7-3" ng.log || fail "ngspice -b did not load the netlist"; fi
 "$nn" demo --patterns 2 --out demo > o.txt || fail "demo"
 # Bad inputs.
-expect_error 2 "invalid layer spec '4-x-3'" netlist --layers 4-x-3 --out x
-expect_error 2 "invalid layer spec '7'" netlist --layers 7 --out x
+expect_error 2 "--layers = '4-x-3': invalid layer spec" netlist --layers 4-x-3 --out x
+expect_error 2 "--layers = '7': invalid layer spec" netlist --layers 7 --out x
 printf '1,2,3,4\n' > w0.csv; printf '1,1,1\n1,1,1\n1,1,1\n' > w1.csv
 expect_error 2 "w0.csv: weight layer 0 has shape (1, 4), expected (7, 4)" netlist --layers 4-7-3 --weights w0.csv w1.csv --out x
 for bad in 8 -8 2.5; do

@@ -1,5 +1,6 @@
 // libFuzzer target: numeric CSV tables (common/csv.cpp) and CSV weight-code files through both
-// weight loaders (netlist::load_weights, train::read_weight_codes). Besides "only InputError", it checks
+// weight loaders (model::read_weight_codes with layers given; train::read_weight_codes on a folder). Besides
+// "only InputError", it checks
 // the grammar of issue 17 class 1 on every accepted table: a header has only names (none empty, none
 // starting like a number), no row is lost (rows * cols values, all finite), a UTF-8 BOM changes nothing,
 // and an expected column count is enforced.
@@ -9,7 +10,7 @@
 
 #include "fuzz_util.hpp"
 #include "nnspice/common/csv.hpp"
-#include "nnspice/netlist/network.hpp"
+#include "nnspice/model/weight_codes.hpp"
 #include "nnspice/train/weights_io.hpp"
 
 namespace {
@@ -49,9 +50,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   check(!wrong_count_accepted, "expected column count enforced");
   if (t.rows > 100000 || t.cols > 100000) return 0;
   const std::string path = fuzz::write_scratch("csv/weights_0.csv", data, size);
-  netlist::NetworkSpec spec;
-  spec.layers = {static_cast<int>(t.cols), static_cast<int>(t.rows)};
-  fuzz::expect_input_errors([&] { netlist::load_weights({path}, spec); });
+  const model::Layers layers = {static_cast<int>(t.cols), static_cast<int>(t.rows)};
+  fuzz::expect_input_errors([&] { model::read_weight_codes({path}, layers); });
   fuzz::expect_input_errors([&] { train::read_weight_codes(fuzz::scratch_dir() + "/csv"); });
   return 0;
 }

@@ -9,39 +9,12 @@
 
 #include "nnspice/common/error.hpp"
 #include "nnspice/common/fs_util.hpp"
+#include "nnspice/common/json_util.hpp"
 #include "nnspice/common/npy.hpp"
 #include "nnspice/common/rng.hpp"
 #include "nnspice/common/run_info.hpp"
 
 namespace nnspice::train {
-
-Layers parse_layers(const std::string& text, const std::string& what) {
-  Layers out;
-  std::string cur;
-  auto flush = [&] {
-    if (cur.empty()) throw InputError(fmt::format("{} = '{}': expected layer sizes like 196-100-50-10", what, text));
-    std::size_t pos = 0;
-    long v = 0;
-    try {
-      v = std::stol(cur, &pos);
-    } catch (const std::exception&) {
-      pos = 0;
-    }
-    if (pos != cur.size() || v < 1 || v > 1000000)
-      throw InputError(fmt::format("{} = '{}': '{}' is not a layer size (an integer >= 1)", what, text, cur));
-    out.push_back(static_cast<int>(v));
-    cur.clear();
-  };
-  for (char c : text) {
-    if (c == '-' || c == ',' || c == 'x') flush();
-    else if (c != ' ') cur += c;
-  }
-  flush();
-  if (out.size() < 2) throw InputError(fmt::format("{} = '{}': a network needs at least 2 layers", what, text));
-  return out;
-}
-
-std::string format_layers(const Layers& layers) { return fmt::format("{}", fmt::join(layers, "-")); }
 
 void Calibration::check_matches(const Layers& net) const {
   const std::string src = source.empty() ? std::string("calibration") : source;
@@ -180,7 +153,12 @@ void add_random_synapse_gains(Calibration& c, double sigma, std::uint64_t seed) 
 
 namespace {
 
-// Slopes may be 0 (a neuron that never conducted); gains must be > 0.
+// Physically plausible calibration values (issue 17, class 4): slopes are normalised to mean 1 per layer
+// and gains are ratios of two synapse currents, so a value beyond kMaxCalibrationValue is no chip but a
+// damaged file (a slope of 1e308 made every output Inf and still printed an accuracy).
+constexpr double kMaxCalibrationValue = 1e3;
+
+// Slopes may be 0 (a neuron that never conducted); gains must be > 0. All finite and <= kMaxCalibrationValue.
 std::vector<double> number_list(const nlohmann::json& j, const std::string& file, const std::string& field,
                                 bool allow_zero = false) {
   if (!j.is_array()) throw InputError(fmt::format("{}: {} must be a list of numbers", file, field));
@@ -189,9 +167,9 @@ std::vector<double> number_list(const nlohmann::json& j, const std::string& file
     if (!j[i].is_number())
       throw InputError(fmt::format("{}: {}[{}] = {} is not a number", file, field, i, j[i].dump()));
     double v = j[i].get<double>();
-    if (!std::isfinite(v) || v < 0 || (v == 0 && !allow_zero))
-      throw InputError(fmt::format("{}: {}[{}] = {}: must be a finite number {} 0", file, field, i, v,
-                                   allow_zero ? ">=" : ">"));
+    if (!std::isfinite(v) || v < 0 || (v == 0 && !allow_zero) || v > kMaxCalibrationValue)
+      throw InputError(fmt::format("{}: {}[{}] = {}: must be a finite number {} 0 and <= {}", file, field, i, v,
+                                   allow_zero ? ">=" : ">", kMaxCalibrationValue));
     out.push_back(v);
   }
   return out;
@@ -227,8 +205,8 @@ std::vector<double> read_gain_matrix(const std::string& json_path, const nlohman
     throw InputError(fmt::format("{}: shape ({}), expected ({}, {}) = (post, pre) for weight layer {} of network {} ({} in {})", file,
                                  shape_str(a), post, pre, l, format_layers(layers), field, json_path));
   for (std::size_t k = 0; k < a.data.size(); ++k)
-    if (!(std::isfinite(a.data[k]) && a.data[k] > 0))
-      throw InputError(fmt::format("{}: entry [{}, {}] = {}: a synapse gain must be a finite number > 0 ({} in {}; "
+    if (!(std::isfinite(a.data[k]) && a.data[k] > 0 && a.data[k] <= kMaxCalibrationValue))
+      throw InputError(fmt::format("{}: entry [{}, {}] = {}: a synapse gain must be a finite number > 0 and <= 1000 ({} in {}; "
                                    "--synapse-gains false uses the per-neuron model)",
                                    file, k / pre, k % pre, a.data[k], field, json_path));
   return a.data;
@@ -246,8 +224,8 @@ std::vector<double> read_code_gains(const std::string& json_path, const nlohmann
                                  file, shape_str(a), post, pre, l, format_layers(layers), field, json_path));
   for (std::size_t q = 0; q < a.data.size(); ++q) {
     const std::size_t k = q / np, s = q % np;
-    if (!(std::isfinite(a.data[q]) && a.data[q] > 0))
-      throw InputError(fmt::format("{}: entry [{}, {}, {}] (code {}) = {}: a synapse gain must be a finite number > 0 ({} in {})", file, k,
+    if (!(std::isfinite(a.data[q]) && a.data[q] > 0 && a.data[q] <= kMaxCalibrationValue))
+      throw InputError(fmt::format("{}: entry [{}, {}, {}] (code {}) = {}: a synapse gain must be a finite number > 0 and <= 1000 ({} in {})", file, k,
                                    s / pre, s % pre, k + 1, a.data[q], field, json_path));
   }
   // The trainer's clip needs the maximum code to be the strongest; lower codes may be out of order (a
@@ -264,13 +242,7 @@ std::vector<double> read_code_gains(const std::string& json_path, const nlohmann
 }  // namespace
 
 Calibration read_calibration(const std::string& path, bool synapse_gains) {
-  const std::string text = read_file(path);
-  nlohmann::json j;
-  try {
-    j = nlohmann::json::parse(text);
-  } catch (const nlohmann::json::exception& e) {  // parse_error, and out_of_range for a number like 1e99999
-    throw InputError(fmt::format("{}: not valid JSON: {}", path, e.what()));
-  }
+  nlohmann::json j = load_json_file(path);  // syntax errors and duplicate keys: InputError naming file:line
   if (!j.is_object()) throw InputError(fmt::format("{}: expected a JSON object", path));
   // Extra informational keys written by other tools (fit details, notes) are allowed.
   if (!j.contains("format") || !j["format"].is_string() ||
@@ -280,14 +252,15 @@ Calibration read_calibration(const std::string& path, bool synapse_gains) {
   c.source = path;
   if (!j.contains("layers") || !j["layers"].is_array())
     throw InputError(fmt::format("{}: field 'layers' (list of layer sizes) is missing", path));
-  for (std::size_t i = 0; i < j["layers"].size(); ++i) {
-    const auto& v = j["layers"][i];
-    // The bound of NetworkSpec::parse: a huge size would otherwise allocate per-neuron gains of that size.
-    if (!v.is_number_integer() || v.get<long long>() < 1 || v.get<long long>() > 100000)
-      throw InputError(fmt::format("{}: layers[{}] = {} is not a layer size in 1..100000", path, i, v.dump()));
-    c.layers.push_back(v.get<int>());
+  {
+    std::vector<long long> sizes;
+    for (std::size_t i = 0; i < j["layers"].size(); ++i) {
+      const auto& v = j["layers"][i];
+      if (!v.is_number_integer()) throw InputError(fmt::format("{}: layers[{}] = {} is not an integer layer size", path, i, v.dump()));
+      sizes.push_back(v.is_number_unsigned() && v.get<std::uint64_t>() > (1ULL << 62) ? (1LL << 62) : v.get<long long>());
+    }
+    c.layers = model::check_layers(sizes, fmt::format("{}: layers", path));
   }
-  if (c.layers.size() < 2) throw InputError(fmt::format("{}: 'layers' needs at least 2 entries", path));
   if (!j.contains("slopes") || !j["slopes"].is_array())
     throw InputError(fmt::format("{}: field 'slopes' (one list per layer) is missing", path));
   for (std::size_t l = 0; l < j["slopes"].size(); ++l)
@@ -297,15 +270,16 @@ Calibration read_calibration(const std::string& path, bool synapse_gains) {
     for (std::size_t l = 0; l < L; ++l) c.negative_gain.emplace_back(c.layers[l], 1.0);
   } else if (j["negative_gain"].is_number()) {
     double g = j["negative_gain"].get<double>();
-    if (!std::isfinite(g) || g <= 0) throw InputError(fmt::format("{}: negative_gain = {}: must be > 0", path, g));
+    if (!std::isfinite(g) || g <= 0 || g > kMaxCalibrationValue)
+      throw InputError(fmt::format("{}: negative_gain = {}: must be a finite number > 0 and <= {}", path, g, kMaxCalibrationValue));
     for (std::size_t l = 0; l < L; ++l) c.negative_gain.emplace_back(c.layers[l], g);
   } else if (j["negative_gain"].is_array()) {
     const auto& ng = j["negative_gain"];
     for (std::size_t l = 0; l < ng.size(); ++l) {
       if (ng[l].is_number()) {
         double g = ng[l].get<double>();
-        if (!std::isfinite(g) || g <= 0)
-          throw InputError(fmt::format("{}: negative_gain[{}] = {}: must be > 0", path, l, g));
+        if (!std::isfinite(g) || g <= 0 || g > kMaxCalibrationValue)
+          throw InputError(fmt::format("{}: negative_gain[{}] = {}: must be a finite number > 0 and <= {}", path, l, g, kMaxCalibrationValue));
         c.negative_gain.emplace_back(l < L ? c.layers[l] : 0, g);
       } else {
         c.negative_gain.push_back(number_list(ng[l], path, fmt::format("negative_gain[{}]", l)));

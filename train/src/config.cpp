@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <limits>
+
 #include "nnspice/common/error.hpp"
 #include "nnspice/common/yaml_util.hpp"
 
@@ -109,13 +111,8 @@ void apply_train_yaml(const std::string& path, TrainConfig& c) {
     const YAML::Node n = m.node()["layers"];
     try {
       if (n.IsSequence()) {
-        Layers l;
-        for (long long v : m.get_int_list("layers")) {
-          if (v < 1) m.fail("layers", "layer sizes must be >= 1");
-          l.push_back(static_cast<int>(v));
-        }
-        t.layers = l;
-        if (l.size() < 2) m.fail("layers", "a network needs at least 2 layers");
+        const auto sizes = m.get_int_list("layers");
+        t.layers = model::check_layers(std::vector<long long>(sizes.begin(), sizes.end()), "layers");
       } else {
         t.layers = parse_layers(m.get_string("layers"), "layers");
       }
@@ -127,7 +124,7 @@ void apply_train_yaml(const std::string& path, TrainConfig& c) {
   c.calibration = m.get_string("calibration", c.calibration);
   c.negative_gain = positive("negative_gain", c.negative_gain);
   c.synapse_gains = m.get_bool("synapse_gains", c.synapse_gains);
-  t.seed = static_cast<std::uint64_t>(positive_int("seed", static_cast<long long>(t.seed), 0, (1LL << 62)));
+  t.seed = static_cast<std::uint64_t>(positive_int("seed", static_cast<long long>(t.seed), 0, std::numeric_limits<long long>::max()));
   d.seed = t.seed;
   t.epochs = static_cast<int>(positive_int("epochs", t.epochs, 1, 1000000));
   t.learning_rate = positive("lr", t.learning_rate);

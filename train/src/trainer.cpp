@@ -134,6 +134,13 @@ OutputHealth output_health(const Eigen::MatrixXf& out, double dead_fraction) {
   return h;
 }
 
+NonFinite non_finite_samples(const Eigen::MatrixXf& out) {
+  NonFinite r;
+  for (Eigen::Index b = 0; b < out.cols(); ++b)
+    if (!out.col(b).allFinite() && r.count++ == 0) r.first = static_cast<std::size_t>(b);
+  return r;
+}
+
 double accuracy(const Network<float>& net, const Dataset& data, std::size_t batch) {
   if (data.size() == 0) return -1;
   const Eigen::MatrixXf out = outputs(net, data, batch);

@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+#include "nnspice/model/layer_spec.hpp"
+#include "nnspice/model/weight_codes.hpp"
 #include "nnspice/netlist/process.hpp"
 
 namespace nnspice::netlist {
@@ -14,8 +16,9 @@ namespace nnspice::netlist {
 struct NetworkSpec {
   std::vector<int> layers;
 
-  /// Parses "196-100-50-10" (at least 2 layers, each 1..100000). Throws InputError naming the spec.
-  static NetworkSpec parse(const std::string& spec);
+  /// Parses "196-100-50-10" with model::parse_layers (the one grammar: 2..16 layers, each 1..100000);
+  /// `what` names the option or field in the InputError.
+  static NetworkSpec parse(const std::string& spec, const std::string& what = "--layers");
   std::string str() const;
   std::size_t n_layers() const { return layers.size(); }
   std::size_t n_weight_layers() const { return layers.size() - 1; }
@@ -25,28 +28,26 @@ struct NetworkSpec {
   bool operator==(const NetworkSpec& o) const { return layers == o.layers; }
 };
 
-/// Integer codes of one weight layer, shape (rows = N_{l+1} post-neurons, cols = N_l pre-neurons).
-struct CodeMatrix {
-  std::size_t rows = 0, cols = 0;
-  std::vector<std::int8_t> codes;  ///< row-major
-  int at(std::size_t r, std::size_t c) const { return codes[r * cols + c]; }
-};
-using WeightCodes = std::vector<CodeMatrix>;
-
-constexpr int kMaxCode = 7;
+/// Weight codes: the types of the model library (nnspice/model/weight_codes.hpp).
+using model::CodeMatrix;
+using model::kMaxCode;
+using model::WeightCodes;
 
 /// Uniformly random codes in -7..7, from `seed` (one independent stream per layer).
 WeightCodes random_weights(const NetworkSpec& spec, std::uint64_t seed);
 /// All synapses at `code` (e.g. +7 for characterisation routings use their own builder).
 WeightCodes constant_weights(const NetworkSpec& spec, int code);
-/// Loads one file per layer (.npy or .csv), or a directory holding weights_0.npy ... (or .csv).
-/// Checks shapes against `spec` and that every value is an integer in -7..7 (8, -8, 2.5 rejected,
-/// naming file, row, column and value).
-WeightCodes load_weights(const std::vector<std::string>& paths, const NetworkSpec& spec);
+/// Loads one file per layer (.npy or .csv), or a directory holding weights_0.npy ... (or .csv), with
+/// model::read_weight_codes: shapes of `spec`, integers in -7..7 (errors name file, row, column and value).
+inline WeightCodes load_weights(const std::vector<std::string>& paths, const NetworkSpec& spec) {
+  return model::read_weight_codes(paths, spec.layers);
+}
 /// Validates shapes and ranges (name = where the codes came from, for messages).
-void validate_weights(const WeightCodes& w, const NetworkSpec& spec, const std::string& name);
-/// Writes weights_<l>.npy (int32) into `dir`.
-void save_weights(const WeightCodes& w, const std::string& dir);
+inline void validate_weights(const WeightCodes& w, const NetworkSpec& spec, const std::string& name) {
+  model::check_weight_codes(w, spec.layers, name);
+}
+/// Writes weights_<l>.npy (int32) into `dir` (model::write_weight_codes).
+inline void save_weights(const WeightCodes& w, const std::string& dir) { model::write_weight_codes(dir, w); }
 
 /// Stable names used in every netlist, chip file and result (ngspice lower-cases them).
 namespace names {

@@ -15,6 +15,15 @@ enum class Polarity { n, p };
 /// Device classes of the circuits (circuits.md §2). Sizes and mismatch coefficients are per class.
 enum class DeviceRole { soma, mirror_lsb, mirror_mid, mirror_msb, sw, sink };
 constexpr std::size_t kDeviceRoles = 6;
+
+/// One table of the bounds that the process validation, the chip writer (draw_chip) and the chip loader
+/// share, so that a process the tool accepts can never write a chip the tool's own loader rejects.
+struct ProcessBounds {
+  static constexpr double min_size_m = 1e-8;   ///< W and L of a transistor >= 10 nm
+  static constexpr double max_size_m = 1e-3;   ///< and < 1 mm
+  static constexpr double max_delvto_V = 1.0;  ///< |dVT| a chip file may hold
+  static constexpr double max_sigma_vt_V = 0.1;  ///< sigma_VT of a role: max_delvto_V is 10 sigma
+};
 /// "soma", "mirror_lsb", "mirror_mid", "mirror_msb", "switch", "sink"
 const char* role_name(DeviceRole role);
 

@@ -9,14 +9,14 @@
 #include <string>
 #include <vector>
 
+#include "nnspice/model/layer_spec.hpp"
+
 namespace nnspice::train {
 
-/// A network's layer sizes N0-N1-…-NL (layer 0 = inputs).
-using Layers = std::vector<int>;
-
-/// Parses "196-100-50-10" (also "196,100,50,10"); `what` names the option/field in messages.
-Layers parse_layers(const std::string& text, const std::string& what);
-std::string format_layers(const Layers& layers);
+/// A network's layer sizes N0-N1-…-NL (layer 0 = inputs): the one grammar of nnspice/model/layer_spec.hpp.
+using model::Layers;
+using model::format_layers;
+using model::parse_layers;
 
 struct Calibration {
   Layers layers;

@@ -117,7 +117,14 @@ struct TrainHooks {
 TrainResult train_network(const TrainOptions& options, const Calibration& calibration, const DataSplits& data,
                           const TrainHooks& hooks = {});
 
-/// Accuracy (fraction) of argmax of the outputs; ties go to the lowest index.
+/// Samples (columns) of `outputs` holding a NaN or Inf: how many, and the first one's index.
+struct NonFinite {
+  std::size_t count = 0, first = 0;
+};
+NonFinite non_finite_samples(const Eigen::MatrixXf& outputs);
+
+/// Accuracy (fraction) of argmax of the outputs; ties go to the lowest index. Does not look for NaN/Inf
+/// outputs: a caller that reports an accuracy checks non_finite_samples first (infer, train).
 double accuracy(const Network<float>& net, const Dataset& data, std::size_t batch = 2000);
 /// Outputs (N_L, samples) of the model on a data set.
 Eigen::MatrixXf outputs(const Network<float>& net, const Dataset& data, std::size_t batch = 2000);

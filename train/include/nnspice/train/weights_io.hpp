@@ -11,11 +11,11 @@
 
 namespace nnspice::train {
 
-/// Writes DIR/weights_<l>.npy for every layer (codes of the network's quantised weights).
+/// Writes DIR/weights_<l>.npy for every layer (codes of the network's quantised weights; model::write_weight_codes).
 std::vector<std::string> write_weight_codes(const std::string& dir, const Network<float>& net);
 
-/// Reads DIR/weights_0.npy … (or .csv) until the first missing index. Checks that every value is an
-/// integer in −max_code … max_code and that consecutive shapes chain; errors name the file and entry.
+/// Reads DIR/weights_0.npy … (or .csv) until the first missing index with model::read_weight_codes (the
+/// one reader): integers in −max_code … max_code, shapes that chain; errors name the file and entry.
 std::vector<Eigen::MatrixXi> read_weight_codes(const std::string& dir, int max_code = 7);
 
 /// Layer sizes implied by weight matrices of shapes (N_{l+1}, N_l).
