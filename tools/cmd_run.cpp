@@ -230,6 +230,19 @@ std::vector<std::uint64_t> stage_inputs(const std::vector<StageSpec>& stages, co
 
 const store::Kind kStageKind{"run-stage", 1};
 
+// Hash of every file a finished stage left in its folder (stage.json aside): an output edited afterwards
+// makes the stage count as not done.
+std::string outputs_hash(const std::string& dir) {
+  std::vector<std::string> files;
+  std::error_code ec;
+  for (auto it = std::filesystem::recursive_directory_iterator(dir, ec); !ec && it != std::filesystem::recursive_directory_iterator(); it.increment(ec))
+    if (it->is_regular_file() && it->path().filename() != "stage.json") files.push_back(it->path().lexically_relative(dir).string());
+  std::sort(files.begin(), files.end());
+  store::Inputs in;
+  for (const auto& f : files) in.add_file(f, dir + "/" + f);
+  return hex64(in.hash());
+}
+
 int run_child(const std::vector<std::string>& args, const std::string& log) {
   std::vector<std::string> argv_s = {"nnspice"};
   argv_s.insert(argv_s.end(), args.begin(), args.end());
@@ -446,7 +459,11 @@ int cmd_run(int argc, char** argv) {
     const std::string marker = dir + "/stage.json", started = dir + ".inputs.json";  // started: beside its .log
     bool fresh = !resume;  // false: the stage may continue its own checkpoints (--resume)
     if (resume) {
-      const auto done = store::load_json_record(marker, kStageKind, inputs[k]);
+      auto done = store::load_json_record(marker, kStageKind, inputs[k]);
+      if (done && done.value->value("outputs", std::string()) != outputs_hash(dir)) {
+        done.value.reset();
+        done.reason = "its output files were changed after the stage finished";
+      }
       if (done) {
         fmt::print(stderr, "[run {}/{}] {}: done earlier, kept\n", k + 1, stages.size(), s.name);
         done_w += s.weight;
@@ -484,7 +501,7 @@ int cmd_run(int argc, char** argv) {
       continue;
     }
     make_dirs(dir);
-    store::write_json_record(marker, kStageKind, inputs[k], {{"command", quote(args)}, {"wall_s", stage_s}});
+    store::write_json_record(marker, kStageKind, inputs[k], {{"command", quote(args)}, {"wall_s", stage_s}, {"outputs", outputs_hash(dir)}});
     done_w += s.weight;
   }
   const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();

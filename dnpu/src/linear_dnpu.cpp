@@ -8,9 +8,11 @@
 #include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <optional>
 #include <numeric>
 
 #include "crc32.hpp"
+#include "nnspice/common/store.hpp"
 #include "nnspice/common/error.hpp"
 #include "nnspice/common/fs_util.hpp"
 #include "nnspice/common/rng.hpp"
@@ -149,10 +151,15 @@ void write_linear_checkpoint(const std::string& path, const nlohmann::json& fing
   write_file_atomic(path, bytes);
 }
 
+/// A damaged checkpoint (as opposed to one of other options, which is refused): training starts afresh.
+struct UnusableCheckpoint : InputError {
+  using InputError::InputError;
+};
+
 LinearCheckpoint read_linear_checkpoint(const std::string& path, const nlohmann::json& fingerprint) {
   const std::string bytes = read_file(path);
   const std::size_t ml = sizeof(kCheckpointMagic) - 1;
-  auto bad = [&](const std::string& why) { return InputError(fmt::format("{}: not a usable MNIST DNPU checkpoint: {}", path, why)); };
+  auto bad = [&](const std::string& why) { return UnusableCheckpoint(fmt::format("not a usable MNIST DNPU checkpoint: {}", why)); };
   if (bytes.size() < ml + 8 + 4 || bytes.compare(0, ml, kCheckpointMagic) != 0) throw bad("wrong magic or too short (truncated?)");
   std::uint32_t crc;
   std::memcpy(&crc, bytes.data() + bytes.size() - 4, 4);
@@ -195,6 +202,10 @@ LinearCheckpoint read_linear_checkpoint(const std::string& path, const nlohmann:
       get(v->data(), n);
     }
     if (pos != end) throw bad("unexpected bytes after the arrays");
+    if (!ck.W.allFinite() || !ck.best_W.allFinite())
+      throw bad("NaN/Inf in the weights");
+    for (const auto& [name, v] : vecs)
+      if (!v->allFinite()) throw bad(fmt::format("NaN/Inf in array {}", name));
     ck.adam_w.t = header.at("adam_w_t").get<long>();
     ck.adam_p.t = header.at("adam_p_t").get<long>();
     for (const auto& h : header.at("history")) ck.history.push_back({h.at(0).get<double>(), h.at(1).get<double>(), h.at(2).get<double>()});
@@ -284,8 +295,16 @@ LinearDnpuResult train_linear_dnpu(const SurrogateModel& sm, const Eigen::Matrix
       {"baseline", o.baseline}, {"hardware_linear_layer", static_cast<bool>(o.linear_layer)}, {"seed", o.seed},
       {"samples", {xtr.cols(), xval.cols(), xte.cols()}}, {"inputs", n_in}, {"label_hash", label_hash(ytr, yval, yte)}};
   std::size_t first_epoch = 0;
+  std::optional<LinearCheckpoint> loaded;
   if (!o.checkpoint.empty() && file_exists(o.checkpoint)) {
-    LinearCheckpoint ck = read_linear_checkpoint(o.checkpoint, fingerprint);
+    try {
+      loaded = read_linear_checkpoint(o.checkpoint, fingerprint);
+    } catch (const UnusableCheckpoint& e) {
+      store::notice(o.checkpoint, e.what(), "training from the first epoch instead");
+    }
+  }
+  if (loaded) {
+    LinearCheckpoint ck = std::move(*loaded);
     if (ck.W.rows() != m.W.rows() || ck.W.cols() != m.W.cols() || ck.p.size() != p.size() || ck.best_p.size() != p.size())
       throw InputError(fmt::format("{}: array shapes do not match this network", o.checkpoint));
     if (ck.history.size() > o.epochs)

@@ -24,4 +24,12 @@ done
 cmp <(grep -o "\"circuit_[a-z_]*weights\": [0-9.]*" ref/summary.json) <(grep -o "\"circuit_[a-z_]*weights\": [0-9.]*" edited/summary.json) || fail "accuracies differ"
 grep -q "seed 8" edited/report.md || fail "report.md does not name seed 8"
 grep -q "seed 7" edited/report.md && fail "report.md still names seed 7"
+# An output of a finished stage edited afterwards: that stage is redone (and what uses it), the result restored.
+printf 'x' >> edited/iris/train_chip/learning_curve.csv
+"$nn" run seed8.yaml --out edited --resume > e9.log 2>&1 || fail "resume after an edited output: $(tail -5 e9.log)"
+grep -q "note: edited/iris/train_chip/stage.json: its output files were changed after the stage finished; stage iris/train_chip is redone" e9.log \
+  || fail "edited output kept: $(cat e9.log)"
+grep -q "iris/characterize: done earlier, kept" e9.log || fail "an upstream stage was redone: $(cat e9.log)"
+[ "$(tail -c 1 edited/iris/train_chip/learning_curve.csv)" != x ] || fail "learning_curve.csv not rewritten"  # (it holds timings)
+for f in weights_0.npy weights_1.npy; do cmp "ref/iris/train_chip/$f" "edited/iris/train_chip/$f" || fail "$f differs after the redo"; done
 echo ok
