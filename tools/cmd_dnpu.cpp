@@ -501,8 +501,9 @@ int dnpu_spice(int argc, char** argv) {
   n += "* probe: the DNPU current into the soma input node\nVIN dout iin dc 0\n";
   n += "M0 iin iin 0 0 nfet W=2.7e-06 L=4.5e-07\nM1 mir iin 0 0 nfet W=2.7e-06 L=4.5e-07\n* probe: the mirrored (rectified) current\nVMIR vdd mir dc 0\n";
   const auto& r = m.voltage_ranges_V[static_cast<std::size_t>(sw)];
-  n += fmt::format(".control\nset numdgt=10\nop\nprint i(vin) v(iin) i(vmir)\ndc VE{} {:.6e} {:.6e} {:.6e}\nwrdata dnpu_soma_sweep.dat i(vin) v(iin) i(vmir)\n.endc\n.end\n", sw, r[0], r[1],
-                   (r[1] - r[0]) / 60);
+  // Analysis and output as plain cards, never a .control block (issue 17: nothing nnspice writes runs .control code
+  // under `ngspice -b`): the sweep's table goes to stdout (Index, VE sweep, I_dnpu, V(iin), I_mirror).
+  n += fmt::format(".dc VE{} {:.6e} {:.6e} {:.6e}\n.print dc i(vin) v(iin) i(vmir)\n.end\n", sw, r[0], r[1], (r[1] - r[0]) / 60);
   write_file_atomic(demo, n);
   fmt::print("wrote {} (run: cd {} && ngspice -b {})\n", demo, demo_dir.string(), std::filesystem::path(demo).filename().string());
   return 0;

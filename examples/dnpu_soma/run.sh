@@ -13,10 +13,10 @@ mkdir -p "$OUT"
 CONTROLS="e0=0.1389,e2=0.1794,e3=0.0567,e4=-1.1743,e5=-0.5082,e6=-0.1636"
 "$NNSPICE" dnpu spice --model dnpu/si-boron-2020 --out "$OUT/dnpu_si_boron.cir" --demo "$OUT/demo.cir" --controls "$CONTROLS" --sweep 1
 cd "$OUT"
-ngspice -b demo.cir > ngspice.log 2> ngspice.err || true   # ngspice -b exits 1 after a .control block
-grep -q "i(vin)" ngspice.log || { echo "ngspice did not run, see $OUT/ngspice.log" >&2; exit 1; }
-# columns of the sweep: e1, I_dnpu (A), e1, V(iin), e1, I_mirror (A)
-awk '{ printf "%.4f,%.4f,%.4f,%.5f\n", $1, $2 * 1e9, $6 * 1e9, $4 }' dnpu_soma_sweep.dat > sweep.csv
+ngspice -b demo.cir > ngspice.log 2> ngspice.err || { echo "ngspice failed, see $OUT/ngspice.err" >&2; exit 1; }
+# the .print table: Index, e1 (V), I_dnpu (A, vin#branch), V(iin), I_mirror (A, vmir#branch)
+awk -F'[ \t]+' '/^[0-9]+\t/ { printf "%.4f,%.4f,%.4f,%.5f\n", $2, $3 * 1e9, $5 * 1e9, $4 }' ngspice.log > sweep.csv
+[[ $(wc -l < sweep.csv) -gt 0 ]] || { echo "ngspice printed no sweep, see $OUT/ngspice.log" >&2; exit 1; }
 sed -i '1i e1_V,i_dnpu_nA,i_mirror_nA,v_soma_V' sweep.csv
 cat > sweep.gp <<'GP'
 set terminal pngcairo size 800,500
@@ -34,4 +34,4 @@ plot 'sweep.csv' every ::1 using 1:2 with lines lw 2 title 'DNPU output current'
 GP
 gnuplot sweep.gp 2>/dev/null || echo "gnuplot missing: data kept in $OUT/sweep.csv" >&2
 echo "wrote $OUT/sweep.csv and $OUT/dnpu_soma.png"
-grep -E "^(i\(vin\)|v\(iin\)|i\(vmir\))" ngspice.log
+awk -F, 'NR > 1 && ($2 > 0) != (p > 0) && NR > 2 { print "I_dnpu changes sign near e1 = " $1 " V" } NR > 1 { p = $2 }' sweep.csv
