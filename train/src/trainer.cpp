@@ -40,6 +40,14 @@ void TrainOptions::validate() const {
     throw InputError(fmt::format("TrainOptions::{} = {}. Violated constraint: {}", field, value, constraint));
   };
   if (layers.size() < 2) fail("layers", fmt::format("{}", format_layers(layers)), "at least 2 layers");
+  // Bound before allocation (issue 17, class 7): the largest network nnspice builds as a chip has 5e7 transistors
+  // (netlist::kMaxTransistors; 11 per synapse), so a trained network has at most 4.5e6 weights.
+  constexpr double kMaxWeights = 4.5e6;
+  double weights = 0;
+  for (std::size_t l = 0; l + 1 < layers.size(); ++l) weights += static_cast<double>(layers[l]) * static_cast<double>(layers[l + 1]);
+  if (weights > kMaxWeights)
+    fail("layers", fmt::format("{} ({:.0f} weights)", format_layers(layers), weights),
+         "at most 4500000 weights (the largest network nnspice builds as a chip: 5e7 transistors, 11 per synapse)");
   if (!(learning_rate > 0 && std::isfinite(learning_rate))) fail("learning_rate", fmt::format("{}", learning_rate), "learning_rate > 0");
   if (lr_schedule != "constant" && lr_schedule != "cosine") fail("lr_schedule", lr_schedule, "constant or cosine");
   if (!(lr_final_fraction > 0 && lr_final_fraction <= 1)) fail("lr_final_fraction", fmt::format("{}", lr_final_fraction), "0 < lr_final_fraction <= 1");
