@@ -18,7 +18,8 @@ using namespace nnspice::train;
 using nnspice::model::test::message_of;
 
 static std::string write_calibration_text(const std::string& text) {
-  const std::string dir = testing::TempDir() + "/model_calibration";
+  // One folder per test: ctest runs the test cases of this file in parallel.
+  const std::string dir = testing::TempDir() + "/model_calibration_" + testing::UnitTest::GetInstance()->current_test_info()->name();
   std::filesystem::create_directories(dir);
   const std::string path = dir + "/calibration.json";
   std::ofstream(path) << text;
