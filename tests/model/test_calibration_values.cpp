@@ -7,7 +7,7 @@
 #include <filesystem>
 #include <fstream>
 
-#include "model_test_util.hpp"
+#include "../test_support.hpp"
 #include "nnspice/common/error.hpp"
 #include "nnspice/train/calibration.hpp"
 #include "nnspice/train/trainer.hpp"
@@ -15,13 +15,11 @@
 using namespace nnspice;
 using namespace nnspice::train;
 
-using nnspice::model::test::message_of;
+using nnspice::test::error_of;
+using nnspice::test::scratch_dir;
 
 static std::string write_calibration_text(const std::string& text) {
-  // One folder per test: ctest runs the test cases of this file in parallel.
-  const std::string dir = testing::TempDir() + "/model_calibration_" + testing::UnitTest::GetInstance()->current_test_info()->name();
-  std::filesystem::create_directories(dir);
-  const std::string path = dir + "/calibration.json";
+  const std::string path = scratch_dir("model_calibration", testing::UnitTest::GetInstance()->current_test_info()->name()) + "/calibration.json";
   std::ofstream(path) << text;
   return path;
 }
@@ -38,7 +36,7 @@ TEST(CalibrationValues, ImplausibleSlopesAndGainsNamed) {
                         Case{"[[1, 1]]", "[[1, 5000]]", "negative_gain[0][1] = 5000"}, Case{"[[1, 1]]", "[0]", "negative_gain[0] = 0"}}) {
     const std::string path = write_calibration_text(fmt::format(R"({{"format": "nnspice-calibration/1", "layers": [2, 1], "slopes": {}, "negative_gain": {}}})",
                                                                 c.slopes, c.gain));
-    const std::string m = message_of([&] { read_calibration(path); });
+    const std::string m = error_of([&] { read_calibration(path); });
     EXPECT_NE(m.find(path + ": " + c.expect), std::string::npos) << c.slopes << " " << c.gain << ": " << m;
   }
   const std::string ok = write_calibration_text(R"({"format": "nnspice-calibration/1", "layers": [2, 1], "slopes": [[0, 2]], "negative_gain": 999})");
@@ -48,7 +46,7 @@ TEST(CalibrationValues, ImplausibleSlopesAndGainsNamed) {
 TEST(CalibrationValues, DuplicateKeyNamesLine) {
   const std::string path = write_calibration_text(
       "{\"format\": \"nnspice-calibration/1\",\n \"layers\": [2, 1],\n \"slopes\": [[1, 1]],\n \"slopes\": [[1e308, 1]]}");
-  const std::string m = message_of([&] { read_calibration(path); });
+  const std::string m = error_of([&] { read_calibration(path); });
   EXPECT_NE(m.find(path + ":4:2: duplicate key 'slopes'"), std::string::npos) << m;
 }
 

@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "../test_support.hpp"
 #include "nnspice/common/error.hpp"
 #include "nnspice/netlist/builder.hpp"
 #include "nnspice/netlist/process.hpp"
@@ -29,14 +30,7 @@ const std::string kInject = "1000\n.control\nshell touch /tmp/pwned\n.endc";
 const std::vector<std::string> kHostile = {kInject, "x\n.control", "x\r\nshell ls", "x y", "x\ty", ".control", "*x", "x;y", "x$y",
                                            "", "x\x01y", "+x", "x\x7fy"};
 
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const InputError& e) {
-    return e.what();
-  }
-  return "(no error)";
-}
+using nnspice::test::error_of;
 
 Circuit small_circuit() {
   Circuit c;

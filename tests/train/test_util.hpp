@@ -8,6 +8,7 @@
 
 #include <gtest/gtest.h>
 
+#include "../test_support.hpp"
 #include "nnspice/common/error.hpp"
 #include "nnspice/common/rng.hpp"
 #include "nnspice/train/config.hpp"
@@ -17,24 +18,8 @@
 
 namespace nnspice::train::test {
 
-/// An empty folder <tmp>/nnspice_test_<suite>_<pid>/<name>.
-inline std::string scratch_dir(const std::string& suite, const std::string& name) {
-  const std::filesystem::path d = std::filesystem::temp_directory_path() / ("nnspice_test_" + suite + "_" + std::to_string(::getpid())) / name;
-  std::filesystem::remove_all(d);
-  std::filesystem::create_directories(d);
-  return d.string();
-}
-
-/// The message of the InputError that f throws, or "(no error)".
-template <typename F>
-std::string error_of(F f) {
-  try {
-    f();
-  } catch (const InputError& e) {
-    return e.what();
-  }
-  return "(no error)";
-}
+using nnspice::test::error_of;
+using nnspice::test::scratch_dir;
 
 /// Two calibrations that must describe the same model (e.g. the per-neuron one and unit per-synapse gains):
 /// two networks on {5, 6, 4, 3} with the same masters give bit-identical forward outputs, effective weights,
