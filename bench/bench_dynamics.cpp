@@ -85,11 +85,11 @@ int main(int argc, char** argv) {
   const double caps_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - caps_t0).count();
   fmt::print("node-capacitance calibration (once per process): {:.2f} s\n", caps_s);
   auto model_for = [&](const sim::NetworkChip& chip, const netlist::WeightCodes& w, const std::string& cache) {
-    sim::DecomposedOptions dopt;
+    engine::DecomposedOptions dopt;
     dopt.progress = false;
     dopt.cache_dir = cache;
     dopt.parallel.workers = 2;
-    auto solver = std::make_shared<sim::DecomposedSolver>(chip, dopt);
+    auto solver = std::make_shared<engine::DecomposedSolver>(chip, dopt);
     solver->tabulate(w);
     const auto& st = solver->stats();
     fmt::print("{:<14} tabulation (once per chip and weights): {:.1f} s, {} synapse tables, {} sweep jobs ({} from the cache), {} ngspice points\n",

@@ -22,7 +22,7 @@
 #include "nnspice/mismatch/chip.hpp"
 #include "nnspice/netlist/builder.hpp"
 #include "nnspice/netlist/writer.hpp"
-#include "nnspice/sim/decomposed_dc.hpp"
+#include "nnspice/engine/decomposed_dc.hpp"
 #include "nnspice/sim/session.hpp"
 
 using namespace nnspice;
@@ -131,10 +131,10 @@ int main(int argc, char** argv) {
       for (auto& x : v) x = rng.uniform(0, 60e-9);
     sim::ParallelOptions po;
     po.workers = 2;
-    sim::DecomposedOptions dopt;
+    engine::DecomposedOptions dopt;
     dopt.parallel = po;
     dopt.progress = false;
-    sim::DecomposedSolver dec(nc, dopt);
+    engine::DecomposedSolver dec(nc, dopt);
     dec.tabulate(w);
     const auto t1 = Clock::now();
     dec.solve(w, in);

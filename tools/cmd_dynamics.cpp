@@ -20,7 +20,7 @@
 #include "nnspice/dynamics/figures.hpp"
 #include "nnspice/dynamics/metrics.hpp"
 #include "nnspice/dynamics/tabulated.hpp"
-#include "nnspice/sim/decomposed_dc.hpp"
+#include "nnspice/engine/decomposed_dc.hpp"
 #if __has_include("nnspice/train/dataset.hpp")
 #include "nnspice/train/dataset.hpp"
 #define NNSPICE_DYNAMICS_HAVE_TRAIN 1
@@ -308,12 +308,12 @@ int cmd_dynamics(int argc, char** argv) {
   json tab_json = nullptr;
   auto ensure_tabulated = [&]() {
     if (tab_model) return;
-    sim::DecomposedOptions dopt;
+    engine::DecomposedOptions dopt;
     dopt.parallel = par;
     dopt.parallel.job_timeout_s = 0;
     dopt.cache_dir = vm["table-cache"].as<std::string>();
     dopt.progress = progress;
-    auto solver = std::make_shared<sim::DecomposedSolver>(chip, dopt);
+    auto solver = std::make_shared<engine::DecomposedSolver>(chip, dopt);
     solver->tabulate(net.weights);
     const auto& st = solver->stats();
     sim::ParallelOptions p1;

@@ -190,13 +190,13 @@ NodeCaps calibrate_node_caps(sim::Session& s, const netlist::Process& pr, const 
   return caps;
 }
 
-TabulatedModel::TabulatedModel(std::shared_ptr<sim::DecomposedSolver> solver, NodeCaps caps) : solver_(std::move(solver)), caps_(caps) {
+TabulatedModel::TabulatedModel(std::shared_ptr<engine::DecomposedSolver> solver, NodeCaps caps) : solver_(std::move(solver)), caps_(caps) {
   if (!solver_) throw std::invalid_argument("TabulatedModel: no solver");
 }
 
 SwitchTrace TabulatedModel::simulate(const netlist::WeightCodes& w, const std::vector<double>& a, const std::vector<double>& b,
                                      const SwitchOptions& o) const {
-  sim::DecomposedSolver& sv = *solver_;
+  engine::DecomposedSolver& sv = *solver_;
   const std::size_t L = w.size() + 1;
   std::vector<std::size_t> N(L);
   N[0] = w[0].cols;

@@ -168,14 +168,14 @@ EvalResult evaluate_chip(const sim::NetworkChip& chip, const netlist::WeightCode
   // The solver.
   const auto t0 = Clock::now();
   std::unique_ptr<sim::NetworkDcSolver> solver;
-  sim::DecomposedSolver* dec = nullptr;
+  engine::DecomposedSolver* dec = nullptr;
   if (opt.method == "decomposed") {
-    sim::DecomposedOptions d = opt.decomposed;
+    engine::DecomposedOptions d = opt.decomposed;
     d.parallel = opt.parallel;
     d.progress = opt.progress && ex.rank == 0;
     if (d.cache_dir.empty() && !opt.out_dir.empty()) d.cache_dir = opt.out_dir + "/tables";
     if (!pending.empty() && ex.size > 1) d.chunk_owner = [&ex](std::size_t c) { return static_cast<int>(c % static_cast<std::size_t>(ex.size)) == ex.rank; };
-    auto s = std::make_unique<sim::DecomposedSolver>(chip, d);
+    auto s = std::make_unique<engine::DecomposedSolver>(chip, d);
     dec = s.get();
     if (!pending.empty()) {
       dec->tabulate(weights);

@@ -16,7 +16,7 @@
 #include "nnspice/common/progress.hpp"
 #include "nnspice/common/rng.hpp"
 #include "nnspice/common/store.hpp"
-#include "nnspice/sim/decomposed_dc.hpp"
+#include "nnspice/engine/decomposed_dc.hpp"
 
 namespace nnspice::measure {
 namespace {
@@ -131,13 +131,13 @@ std::unique_ptr<sim::NetworkDcSolver> make_solver(const std::string& method, con
                                                   const sim::ParallelOptions& options, const std::string& cache_dir, bool progress) {
   if (method == "full") return sim::make_full_netlist_solver(chip, options);
   if (method == "decomposed") {
-    sim::DecomposedOptions d;
+    engine::DecomposedOptions d;
     d.parallel.workers = options.workers;
     d.parallel.session = options.session;
     d.parallel.job_timeout_s = options.job_timeout_s;
     d.cache_dir = cache_dir;
     d.progress = progress;
-    return sim::make_decomposed_solver(chip, d);
+    return engine::make_decomposed_solver(chip, d);
   }
   throw InputError(fmt::format("--method = '{}': expected 'full' or 'decomposed'", method));
 }
@@ -221,7 +221,7 @@ OpRunner::~OpRunner() = default;
 std::string OpRunner::method() const { return solver_->method(); }
 
 nlohmann::json OpRunner::solver_details() const {
-  const auto* d = dynamic_cast<const sim::DecomposedSolver*>(solver_.get());
+  const auto* d = dynamic_cast<const engine::DecomposedSolver*>(solver_.get());
   if (!d) return nlohmann::json::object();
   const auto& s = d->stats();
   return {{"table_sweep_jobs", s.sweep_jobs}, {"table_jobs_from_cache", s.cached_jobs}, {"table_sweep_points", s.sweep_points},

@@ -103,9 +103,9 @@ namespace {
 
 // The chip's tabulated model for weights w (tables built here, capacitances calibrated in the shared session).
 std::shared_ptr<TabulatedModel> tabulated_model(const sim::NetworkChip& chip, const netlist::WeightCodes& w) {
-  sim::DecomposedOptions dopt;
+  engine::DecomposedOptions dopt;
   dopt.progress = false;
-  auto solver = std::make_shared<sim::DecomposedSolver>(chip, dopt);
+  auto solver = std::make_shared<engine::DecomposedSolver>(chip, dopt);
   solver->tabulate(w);
   return std::make_shared<TabulatedModel>(solver, calibrate_node_caps(session(), chip.process));
 }

@@ -17,7 +17,7 @@
 #include "nnspice/measure/characterize.hpp"
 #include "nnspice/mismatch/chip.hpp"
 #include "nnspice/netlist/process.hpp"
-#include "nnspice/sim/decomposed_dc.hpp"
+#include "nnspice/engine/decomposed_dc.hpp"
 
 namespace nm = nnspice::measure;
 using nnspice::netlist::NetworkSpec;
@@ -29,10 +29,10 @@ TEST(SynapseCodesSim, CodeCurrentIsNearlyTheSumOfItsBits) {
   const std::uint64_t seed = env_seed ? std::strtoull(env_seed, nullptr, 10) : 7;
   const auto process = nnspice::netlist::default_process();
   const nnspice::sim::NetworkChip chip{spec, process, nnspice::mismatch::draw_chip(spec, process, seed)};
-  nnspice::sim::DecomposedOptions o;
+  nnspice::engine::DecomposedOptions o;
   o.progress = false;
   o.parallel.workers = 1;
-  nnspice::sim::DecomposedSolver dec(chip, o);
+  nnspice::engine::DecomposedSolver dec(chip, o);
   std::vector<int> codes;
   for (int k = 1; k <= 7; ++k) codes.push_back(k), codes.push_back(-k);
   dec.tabulate_codes(codes);

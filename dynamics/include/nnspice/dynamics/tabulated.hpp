@@ -24,7 +24,7 @@
 #include <vector>
 
 #include "nnspice/dynamics/switch_sim.hpp"
-#include "nnspice/sim/decomposed_dc.hpp"
+#include "nnspice/engine/decomposed_dc.hpp"
 
 namespace nnspice::dynamics {
 
@@ -59,17 +59,17 @@ NodeCaps calibrate_node_caps(sim::Session& session, const netlist::Process& proc
 /// the node capacitances. Immutable once built; forked workers share it.
 class TabulatedModel {
  public:
-  TabulatedModel(std::shared_ptr<sim::DecomposedSolver> solver, NodeCaps caps);
+  TabulatedModel(std::shared_ptr<engine::DecomposedSolver> solver, NodeCaps caps);
   /// The switch from pattern A (`from_A`) to B (`to_A`): fixed step `options.t_max_s`, to `options.t_stop_s`.
   /// Initial state = pattern A's operating point from the same tables. Throws NumericalError when a
   /// neuron leaves the tabulated range.
   SwitchTrace simulate(const netlist::WeightCodes& weights, const std::vector<double>& from_A, const std::vector<double>& to_A,
                        const SwitchOptions& options) const;
   const NodeCaps& caps() const { return caps_; }
-  sim::DecomposedSolver& solver() const { return *solver_; }
+  engine::DecomposedSolver& solver() const { return *solver_; }
 
  private:
-  std::shared_ptr<sim::DecomposedSolver> solver_;
+  std::shared_ptr<engine::DecomposedSolver> solver_;
   NodeCaps caps_;
 };
 

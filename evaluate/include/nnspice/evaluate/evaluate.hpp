@@ -12,7 +12,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "nnspice/sim/decomposed_dc.hpp"
+#include "nnspice/engine/decomposed_dc.hpp"
 #include "nnspice/sim/network_dc.hpp"
 #include "nnspice/train/dataset.hpp"
 
@@ -32,7 +32,7 @@ struct EvalOptions {
   std::string out_dir;                ///< where results and the checkpoint go ("" = no checkpoint)
   bool resume = false;                ///< continue from out_dir's checkpoint
   sim::ParallelOptions parallel;      ///< worker processes (tabulation / full ops)
-  sim::DecomposedOptions decomposed;  ///< grid options; cache_dir defaults to out_dir/tables
+  engine::DecomposedOptions decomposed;  ///< grid options; cache_dir defaults to out_dir/tables
   bool progress = true;
   Exchange exchange;
 };

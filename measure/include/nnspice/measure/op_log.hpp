@@ -57,7 +57,7 @@ class OpLog {
 };
 
 /// "full" -> sim::make_full_netlist_solver (one ngspice `op` of the whole netlist per point); "decomposed" ->
-/// sim::make_decomposed_solver (ngspice tables per soma/synapse + Kirchhoff per neuron; `cache_dir` keeps its
+/// engine::make_decomposed_solver (ngspice tables per soma/synapse + Kirchhoff per neuron; `cache_dir` keeps its
 /// tables for a resumed run, "" = none). Anything else -> InputError naming the option.
 std::unique_ptr<sim::NetworkDcSolver> make_solver(const std::string& method, const sim::NetworkChip& chip,
                                                   const sim::ParallelOptions& options, const std::string& cache_dir = {},

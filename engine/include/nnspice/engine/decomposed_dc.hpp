@@ -19,7 +19,12 @@
 
 #include "nnspice/sim/network_dc.hpp"
 
-namespace nnspice::sim {
+namespace nnspice::engine {
+
+using sim::DcOutcome;
+using sim::NetworkChip;
+using sim::NetworkDcSolver;
+using sim::ParallelOptions;
 
 struct DecomposedOptions {
   double v_min_V = -0.10;        ///< lowest node voltage tabulated
@@ -120,4 +125,4 @@ class DecomposedSolver final : public NetworkDcSolver {
 
 std::unique_ptr<NetworkDcSolver> make_decomposed_solver(const NetworkChip& chip, const DecomposedOptions& options);
 
-}  // namespace nnspice::sim
+}  // namespace nnspice::engine

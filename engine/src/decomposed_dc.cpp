@@ -1,4 +1,4 @@
-#include "nnspice/sim/decomposed_dc.hpp"
+#include "nnspice/engine/decomposed_dc.hpp"
 
 #include <fmt/format.h>
 
@@ -19,7 +19,8 @@
 #include "nnspice/netlist/builder.hpp"
 #include "nnspice/netlist/writer.hpp"
 
-namespace nnspice::sim {
+namespace nnspice::engine {
+using namespace nnspice::sim;
 namespace {
 
 constexpr double kI0 = 1e-15;         // soma tables hold asinh(I / kI0): smooth through 0, ~log I above
@@ -723,4 +724,4 @@ std::unique_ptr<NetworkDcSolver> make_decomposed_solver(const NetworkChip& chip,
   return std::make_unique<DecomposedSolver>(chip, options);
 }
 
-}  // namespace nnspice::sim
+}  // namespace nnspice::engine

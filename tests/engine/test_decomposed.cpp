@@ -10,10 +10,11 @@
 
 #include "nnspice/common/rng.hpp"
 #include "nnspice/mismatch/chip.hpp"
-#include "nnspice/sim/decomposed_dc.hpp"
+#include "nnspice/engine/decomposed_dc.hpp"
 
 using namespace nnspice;
 using namespace nnspice::sim;
+using namespace nnspice::engine;
 
 static NetworkChip make_chip(const std::string& layers, std::uint64_t seed) {
   NetworkChip c;
