@@ -3,6 +3,9 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <atomic>
+#include <mutex>
+#include <thread>
 #include <chrono>
 #include <cmath>
 #include <cstring>
@@ -12,6 +15,7 @@
 #include <sstream>
 
 #include "nnspice/common/error.hpp"
+#include "nnspice/engine/block.hpp"
 #include "nnspice/common/fs_util.hpp"
 #include "nnspice/common/npy.hpp"
 #include "nnspice/common/progress.hpp"
@@ -104,6 +108,7 @@ struct DecomposedSolver::Impl {
   std::vector<std::vector<std::vector<double>>> soma_vp, soma_vn, soma_m2, soma_m3;
   std::unordered_map<std::uint64_t, std::vector<float>> syn;  // h = I_syn / Iref(V_pre), [k_post * n_pre + k_pre]
   std::uint64_t chip_hash = 0;
+  std::shared_ptr<const DeviceTables> devices;  // the native method's device tables (loaded on first need)
   // The cache folder's ".keys" lists, parsed once per solver by file name (a chunk file never changes: it is
   // written atomically under a name derived from its synapse list). matched = false: another chip or grid.
   struct CachedKeys {
@@ -129,10 +134,27 @@ DecomposedSolver::DecomposedSolver(const NetworkChip& chip, DecomposedOptions op
     throw InputError(fmt::format("decomposed DC options: zero_code_pre_coarsening = {} must be at least 1 and leave 4 points in V_pre",
                                  o.zero_code_pre_coarsening));
   std::string bytes(reinterpret_cast<const char*>(chip_.chip.delvto_V.data()), chip_.chip.delvto_V.size() * sizeof(double));
-  impl_->chip_hash = fnv1a64(bytes + chip_.spec.str() + chip_.process.model_card + fmt::format("{}", chip_.process.vdd_V));
+  std::string method = "ngspice";
+  if (o.synapse_tables == SynapseTables::native) {
+    o.device_tables.grid.validate();
+    const auto& g = o.device_tables.grid;
+    method = fmt::format("native/1 {:a} {:a} {:a} {:a} {:a} {:a} {:a} {:a} {}", g.vgs_min_V, g.vgs_max_V, g.vgs_step_V, g.vds_max_V, g.vds_step_V,
+                         g.vsb_min_V, g.vsb_max_V, g.vsb_step_V, hex64(fnv1a64(read_file(chip_.process.model_card))));
+    o.zero_code_pre_coarsening = 1;  // native points are cheap: every table on the full grid
+  }
+  impl_->chip_hash = fnv1a64(bytes + chip_.spec.str() + chip_.process.model_card + fmt::format("{} {}", chip_.process.vdd_V, chip_.process.temp_C) +
+                             (method == "ngspice" ? std::string() : "|" + method));
 }
 
 DecomposedSolver::~DecomposedSolver() = default;
+
+const char* synapse_tables_name(SynapseTables m) { return m == SynapseTables::native ? "native" : "ngspice"; }
+
+SynapseTables parse_synapse_tables(const std::string& text, const std::string& what) {
+  if (text == "native") return SynapseTables::native;
+  if (text == "ngspice") return SynapseTables::ngspice;
+  throw InputError(fmt::format("{} = '{}': must be native (device tables + Newton per synapse) or ngspice (DC sweeps, the reference)", what, text));
+}
 
 namespace {
 
@@ -417,6 +439,71 @@ void DecomposedSolver::tabulate(const netlist::WeightCodes& weights) {
     return d;
   };
 
+  // The native method: each synapse (M10-M20 as add_synapse writes it, with its mismatch and code) is one
+  // block with ports VDD, ground, the pre-neuron's Vn and Vp (from the soma tables at V_pre) and its output
+  // (held at V_post); its five internal nodes are solved by damped Newton, warm-started along V_post.
+  struct NativeCounts {
+    long iterations = 0, device_evals = 0;
+    std::size_t points = 0;
+  };
+  auto native_chunk = [&](const Chunk& ch, NativeCounts& nc) {
+    const DeviceTables& tabs = *impl_->devices;
+    const Grid p = pre_grid(ch), q = post_grid(ch);
+    const std::size_t n = p.n * q.n;
+    std::vector<double> f(ch.syn.size() * n);
+    for (std::size_t s = 0; s < ch.syn.size(); ++s) {
+      const auto& sr = ch.syn[s];
+      netlist::Circuit c;
+      netlist::add_synapse(c, pr, ch.layer, sr.j, sr.i, sr.code, "pn", "pp", "out", "", false,
+                           dv + netlist::synapse_fet_index(spec, ch.layer, sr.j, sr.i, 10));
+      const Partition part = partition(c, {netlist::names::kVdd, "0", "pn", "pp", "out"}, tabs, pr);
+      if (part.blocks.size() != 1) throw std::logic_error(fmt::format("a synapse circuit made {} blocks, expected 1", part.blocks.size()));
+      const Block& blk = part.blocks[0];
+      std::vector<double> ports(blk.ports.size(), 0.0), x(blk.unknowns.size()), row_start, cur(blk.ports.size());
+      const std::size_t at_vdd = blk.port(netlist::names::kVdd), at_n = blk.port("pn"), at_p = blk.port("pp"), at_out = blk.port("out");
+      ports[at_vdd] = pr.vdd_V;
+      auto cold = [&](double v_post) {
+        for (std::size_t u = 0; u < blk.unknowns.size(); ++u)
+          x[u] = blk.unknowns[u] == "sn" ? 0.0 : blk.unknowns[u] == "sp" ? pr.vdd_V : v_post;
+      };
+      for (std::size_t kp = 0; kp < p.n; ++kp) {
+        ports[at_n] = soma_vn(ch.layer, sr.i, p.v(kp));
+        ports[at_p] = soma_vp(ch.layer, sr.i, p.v(kp));
+        if (row_start.empty())
+          cold(q.v(0));
+        else
+          x = row_start;
+        for (std::size_t kq = 0; kq < q.n; ++kq) {
+          ports[at_out] = q.v(kq);
+          NewtonResult r = solve_block(blk, tabs, ports.data(), x.data());
+          if (!r.converged) {  // from a cold start, with stronger damping
+            nc.iterations += r.iterations;
+            nc.device_evals += r.device_evals;
+            cold(q.v(kq));
+            NewtonOptions slow;
+            slow.max_step_V = 0.02;
+            slow.max_iterations = 2000;
+            r = solve_block(blk, tabs, ports.data(), x.data(), slow);
+          }
+          nc.iterations += r.iterations;
+          nc.device_evals += r.device_evals;
+          ++nc.points;
+          if (!r.converged)
+            throw NumericalError(fmt::format("synapse ({}, {}, {}) at code {}: no DC solution at V_pre = {:.3f} V, V_post = {:.3f} V", ch.layer, sr.j,
+                                             sr.i, sr.code, p.v(kp), q.v(kq)));
+          if (!r.in_range)
+            throw NumericalError(fmt::format("synapse ({}, {}, {}) at code {}: operating point outside the device tables at V_pre = {:.3f} V, "
+                                             "V_post = {:.3f} V (never extrapolated)",
+                                             ch.layer, sr.j, sr.i, sr.code, p.v(kp), q.v(kq)));
+          if (kq == 0) row_start = x;
+          port_currents(blk, tabs, ports.data(), x.data(), cur.data());
+          f[s * n + kq * p.n + kp] = -cur[at_out];  // what the synapse delivers into its output node
+        }
+      }
+    }
+    return f;
+  };
+
   Progress progress("tabulate synapses", run_list.size(), options_.progress && !run_list.empty());
   std::size_t done = 0;
   std::string first_error;
@@ -437,7 +524,45 @@ void DecomposedSolver::tabulate(const netlist::WeightCodes& weights) {
       write_file_atomic(f.substr(0, f.size() - 4) + ".keys", keys);
     }
   };
-  const auto res = run_parallel(run_list, job, po);
+  std::vector<JobOutcome> res;
+  if (options_.synapse_tables == SynapseTables::ngspice) {
+    res = run_parallel(run_list, job, po);
+  } else {
+    if (!impl_->devices) impl_->devices = DeviceTables::get(pr, synapse_classes(pr), options_.device_tables, &stats_.device_tables);
+    res.resize(run_list.size());
+    std::atomic<std::size_t> next{0};
+    std::mutex mu;
+    long evals = 0, iters = 0;
+    std::size_t points = 0;
+    auto worker = [&] {
+      for (std::size_t m; (m = next++) < run_list.size();) {
+        JobOutcome out;
+        NativeCounts nc;
+        try {
+          out.data["f"] = native_chunk(chunks[run_list[m]], nc);
+          out.data["iters"] = {static_cast<double>(nc.iterations)};
+          out.ok = true;
+        } catch (const std::exception& e) {
+          out.error = e.what();
+        }
+        std::lock_guard<std::mutex> lock(mu);
+        evals += nc.device_evals;
+        iters += nc.iterations;
+        points += nc.points;
+        po.on_result(run_list[m], out);
+        res[m] = std::move(out);
+      }
+    };
+    const int hw = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+    const int n_threads = std::clamp(options_.parallel.workers <= 0 ? hw : options_.parallel.workers, 1, std::max(1, static_cast<int>(run_list.size())));
+    std::vector<std::thread> pool;
+    for (int t = 1; t < n_threads; ++t) pool.emplace_back(worker);
+    worker();
+    for (auto& t : pool) t.join();
+    stats_.device_evals += evals;
+    stats_.native_newton_iterations += iters;
+    stats_.native_points += points;
+  }
   progress.finish();
   for (std::size_t m = 0; m < res.size(); ++m) {
     if (!res[m].ok) throw SimError(fmt::format("synapse tabulation (layer {}, {} synapses) failed: {}", chunks[run_list[m]].layer,

@@ -17,6 +17,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "nnspice/engine/device_tables.hpp"
 #include "nnspice/sim/network_dc.hpp"
 
 namespace nnspice::engine {
@@ -26,7 +27,19 @@ using sim::NetworkChip;
 using sim::NetworkDcSolver;
 using sim::ParallelOptions;
 
+/// How the synapse port tables I_syn(V_pre, V_post) are computed.
+enum class SynapseTables {
+  native,  ///< device tables + a damped Newton per synapse block (docs/dc_engine.md "The native engine"; default)
+  ngspice  ///< nested ngspice DC sweeps of chunks of synapses (the reference method)
+};
+const char* synapse_tables_name(SynapseTables m);
+/// "native" or "ngspice"; InputError naming `what` otherwise.
+SynapseTables parse_synapse_tables(const std::string& text, const std::string& what);
+
 struct DecomposedOptions {
+  SynapseTables synapse_tables = SynapseTables::native;
+  /// The native method's device tables: grid, cache folder (default_cache_dir() unless set), progress.
+  DeviceTableOptions device_tables{TableGrid{}, default_cache_dir(), {}, true};
   double v_min_V = -0.10;        ///< lowest node voltage tabulated
   double v_max_V = 0.74;         ///< highest (input currents up to ~10 uA with the default card)
   double soma_step_V = 0.005;    ///< soma I(V) grid step
@@ -55,6 +68,11 @@ struct DecomposedStats {
   double tabulate_s = 0;               ///< wall time spent tabulating
   double solve_s = 0;                  ///< wall time spent in Kirchhoff solves
   std::size_t solves = 0;              ///< operating points solved from tables
+  // The native method:
+  std::size_t native_points = 0;       ///< synapse operating points solved natively
+  long native_newton_iterations = 0;   ///< their Newton iterations
+  long device_evals = 0;               ///< table-device evaluations
+  DeviceTableStats device_tables;      ///< build (or cache load) of the device tables
 };
 
 class DecomposedSolver final : public NetworkDcSolver {
