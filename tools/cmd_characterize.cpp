@@ -9,6 +9,7 @@
 #include <filesystem>
 
 #include "cli_util.hpp"
+#include "nnspice/engine/method.hpp"
 #include "commands.hpp"
 #include "net_inputs.hpp"
 #include "nnspice/common/error.hpp"
@@ -81,7 +82,9 @@ int cmd_characterize(int argc, char** argv) {
     ("chip", po::value<std::string>(), "chip file (chip.csv, e.g. from `nnspice netlist`) to characterise instead of drawing from --seed")
     ("no-mismatch", po::bool_switch(), "ideal chip: all threshold shifts 0")
     ("out,o", po::value<std::string>()->required(), "output directory")
-    ("method", po::value<std::string>()->default_value("full"), "DC solver: full (whole netlist through ngspice) | decomposed")
+    ("method", po::value<std::string>()->default_value("auto"), engine::kDcMethodHelp)
+    ("audit", po::value<std::size_t>()->default_value(20), "decomposed (native engine): synapses per layer re-tabulated by ngspice after the run and "
+                                                           "compared point by point (summary.json engine_audit; 0 = off)")
     ("workers,j", jobs_value()->default_value(2), "simulator worker processes (1..max(4 x cores, 256))")
     ("routings,R", po::value<std::size_t>()->default_value(10), "random one-to-one routings at code +7 (the paper's procedure)")
     ("levels", po::value<std::string>()->default_value("2e-9:76e-9:5"), "equal input currents per routing: LO:HI:N or a comma list (A)")
@@ -160,7 +163,7 @@ int cmd_characterize(int argc, char** argv) {
   if (resume && !file_exists(log_path))
     fmt::print(stderr, "note: --resume: no checkpoint {} yet; starting from the beginning\n", log_path);
 
-  const std::string method = vm["method"].as<std::string>();
+  const std::string method = engine::resolve_dc_method(vm["method"].as<std::string>(), spec);
   const nlohmann::json config = {{"layers", spec.layers},
                                  {"process", process.name},
                                  {"model_card", process.model_card},
@@ -215,6 +218,9 @@ int cmd_characterize(int argc, char** argv) {
   summary["wall_s"] = wall;
   summary["workers"] = ro.workers;
   if (!evaluation.is_null()) summary["evaluation"] = evaluation;
+  // The self-audit covers every code: a seeded random weight set, its synapses' tables against ngspice.
+  const auto audit = runner.engine_audit(netlist::random_weights(spec, chip.seed + 1), vm["audit"].as<std::size_t>());
+  if (!audit.is_null()) summary["engine_audit"] = audit;
   summary["solver"] = runner.solver_details();  // decomposed: table sweeps and their Newton iterations
   write_json(out + "/summary.json", summary);
   measure::plot_slopes(out, c);
@@ -224,7 +230,14 @@ int cmd_characterize(int argc, char** argv) {
              spec.str(), chip_name, c.method, c.runner.ops_total, c.runner.ops_simulated, c.runner.ops_from_log, c.failed_ops,
              c.runner.newton_iterations, wall);
   const auto details = runner.solver_details();
-  if (details.contains("table_sweep_jobs"))
+  if (details.contains("native"))
+    fmt::print("  native engine: {} synapse tables, {} synapse points, {} Newton iterations, {} device evaluations, {:.1f} s; device tables {} "
+               "in {:.1f} s; {} Kirchhoff solves; peak memory {:.0f} MB\n",
+               details["synapse_tables"].get<std::size_t>(), details["native"]["synapse_points"].get<std::size_t>(),
+               details["native"]["newton_iterations"].get<long>(), details["native"]["device_evaluations"].get<long>(), details["tabulate_s"].get<double>(),
+               details["native"]["device_tables"]["built"].get<bool>() ? "built" : "from the cache", details["native"]["device_tables"]["seconds"].get<double>(),
+               details["kirchhoff_solves"].get<std::size_t>(), details["peak_memory_MB"].get<double>());
+  else if (details.contains("table_sweep_jobs"))
     fmt::print("  decomposed tables: {} synapse tables from {} ngspice sweep jobs ({} points, {} Newton iterations, {:.1f} s); {} Kirchhoff solves\n",
                details["synapse_tables"].get<std::size_t>(), details["table_sweep_jobs"].get<std::size_t>(),
                details["table_sweep_points"].get<std::size_t>(), details["table_newton_iterations"].get<long>(),

@@ -21,6 +21,7 @@
 #include "nnspice/dynamics/metrics.hpp"
 #include "nnspice/dynamics/tabulated.hpp"
 #include "nnspice/engine/decomposed_dc.hpp"
+#include "nnspice/engine/method.hpp"
 #if __has_include("nnspice/train/dataset.hpp")
 #include "nnspice/train/dataset.hpp"
 #define NNSPICE_DYNAMICS_HAVE_TRAIN 1
@@ -115,7 +116,9 @@ int cmd_dynamics(int argc, char** argv) {
     ("tstep", po::value<double>(), "output time step (s), also the layer-wise driver grid (breakpoints); default = --tmax")
     ("ramp", po::value<double>()->default_value(1e-9), "input ramp from pattern A to B (s)")
     ("method", po::value<std::string>()->default_value("auto"), "full | layerwise | tabulated | auto (full below 20,000 transistors, else tabulated)")
-    ("table-cache", po::value<std::string>()->default_value(""), "tabulated: folder of ngspice synapse tables of this chip, shared with "
+    ("audit", po::value<std::size_t>()->default_value(20), "tabulated (native engine): synapses per layer re-tabulated by ngspice and compared "
+                                                           "point by point (summary.json tabulated_model.engine_audit; 0 = off)")
+    ("table-cache", po::value<std::string>()->default_value(""), "tabulated: folder of synapse tables of this chip, shared with "
      "`nnspice evaluate`/`characterize --table-cache` (reused and extended)")
     ("chunk", po::value<std::size_t>()->default_value(0), "layerwise: post-neurons per stage netlist (0 = whole layer)")
     ("asymptotic", po::value<std::string>()->default_value("op"), "op (DC operating point of the new pattern) | final (last transient sample)")
@@ -230,7 +233,7 @@ int cmd_dynamics(int argc, char** argv) {
   sw.asymptotic_op = asym == "op";
   const std::string method = vm["method"].as<std::string>();
   const std::size_t n_fets = netlist::count_transistors(net.spec);
-  sw.method = method == "auto" ? (n_fets < 20000 ? dynamics::Method::full : dynamics::Method::tabulated) : dynamics::parse_method(method);
+  sw.method = method == "auto" ? (engine::use_fast_engine(net.spec) ? dynamics::Method::tabulated : dynamics::Method::full) : dynamics::parse_method(method);
   const dynamics::Method reference =
       vm.count("validate-method") ? dynamics::parse_method(vm["validate-method"].as<std::string>())
                                   : (sw.method == dynamics::Method::full ? dynamics::Method::layerwise : dynamics::Method::full);
@@ -315,6 +318,8 @@ int cmd_dynamics(int argc, char** argv) {
     dopt.progress = progress;
     auto solver = std::make_shared<engine::DecomposedSolver>(chip, dopt);
     solver->tabulate(net.weights);
+    const auto audit = solver->audit(net.weights, vm["audit"].as<std::size_t>());
+    engine::report_audit(audit, "dynamics");
     const auto& st = solver->stats();
     sim::ParallelOptions p1;
     p1.workers = 1;
@@ -348,20 +353,21 @@ int cmd_dynamics(int argc, char** argv) {
       co += fmt::format(" {:.2f}", caps.out_F[k] * 1e15);
       mn += fmt::format(" {:.2f}", caps.couple_n_F[k] * 1e15), mp += fmt::format(" {:.2f}", caps.couple_p_F[k] * 1e15);
     }
-    fmt::print("tables: {} synapse tables ({} sweep jobs, {} from the cache, {:.0f} s)\n"
+    fmt::print("tables: {} synapse tables ({} method; {} ngspice sweep jobs, {} from the cache, {:.0f} s)\n"
                "device charge per synapse (fF), codes -7..7: Vn{}\n"
                "                                            Vp{}\n"
                "                                            out{}\n"
                "                           coupling out-Vn{}\n"
                "                           coupling out-Vp{}\n"
                "soma nodes (fF): input {:.2f}, Vp {:.2f}, Vn {:.2f}, output soma + sink {:.2f}; coupling input-Vp {:.2f}, Vp-Vn {:.2f}\n",
-               st.synapse_tables, st.sweep_jobs, st.cached_jobs, st.tabulate_s, cn, cp, co, mn, mp, caps.soma_g_F * 1e15, caps.soma_p_F * 1e15,
+               st.synapse_tables, engine::synapse_tables_name(dopt.synapse_tables), st.sweep_jobs, st.cached_jobs, st.tabulate_s, cn, cp, co, mn, mp, caps.soma_g_F * 1e15, caps.soma_p_F * 1e15,
                caps.soma_n_F * 1e15, caps.output_g_F * 1e15, caps.soma_gp_F * 1e15, caps.soma_pn_F * 1e15);
     tab_json = {{"gate_c_n_F", caps.gate.c_n_F}, {"gate_c_p_F", caps.gate.c_p_F}, {"out_F", caps.out_F},
                 {"soma_g_F", caps.soma_g_F}, {"soma_p_F", caps.soma_p_F}, {"soma_n_F", caps.soma_n_F}, {"output_g_F", caps.output_g_F},
                 {"couple_n_F", caps.couple_n_F}, {"couple_p_F", caps.couple_p_F}, {"soma_gp_F", caps.soma_gp_F}, {"soma_pn_F", caps.soma_pn_F},
                 {"synapse_tables", st.synapse_tables}, {"sweep_jobs", st.sweep_jobs}, {"cached_jobs", st.cached_jobs},
-                {"tabulate_s", st.tabulate_s}, {"table_cache", dopt.cache_dir}};
+                {"tabulate_s", st.tabulate_s}, {"table_cache", dopt.cache_dir}, {"engine", engine::to_json(st, dopt.synapse_tables)},
+                {"engine_audit", engine::to_json(audit)}};
   };
   auto prepare = [&](dynamics::SwitchOptions& o) {
     if (needs_gate_load(o.method)) {

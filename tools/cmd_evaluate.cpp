@@ -6,6 +6,7 @@
 #include <filesystem>
 
 #include "cli_util.hpp"
+#include "nnspice/engine/method.hpp"
 #include "commands.hpp"
 #include "mpi_env.hpp"
 #include "net_inputs.hpp"
@@ -35,10 +36,12 @@ int cmd_evaluate(int argc, char** argv) {
     ("data-seed", seed_value()->default_value(1), "seed of the data set's splits (Iris) — use the training run's")
     ("limit", count_value(), "evaluate only the first N test samples (default: all)")
     ("input-mean", po::value<double>()->default_value(0), "mean input current per input neuron in A (0 = 15e-9; Iris 1e-7)")
-    ("method", po::value<std::string>()->default_value("decomposed"), "decomposed (fast, docs/dc_engine.md) | full (ngspice op per sample)")
+    ("method", po::value<std::string>()->default_value("auto"), engine::kDcMethodHelp)
     ("jobs,j", jobs_value()->default_value(default_jobs()), "worker processes per rank (default: the cores; 1..max(4 x cores, 256))")
     ("block", po::value<std::size_t>()->default_value(500), "samples per checkpoint")
-    ("table-cache", po::value<std::string>()->default_value(""), "decomposed: folder of ngspice synapse tables, shared with other runs of the same "
+    ("audit", po::value<std::size_t>()->default_value(20), "decomposed (native engine): synapses per layer re-tabulated by ngspice during the run and "
+                                                           "compared point by point (summary.json engine_audit; 0 = off)")
+    ("table-cache", po::value<std::string>()->default_value(""), "decomposed: folder of synapse tables, shared with other runs of the same "
                                                                   "chip (characterize, evaluate); default OUT/tables")
     ("resume", po::bool_switch(), "continue an interrupted evaluation in --out")
     ("chips", po::value<int>()->default_value(1), "Monte Carlo: draw N chips (seeds --seed, --seed+1, ...) and run characterise -> train -> "
@@ -78,7 +81,7 @@ int cmd_evaluate(int argc, char** argv) {
     if (!vm["mnist"].as<std::string>().empty()) cfg += fmt::format("    mnist_dir: {}\n", vm["mnist"].as<std::string>());
     if (!vm["fsdd"].as<std::string>().empty()) cfg += fmt::format("    fsdd_dir: {}\n", vm["fsdd"].as<std::string>());
     if (!vm["iris"].as<std::string>().empty()) cfg += fmt::format("    iris_csv: {}\n", vm["iris"].as<std::string>());
-    cfg += fmt::format("    characterize: {{method: {}, synapses: {}}}\n", spec.n_synapses() < 500 ? "full" : "decomposed", syn_codes);
+    cfg += fmt::format("    characterize: {{method: {}, synapses: {}}}\n", engine::use_fast_engine(spec) ? "decomposed" : "full", syn_codes);
     if (vm["train-epochs"].as<int>() > 0) cfg += fmt::format("    train: {{epochs: {}}}\n", vm["train-epochs"].as<int>());
     cfg += fmt::format("    evaluate: {{method: {}", vm["method"].as<std::string>());
     if (vm.count("limit")) cfg += fmt::format(", limit: {}", vm["limit"].as<std::size_t>());
@@ -126,7 +129,7 @@ int cmd_evaluate(int argc, char** argv) {
   const auto splits = train::load_dataset(dopt);
 
   evaluate::EvalOptions eo;
-  eo.method = vm["method"].as<std::string>();
+  eo.method = engine::resolve_dc_method(vm["method"].as<std::string>(), spec);
   double mean = vm["input-mean"].as<double>();
   if (mean == 0) mean = dopt.name == "iris" ? 1e-7 : 15e-9;
   eo.input_mean_A = mean;
@@ -135,6 +138,7 @@ int cmd_evaluate(int argc, char** argv) {
   eo.resume = vm["resume"].as<bool>();
   eo.decomposed.cache_dir = vm["table-cache"].as<std::string>();
   eo.parallel.workers = vm["jobs"].as<int>();
+  eo.audit_synapses = vm["audit"].as<std::size_t>();
   eo.exchange = mpi.exchange();
   if (mpi.rank() == 0) make_dirs(eo.out_dir);
   mpi.barrier();
@@ -147,6 +151,7 @@ int cmd_evaluate(int argc, char** argv) {
                             {"dataset", splits.info},  {"samples", r.samples},   {"evaluated", r.evaluated},
                             {"correct", r.correct},    {"failed", r.failed},     {"accuracy", r.accuracy()},
                             {"input_mean_A", mean},    {"stats", r.stats},       {"errors", r.errors}};
+  if (r.stats.contains("engine_audit")) summary["engine_audit"] = r.stats["engine_audit"];
   write_json(eo.out_dir + "/summary.json", summary);
   write_run_json(eo.out_dir, {{"layers", spec.layers}, {"chip", chip_src}, {"seed", chip.chip.seed}, {"process", chip.process.source},
                               {"weights", vm["weights"].as<std::vector<std::string>>()}, {"dataset", splits.info}, {"method", eo.method},

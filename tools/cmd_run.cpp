@@ -19,6 +19,7 @@
 #include <filesystem>
 #include <map>
 
+#include "nnspice/engine/method.hpp"
 #include "cli_util.hpp"
 #include "commands.hpp"
 #include "nnspice/common/error.hpp"
@@ -188,7 +189,7 @@ std::vector<StageSpec> plan(const RunConfig& c, const std::string& out) {
             // 4-7-3 0.5 s, 196-20-10 110 s per transient at tmax 1e-7 on 2 cores). tabulated (auto above 20,000
             // transistors): ~25 us of integration per synapse and switch (196-100-50-10: ~1 s), tables from the cache.
             static_cast<double>(x.dyn_count * static_cast<long long>(x.dyn_levels.size())) *
-                (x.dyn_method == "tabulated" || (x.dyn_method == "auto" && size * 11 >= 20000) ? 0.002 + 2e-6 * size
+                (x.dyn_method == "tabulated" || (x.dyn_method == "auto" && engine::use_fast_engine(netlist::NetworkSpec::parse(x.layers))) ? 0.002 + 2e-6 * size
                                                                                               : 0.04 * std::pow(size / 49.0, 1.2)));
       }
     }

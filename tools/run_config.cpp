@@ -61,7 +61,8 @@ RunConfig parse_run_config(const std::string& text, const std::string& name) {
     const YamlMap ch = e.get_map("characterize");
     ch.check_keys({"method", "routings", "synapses"});
     x.char_method = ch.get_string("method", x.char_method);
-    if (x.char_method != "full" && x.char_method != "decomposed") ch.fail("method", "expected full or decomposed");
+    if (x.char_method != "auto" && x.char_method != "full" && x.char_method != "decomposed" && x.char_method != "decomposed-ngspice")
+      ch.fail("method", "expected auto, full, decomposed or decomposed-ngspice");
     x.routings = ch.get_int("routings", 10);
     if (x.routings < 1 || x.routings > 10000) ch.fail("routings", "expected 1..10000");
     x.char_synapses = ch.get_string("synapses", x.char_synapses);
@@ -80,7 +81,8 @@ RunConfig parse_run_config(const std::string& text, const std::string& name) {
     const YamlMap ev = e.get_map("evaluate");
     ev.check_keys({"method", "limit", "input_mean_A"});
     x.eval_method = ev.get_string("method", x.eval_method);
-    if (x.eval_method != "full" && x.eval_method != "decomposed") ev.fail("method", "expected full or decomposed");
+    if (x.eval_method != "auto" && x.eval_method != "full" && x.eval_method != "decomposed" && x.eval_method != "decomposed-ngspice")
+      ev.fail("method", "expected auto, full, decomposed or decomposed-ngspice");
     x.eval_limit = ev.get_int("limit", 0);
     if (x.eval_limit < 0) ev.fail("limit", "expected >= 0 (0 = the whole test set)");
     x.eval_input_mean = ev.get_double("input_mean_A", 0);

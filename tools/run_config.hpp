@@ -12,7 +12,7 @@ namespace nnspice::tools {
 struct Experiment {
   std::string name, dataset, layers, mnist_dir, fsdd_dir, iris_csv;
   std::uint64_t chip_seed = 7, data_seed = 1;
-  std::string char_method = "decomposed", eval_method = "decomposed", dyn_method = "auto";
+  std::string char_method = "auto", eval_method = "auto", dyn_method = "auto";
   std::string char_synapses = "none";  // characterize --synapses --synapse-codes: none (per-neuron model) | 7 | bits | all
   long long routings = 10, train_epochs = -1, train_limit = 0, eval_limit = 0, dyn_count = 10;
   double eval_input_mean = 0, train_lr = -1;

@@ -159,11 +159,12 @@ namespace {
 
 // Residual F (currents into devices at each unknown node: KCL wants 0) and Jacobian J (row-major n x n).
 long assemble(const Block& blk, const DeviceTables& t, const double* ports, const double* x, std::vector<double>& F, std::vector<double>* J,
-              bool& in_range) {
+              bool& in_range, double* port_out = nullptr) {
   const std::size_t n = blk.unknowns.size();
   std::fill(F.begin(), F.end(), 0.0);
   if (J) std::fill(J->begin(), J->end(), 0.0);
   in_range = true;
+  if (port_out) std::fill(port_out, port_out + blk.ports.size(), 0.0);
   DeviceEval ev;
   static const int term_node[3] = {0, 2, 3};  // terminal currents i[0..2] are at d, s, b
   for (const auto& d : blk.devices) {
@@ -173,7 +174,10 @@ long assemble(const Block& blk, const DeviceTables& t, const double* ports, cons
     in_range = in_range && ev.in_range;
     for (int a = 0; a < 3; ++a) {
       const int row = d.node[term_node[a]];
-      if (row >= static_cast<int>(n)) continue;
+      if (row >= static_cast<int>(n)) {
+        if (port_out) port_out[row - static_cast<int>(n)] += ev.i[a];
+        continue;
+      }
       F[static_cast<std::size_t>(row)] += ev.i[a];
       if (!J) continue;
       for (int k = 0; k < 4; ++k) {
@@ -213,7 +217,7 @@ bool lu_solve(std::vector<double>& J, std::vector<double>& F, std::size_t n) {
 
 }  // namespace
 
-NewtonResult solve_block(const Block& blk, const DeviceTables& t, const double* ports, double* x, const NewtonOptions& opt) {
+NewtonResult solve_block(const Block& blk, const DeviceTables& t, const double* ports, double* x, const NewtonOptions& opt, double* port_out) {
   NewtonResult r;
   const std::size_t n = blk.unknowns.size();
   if (n == 0) {
@@ -231,13 +235,31 @@ NewtonResult solve_block(const Block& blk, const DeviceTables& t, const double* 
     for (std::size_t k = 0; k < n; ++k) x[k] -= scale * F[k];
     if (worst < opt.tol_V) {
       r.converged = true;
-      r.device_evals += assemble(blk, t, ports, x, F, nullptr, in_range);
+      r.device_evals += assemble(blk, t, ports, x, F, nullptr, in_range, port_out);
       r.in_range = in_range;
       return r;
     }
   }
   r.iterations = opt.max_iterations;
   return r;
+}
+
+std::string out_of_range_device(const Block& blk, const DeviceTables& t, const double* ports, const double* x) {
+  const std::size_t n = blk.unknowns.size();
+  DeviceEval ev;
+  for (const auto& d : blk.devices) {
+    double v[4];
+    for (int k = 0; k < 4; ++k) v[k] = d.node[k] < static_cast<int>(n) ? x[d.node[k]] : ports[d.node[k] - static_cast<int>(n)];
+    t.eval(d.cls, v[0], v[1], v[2], v[3], d.delvto_V, ev);
+    if (ev.in_range) continue;
+    const double p = t.classes()[d.cls].polarity == netlist::Polarity::n ? 1 : -1;
+    const double md = p * v[0], mg = p * v[1], ms = p * v[2], mb = p * v[3];
+    const double lo = std::min(md, ms), hi = std::max(md, ms);
+    const auto& g = t.grid();
+    return fmt::format("{} ({}): |V_GS| - dVT = {:.3f} V, |V_DS| = {:.3f} V, V_SB = {:.3f} V (tables: V_GS <= {} V, V_DS <= {} V, V_SB {} .. {} V)", d.name,
+                       t.classes()[d.cls].str(), mg - lo - p * d.delvto_V, hi - lo, lo - mb, g.vgs_max_V, g.vds_max_V, g.vsb_min_V, g.vsb_max_V);
+  }
+  return "";
 }
 
 void port_currents(const Block& blk, const DeviceTables& t, const double* ports, const double* x, double* out) {

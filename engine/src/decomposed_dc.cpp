@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <sys/resource.h>
+
 #include <algorithm>
 #include <atomic>
 #include <mutex>
@@ -136,6 +138,8 @@ DecomposedSolver::DecomposedSolver(const NetworkChip& chip, DecomposedOptions op
   std::string bytes(reinterpret_cast<const char*>(chip_.chip.delvto_V.data()), chip_.chip.delvto_V.size() * sizeof(double));
   std::string method = "ngspice";
   if (o.synapse_tables == SynapseTables::native) {
+    check_table_conditions(chip_.process);
+    o.device_tables.grid = grid_for(chip_.process, o.device_tables.grid);
     o.device_tables.grid.validate();
     const auto& g = o.device_tables.grid;
     method = fmt::format("native/1 {:a} {:a} {:a} {:a} {:a} {:a} {:a} {:a} {}", g.vgs_min_V, g.vgs_max_V, g.vgs_step_V, g.vds_max_V, g.vds_step_V,
@@ -147,6 +151,25 @@ DecomposedSolver::DecomposedSolver(const NetworkChip& chip, DecomposedOptions op
 }
 
 DecomposedSolver::~DecomposedSolver() = default;
+
+double peak_memory_MB() {
+  rusage u{};
+  getrusage(RUSAGE_SELF, &u);
+  return static_cast<double>(u.ru_maxrss) / 1024.0;  // Linux: kB
+}
+
+nlohmann::json to_json(const DecomposedStats& s, SynapseTables m) {
+  nlohmann::json j = {{"synapse_tables_method", synapse_tables_name(m)}, {"table_sweep_jobs", s.sweep_jobs}, {"table_jobs_from_cache", s.cached_jobs},
+                      {"table_sweep_points", s.sweep_points}, {"table_newton_iterations", s.newton_iterations}, {"synapse_tables", s.synapse_tables},
+                      {"tabulate_s", s.tabulate_s}, {"kirchhoff_solve_s", s.solve_s}, {"kirchhoff_solves", s.solves}, {"peak_memory_MB", peak_memory_MB()}};
+  if (m == SynapseTables::native)
+    j["native"] = {{"synapse_points", s.native_points},
+                   {"newton_iterations", s.native_newton_iterations},
+                   {"device_evaluations", s.device_evals},
+                   {"device_tables", {{"built", s.device_tables.built}, {"seconds", s.device_tables.build_s}, {"sweep_points", s.device_tables.sweep_points},
+                                      {"bytes", s.device_tables.bytes}, {"cache_file", s.device_tables.cache_file}, {"cache_note", s.device_tables.cache_note}}}};
+  return j;
+}
 
 const char* synapse_tables_name(SynapseTables m) { return m == SynapseTables::native ? "native" : "ngspice"; }
 
@@ -168,13 +191,23 @@ netlist::Circuit base_circuit(const netlist::Process& pr, const std::string& tit
 
 void DecomposedSolver::tabulate(const netlist::WeightCodes& weights) {
   netlist::validate_weights(weights, chip_.spec, "weights");
-  std::map<std::size_t, std::vector<SynRef>> need;
+  std::vector<SynapseRef> list;
   for (std::size_t l = 0; l < weights.size(); ++l)
     for (std::size_t j = 0; j < weights[l].rows; ++j)
-      for (std::size_t i = 0; i < weights[l].cols; ++i) {
-        const int c = weights[l].at(j, i);
-        if (!impl_->syn.count(synapse_key(l, j, i, c))) need[l].push_back({j, i, c});
-      }
+      for (std::size_t i = 0; i < weights[l].cols; ++i) list.push_back({l, j, i, weights[l].at(j, i)});
+  tabulate_synapses(list);
+}
+
+void DecomposedSolver::tabulate_synapses(const std::vector<SynapseRef>& list) {
+  std::map<std::size_t, std::vector<SynRef>> need;
+  std::set<std::uint64_t> seen;
+  for (const auto& s : list) {
+    if (s.layer + 1 >= chip_.spec.layers.size() || s.post >= static_cast<std::size_t>(chip_.spec.layers[s.layer + 1]) ||
+        s.pre >= static_cast<std::size_t>(chip_.spec.layers[s.layer]) || s.code < -7 || s.code > 7)
+      throw std::logic_error(fmt::format("tabulate_synapses: no synapse ({}, {}, {}) at code {} in {}", s.layer, s.post, s.pre, s.code, chip_.spec.str()));
+    const auto key = synapse_key(s.layer, s.post, s.pre, s.code);
+    if (!impl_->syn.count(key) && seen.insert(key).second) need[s.layer].push_back({s.post, s.pre, s.code});
+  }
   const auto t0 = std::chrono::steady_clock::now();
   const auto& pr = chip_.process;
   const auto& spec = chip_.spec;
@@ -475,7 +508,7 @@ void DecomposedSolver::tabulate(const netlist::WeightCodes& weights) {
           x = row_start;
         for (std::size_t kq = 0; kq < q.n; ++kq) {
           ports[at_out] = q.v(kq);
-          NewtonResult r = solve_block(blk, tabs, ports.data(), x.data());
+          NewtonResult r = solve_block(blk, tabs, ports.data(), x.data(), NewtonOptions{}, cur.data());
           if (!r.converged) {  // from a cold start, with stronger damping
             nc.iterations += r.iterations;
             nc.device_evals += r.device_evals;
@@ -483,7 +516,7 @@ void DecomposedSolver::tabulate(const netlist::WeightCodes& weights) {
             NewtonOptions slow;
             slow.max_step_V = 0.02;
             slow.max_iterations = 2000;
-            r = solve_block(blk, tabs, ports.data(), x.data(), slow);
+            r = solve_block(blk, tabs, ports.data(), x.data(), slow, cur.data());
           }
           nc.iterations += r.iterations;
           nc.device_evals += r.device_evals;
@@ -493,10 +526,9 @@ void DecomposedSolver::tabulate(const netlist::WeightCodes& weights) {
                                              sr.i, sr.code, p.v(kp), q.v(kq)));
           if (!r.in_range)
             throw NumericalError(fmt::format("synapse ({}, {}, {}) at code {}: operating point outside the device tables at V_pre = {:.3f} V, "
-                                             "V_post = {:.3f} V (never extrapolated)",
-                                             ch.layer, sr.j, sr.i, sr.code, p.v(kp), q.v(kq)));
+                                             "V_post = {:.3f} V: {} (never extrapolated)",
+                                             ch.layer, sr.j, sr.i, sr.code, p.v(kp), q.v(kq), out_of_range_device(blk, tabs, ports.data(), x.data())));
           if (kq == 0) row_start = x;
-          port_currents(blk, tabs, ports.data(), x.data(), cur.data());
           f[s * n + kq * p.n + kp] = -cur[at_out];  // what the synapse delivers into its output node
         }
       }
@@ -565,9 +597,14 @@ void DecomposedSolver::tabulate(const netlist::WeightCodes& weights) {
   }
   progress.finish();
   for (std::size_t m = 0; m < res.size(); ++m) {
-    if (!res[m].ok) throw SimError(fmt::format("synapse tabulation (layer {}, {} synapses) failed: {}", chunks[run_list[m]].layer,
-                                               chunks[run_list[m]].syn.size(), res[m].error));
+    if (!res[m].ok) {
+      const std::string what = fmt::format("synapse tabulation (layer {}, {} synapses, {} method) failed: {}", chunks[run_list[m]].layer,
+                                           chunks[run_list[m]].syn.size(), synapse_tables_name(options_.synapse_tables), res[m].error);
+      if (options_.synapse_tables == SynapseTables::native) throw NumericalError(what);
+      throw SimError(what);
+    }
     store(chunks[run_list[m]], res[m].data.at("f"));
+    if (options_.synapse_tables == SynapseTables::native) continue;  // counted as native points above, not as ngspice sweeps
     stats_.sweep_jobs += 1;
     stats_.sweep_points += chunk_points(chunks[run_list[m]]);
     stats_.newton_iterations += static_cast<long>(res[m].data.at("iters")[0]);
@@ -777,8 +814,8 @@ std::vector<DcOutcome> DecomposedSolver::solve(const netlist::WeightCodes& weigh
   const std::size_t L = spec.layers.size();
   const Bound bound = bind(weights);
   std::vector<DcOutcome> out(inputs.size());
-  std::vector<double> curves;
-  for (std::size_t k = 0; k < inputs.size(); ++k) {
+  // Inputs are independent: solved in parallel threads (one curves buffer each), results in input order.
+  auto solve_one = [&](std::size_t k, std::vector<double>& curves) {
     DcOutcome& o = out[k];
     try {
       std::vector<std::vector<double>> V(L), I(L);
@@ -839,10 +876,106 @@ std::vector<DcOutcome> DecomposedSolver::solve(const netlist::WeightCodes& weigh
       o.ok = false;
       o.error = e.what();
     }
-  }
+  };
+  const int hw = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  const int n_threads = std::clamp(options_.parallel.workers <= 0 ? hw : options_.parallel.workers, 1,
+                                   static_cast<int>(std::max<std::size_t>(1, inputs.size() / 16)));
+  std::atomic<std::size_t> next{0};
+  std::exception_ptr failure;
+  std::mutex failure_mu;
+  auto worker = [&] {
+    std::vector<double> curves;
+    try {
+      for (std::size_t k; (k = next++) < inputs.size();) solve_one(k, curves);
+    } catch (...) {
+      std::lock_guard<std::mutex> lock(failure_mu);
+      if (!failure) failure = std::current_exception();
+      next = inputs.size();
+    }
+  };
+  std::vector<std::thread> pool;
+  for (int t = 1; t < n_threads; ++t) pool.emplace_back(worker);
+  worker();
+  for (auto& t : pool) t.join();
+  if (failure) std::rethrow_exception(failure);
   stats_.solves += inputs.size();
   stats_.solve_s += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return out;
+}
+
+DecomposedSolver::Audit DecomposedSolver::audit(const netlist::WeightCodes& weights, std::size_t per_layer, std::uint64_t seed) {
+  Audit a;
+  if (options_.synapse_tables != SynapseTables::native || per_layer == 0) return a;
+  netlist::validate_weights(weights, chip_.spec, "weights");
+  const auto t0 = std::chrono::steady_clock::now();
+  Rng rng(seed ^ impl_->chip_hash);
+  std::vector<SynapseRef> sample;
+  for (std::size_t l = 0; l < weights.size(); ++l) {
+    const std::size_t n = weights[l].rows * weights[l].cols;
+    std::vector<std::size_t> idx(n);
+    for (std::size_t k = 0; k < n; ++k) idx[k] = k;
+    const std::size_t take = std::min(per_layer, n);
+    for (std::size_t k = 0; k < take; ++k) {  // partial Fisher-Yates: a seeded sample without repeats
+      const std::size_t r = k + static_cast<std::size_t>(rng.uniform(0, 1) * static_cast<double>(n - k)) % (n - k);
+      std::swap(idx[k], idx[r]);
+      const std::size_t j = idx[k] / weights[l].cols, i = idx[k] % weights[l].cols;
+      sample.push_back({l, j, i, weights[l].at(j, i)});
+    }
+  }
+  tabulate_synapses(sample);
+  DecomposedOptions ro = options_;
+  ro.synapse_tables = SynapseTables::ngspice;
+  ro.zero_code_pre_coarsening = 1;
+  ro.cache_dir.clear();
+  ro.chunk_owner = nullptr;
+  ro.progress = false;
+  DecomposedSolver ref(chip_, ro);
+  ref.tabulate_synapses(sample);
+  const Grid &pg = impl_->pre, &qg = impl_->post;
+  for (const auto& s : sample) {
+    for (std::size_t kp = 0; kp < pg.n; ++kp)
+      for (std::size_t kq = 0; kq < qg.n; ++kq) {
+        const double x = synapse_current(s.layer, s.post, s.pre, s.code, pg.v(kp), qg.v(kq));
+        const double y = ref.synapse_current(s.layer, s.post, s.pre, s.code, pg.v(kp), qg.v(kq));
+        const double r = std::abs(x - y) / (5e-3 * std::abs(y) + 20e-12);
+        ++a.points;
+        if (std::abs(y) > 1e-9) a.worst_relative = std::max(a.worst_relative, std::abs(x - y) / std::abs(y));
+        if (r > a.worst_ratio) {
+          a.worst_ratio = r;
+          a.worst_where = fmt::format("synapse ({}, {}, {}) code {} at V_pre = {:.3f} V, V_post = {:.3f} V: native {:.6g} A, ngspice {:.6g} A", s.layer,
+                                      s.post, s.pre, s.code, pg.v(kp), qg.v(kq), x, y);
+        }
+      }
+  }
+  a.synapses = sample.size();
+  a.done = true;
+  a.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  return a;
+}
+
+nlohmann::json to_json(const DecomposedSolver::Audit& a) {
+  if (!a.done) return {{"done", false}, {"why", "the synapse tables come from ngspice itself (reference method): nothing to audit"}};
+  return {{"done", true},
+          {"synapses", a.synapses},
+          {"grid_points", a.points},
+          {"worst_error_over_bound", a.worst_ratio},
+          {"bound", "0.5 % * |I_ngspice| + 20 pA per synapse-table point"},
+          {"within_bound", a.within_bound()},
+          {"worst_relative_error_above_1nA", a.worst_relative},
+          {"worst_at", a.worst_where},
+          {"seconds", a.seconds}};
+}
+
+void report_audit(const DecomposedSolver::Audit& a, const std::string& what) {
+  if (!a.done) return;
+  if (a.within_bound())
+    fmt::print(stderr, "{}: engine audit: {} synapses x {} grid points against ngspice, worst error {:.3f} of the bound (0.5 % + 20 pA)\n", what,
+               a.synapses, a.synapses ? a.points / a.synapses : 0, a.worst_ratio);
+  else
+    fmt::print(stderr,
+               "WARNING: {}: engine audit FAILED: the native synapse tables leave their bound (0.5 % + 20 pA) by {:.2f}x at {}; results of this run are "
+               "marked (summary.json engine_audit.within_bound = false); rerun with --method decomposed-ngspice or full to check\n",
+               what, a.worst_ratio, a.worst_where);
 }
 
 std::unique_ptr<NetworkDcSolver> make_decomposed_solver(const NetworkChip& chip, const DecomposedOptions& options) {

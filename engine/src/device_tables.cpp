@@ -2,6 +2,10 @@
 
 #include <fmt/format.h>
 
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -70,6 +74,25 @@ void TableGrid::validate() const {
   need(std::abs(shift_V - vgs_step_V) < 1e-12, "shift_V", shift_V, "must equal vgs_step_V: the shifted devices land on grid points");
   need(static_cast<double>(n_vgs()) * static_cast<double>(n_vds()) * static_cast<double>(n_vsb()) <= 2e7, "points", 0,
        "more than 2e7 grid points per class");
+}
+
+TableGrid grid_for(const netlist::Process& pr, TableGrid g) {
+  // A switch's gate at VDD over a source at the lowest tabulated node voltage (-0.10 V), less a threshold shift of
+  // up to -0.15 V (5 sigma of the smallest device at 3 x A_VT); drains reach VDD + 0.10 V above such a source.
+  const auto up = [](double v) { return std::ceil(v / 0.05 - 1e-9) * 0.05; };
+  g.vgs_max_V = std::max(g.vgs_max_V, up(pr.vdd_V + 0.25));
+  g.vds_max_V = std::max(g.vds_max_V, up(pr.vdd_V + 0.15));
+  return g;
+}
+
+void check_table_conditions(const netlist::Process& pr) {
+  const std::string src = pr.source.empty() ? std::string("the built-in process") : pr.source;
+  if (!(pr.temp_C >= kTableMinTemp_C && pr.temp_C <= kTableMaxTemp_C))
+    throw InputError(fmt::format("{}: temp_C = {} is outside {} .. {} C, where the native engine's device tables (and the card's temperature "
+                                 "model) are valid; use --method full for this temperature",
+                                 src, pr.temp_C, kTableMinTemp_C, kTableMaxTemp_C));
+  if (!(pr.vdd_V > 0 && pr.vdd_V + 0.25 <= 5))
+    throw InputError(fmt::format("{}: vdd_V = {} is outside what the device tables cover (0 < vdd_V <= 4.75 V)", src, pr.vdd_V));
 }
 
 std::string default_cache_dir() {
@@ -361,6 +384,7 @@ struct TableBuilder {
 
 std::shared_ptr<const DeviceTables> DeviceTables::get(const netlist::Process& pr, const std::vector<DeviceClass>& classes,
                                                       const DeviceTableOptions& opt, DeviceTableStats* stats_out) {
+  check_table_conditions(pr);
   opt.grid.validate();
   if (classes.empty()) throw InputError("device tables: no transistor classes");
   auto t = std::make_shared<DeviceTables>();
@@ -378,7 +402,22 @@ std::shared_ptr<const DeviceTables> DeviceTables::get(const netlist::Process& pr
   DeviceTableStats st;
   const std::size_t per_class = 2 * (g.n_vgs() + 2) * (g.n_vds() + 2) * (g.n_vsb() + 2);
   const auto t0 = std::chrono::steady_clock::now();
+  // One builder per cache file at a time: concurrent runs (parallel tests, two commands) wait for the first
+  // build and then load it, instead of all sweeping the same tables.
+  struct Lock {
+    int fd = -1;
+    ~Lock() {
+      if (fd >= 0) ::close(fd);  // releases the flock
+    }
+  } lock;
   if (!opt.cache_dir.empty()) {
+    try {
+      make_dirs(opt.cache_dir);
+      lock.fd = ::open(fmt::format("{}/device-tables-{}.lock", opt.cache_dir, hex64(t->key_)).c_str(), O_CREAT | O_RDWR | O_CLOEXEC, 0644);
+      if (lock.fd >= 0) ::flock(lock.fd, LOCK_EX);
+    } catch (const std::exception&) {
+      // an unwritable cache folder: no lock, no cache (reported when writing)
+    }
     st.cache_file = fmt::format("{}/device-tables-{}.bin", opt.cache_dir, hex64(t->key_));
     const auto rec = store::load_record(st.cache_file, kTableKind, t->key_);
     if (rec) {

@@ -111,7 +111,8 @@ EvalResult evaluate_chip(const sim::NetworkChip& chip, const netlist::WeightCode
     throw InputError(fmt::format("the data set has {} classes, the network {} only {} outputs", data.n_classes, spec.str(), spec.layers.back()));
   if (!(opt.input_mean_A > 0 && opt.input_mean_A <= 1e-5))
     throw InputError(fmt::format("input mean current = {} A. Violated constraint: 0 < input_mean_A <= 1e-5", opt.input_mean_A));
-  if (opt.method != "decomposed" && opt.method != "full") throw InputError(fmt::format("evaluation method '{}': expected decomposed or full", opt.method));
+  if (opt.method != "decomposed" && opt.method != "decomposed-ngspice" && opt.method != "full")
+    throw InputError(fmt::format("evaluation method '{}': expected decomposed, decomposed-ngspice or full", opt.method));
   if (opt.block == 0) throw InputError("evaluation block size must be > 0");
 
   const std::size_t n = data.size(), NL = spec.layers.back();
@@ -169,8 +170,9 @@ EvalResult evaluate_chip(const sim::NetworkChip& chip, const netlist::WeightCode
   const auto t0 = Clock::now();
   std::unique_ptr<sim::NetworkDcSolver> solver;
   engine::DecomposedSolver* dec = nullptr;
-  if (opt.method == "decomposed") {
+  if (opt.method == "decomposed" || opt.method == "decomposed-ngspice") {
     engine::DecomposedOptions d = opt.decomposed;
+    if (opt.method == "decomposed-ngspice") d.synapse_tables = engine::SynapseTables::ngspice;
     d.parallel = opt.parallel;
     d.progress = opt.progress && ex.rank == 0;
     if (d.cache_dir.empty() && !opt.out_dir.empty()) d.cache_dir = opt.out_dir + "/tables";
@@ -184,6 +186,11 @@ EvalResult evaluate_chip(const sim::NetworkChip& chip, const netlist::WeightCode
         for (int k = 0; k < ex.size; ++k)
           if (k != ex.rank) dec->import_tables(all[static_cast<std::size_t>(k)]);
       }
+    }
+    if (opt.audit_synapses > 0 && (ex.size == 1 || !pending.empty())) {
+      const auto audit = dec->audit(weights, opt.audit_synapses);
+      if (ex.rank == 0) engine::report_audit(audit, "evaluate");
+      r.stats["engine_audit"] = engine::to_json(audit);
     }
     solver = std::move(s);
   } else {
@@ -254,7 +261,9 @@ EvalResult evaluate_chip(const sim::NetworkChip& chip, const netlist::WeightCode
     r.predicted[k] = static_cast<int>(std::max_element(b, b + NL) - b);
     if (r.predicted[k] == data.y[k]) ++r.correct;
   }
+  nlohmann::json audit_json = r.stats.contains("engine_audit") ? r.stats["engine_audit"] : nlohmann::json();
   r.stats = {{"method", opt.method}, {"tabulate_s", tab_s}, {"solve_s", solve_s}, {"ranks", ex.size}, {"resumed_samples", r.resumed}};
+  if (!audit_json.is_null()) r.stats["engine_audit"] = audit_json;
   if (dec) {
     const auto& s = dec->stats();
     r.stats["sweep_jobs"] = s.sweep_jobs;
@@ -263,6 +272,7 @@ EvalResult evaluate_chip(const sim::NetworkChip& chip, const netlist::WeightCode
     r.stats["newton_iterations"] = s.newton_iterations;
     r.stats["synapse_tables"] = s.synapse_tables;
     r.stats["kirchhoff_solves"] = s.solves;
+    r.stats["engine"] = engine::to_json(s, dec->options().synapse_tables);
   }
   return r;
 }

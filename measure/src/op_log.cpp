@@ -130,8 +130,9 @@ void OpLog::append(std::uint64_t key, const OpRecord& record) {
 std::unique_ptr<sim::NetworkDcSolver> make_solver(const std::string& method, const sim::NetworkChip& chip,
                                                   const sim::ParallelOptions& options, const std::string& cache_dir, bool progress) {
   if (method == "full") return sim::make_full_netlist_solver(chip, options);
-  if (method == "decomposed") {
+  if (method == "decomposed" || method == "decomposed-ngspice") {
     engine::DecomposedOptions d;
+    if (method == "decomposed-ngspice") d.synapse_tables = engine::SynapseTables::ngspice;
     d.parallel.workers = options.workers;
     d.parallel.session = options.session;
     d.parallel.job_timeout_s = options.job_timeout_s;
@@ -139,7 +140,7 @@ std::unique_ptr<sim::NetworkDcSolver> make_solver(const std::string& method, con
     d.progress = progress;
     return engine::make_decomposed_solver(chip, d);
   }
-  throw InputError(fmt::format("--method = '{}': expected 'full' or 'decomposed'", method));
+  throw InputError(fmt::format("--method = '{}': expected 'full', 'decomposed' or 'decomposed-ngspice'", method));
 }
 
 // ----- runner ---------------------------------------------------------------------------------------------
@@ -223,10 +224,15 @@ std::string OpRunner::method() const { return solver_->method(); }
 nlohmann::json OpRunner::solver_details() const {
   const auto* d = dynamic_cast<const engine::DecomposedSolver*>(solver_.get());
   if (!d) return nlohmann::json::object();
-  const auto& s = d->stats();
-  return {{"table_sweep_jobs", s.sweep_jobs}, {"table_jobs_from_cache", s.cached_jobs}, {"table_sweep_points", s.sweep_points},
-          {"table_newton_iterations", s.newton_iterations}, {"synapse_tables", s.synapse_tables}, {"tabulate_s", s.tabulate_s},
-          {"kirchhoff_solve_s", s.solve_s}, {"kirchhoff_solves", s.solves}};
+  return engine::to_json(d->stats(), d->options().synapse_tables);
+}
+
+nlohmann::json OpRunner::engine_audit(const netlist::WeightCodes& weights, std::size_t per_layer) {
+  auto* d = dynamic_cast<engine::DecomposedSolver*>(solver_.get());
+  if (!d || per_layer == 0) return nullptr;
+  const auto a = d->audit(weights, per_layer);
+  engine::report_audit(a, "characterize");
+  return engine::to_json(a);
 }
 
 std::uint64_t OpRunner::key(const netlist::WeightCodes& weights, const std::vector<double>& inputs) const {

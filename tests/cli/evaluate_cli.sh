@@ -16,7 +16,7 @@ for f in summary.json run.json outputs.npy predicted.npy labels.npy confusion.cs
 grep -q '"samples": 30' e/summary.json || fail "summary lacks 30 samples"
 expect_error "chip was drawn for network 4-7-3" evaluate --layers 4-8-3 --weights w --chip w/chip.csv --dataset iris --out x
 expect_error "expected (8, 4)" evaluate --layers 4-8-3 --weights w --seed 1 --dataset iris --out x
-expect_error "method 'magic'" evaluate --layers 4-7-3 --weights w --chip w/chip.csv --dataset iris --method magic --out x
+expect_error "--method = 'magic'" evaluate --layers 4-7-3 --weights w --chip w/chip.csv --dataset iris --method magic --out x
 expect_error "cannot read" evaluate --layers 4-7-3 --weights w --chip nope.csv --dataset iris --out x
 expect_error "invalid layer spec" evaluate --layers 4-x-3 --weights w --dataset iris --out x
 # --reference: the full-netlist ngspice operating points of the same chip, weights and samples vs the decomposed run

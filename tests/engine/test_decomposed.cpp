@@ -26,7 +26,8 @@ static NetworkChip make_chip(const std::string& layers, std::uint64_t seed) {
 
 // zero_fraction: that share of the codes set to 0 (characterisation routings are ~95 % zeros; trained
 // MNIST weights ~20 %), which exercises the coarse code-0 tables.
-static void compare(const std::string& layers, std::uint64_t seed, int n_inputs, double i_max_A, std::uint64_t wseed, double zero_fraction = 0) {
+static void compare(const std::string& layers, std::uint64_t seed, int n_inputs, double i_max_A, std::uint64_t wseed, double zero_fraction = 0,
+                    SynapseTables method = SynapseTables::native) {
   const NetworkChip chip = make_chip(layers, seed);
   auto w = netlist::random_weights(chip.spec, wseed);
   Rng zr(wseed + 1000);
@@ -41,6 +42,7 @@ static void compare(const std::string& layers, std::uint64_t seed, int n_inputs,
   po.workers = 2;
   auto full = make_full_netlist_solver(chip, po);
   DecomposedOptions dopt;
+  dopt.synapse_tables = method;
   dopt.parallel = po;
   dopt.progress = false;
   if (const char* e = std::getenv("DEC_PRE")) dopt.pre_step_V = std::atof(e);
@@ -74,15 +76,19 @@ TEST(Decomposed, MatchesFullNetlist_4_7_3) { compare("4-7-3", 3, 8, 325e-9, 5); 
 TEST(Decomposed, MatchesFullNetlist_20_10_5) { compare("20-10-5", 4, 4, 60e-9, 6); }
 TEST(Decomposed, MatchesFullNetlist_MostlyZeroCodes_4_7_3) { compare("4-7-3", 5, 8, 325e-9, 7, 0.8); }
 TEST(Decomposed, MatchesFullNetlist_MostlyZeroCodes_20_10_5) { compare("20-10-5", 6, 3, 60e-9, 8, 0.8); }
+// The reference method (synapse tables by ngspice sweeps, code 0 on the coarse grid).
+TEST(Decomposed, NgspiceTablesMatchFullNetlist_4_7_3) { compare("4-7-3", 3, 8, 325e-9, 5, 0, SynapseTables::ngspice); }
+TEST(Decomposed, NgspiceTablesMatchFullNetlist_MostlyZeroCodes_4_7_3) { compare("4-7-3", 5, 8, 325e-9, 7, 0.8, SynapseTables::ngspice); }
 
 // A second solver sharing the cache folder reuses the tables of another weight set per (synapse, code)
 // (characterisation -> evaluation) and gives the same currents as a solver that tabulates everything itself
 // (up to ngspice's convergence within differently composed sweep chunks: ~1e-14 relative, 1e-15 A).
-TEST(Decomposed, SharedCacheReusesTablesOfOtherWeightSets) {
+static void shared_cache(SynapseTables method) {
   const NetworkChip chip = make_chip("4-7-3", 9);
-  const std::string dir = testing::TempDir() + "/nnspice_shared_tables";
+  const std::string dir = testing::TempDir() + "/nnspice_shared_tables_" + synapse_tables_name(method);
   std::filesystem::remove_all(dir);
   DecomposedOptions dopt;
+  dopt.synapse_tables = method;
   dopt.parallel.workers = 2;
   dopt.progress = false;
   DecomposedOptions cached = dopt;
@@ -98,7 +104,10 @@ TEST(Decomposed, SharedCacheReusesTablesOfOtherWeightSets) {
   DecomposedSolver second(chip, cached), alone(chip, dopt);
   const auto rs = second.solve(w, in), ra = alone.solve(w, in);
   EXPECT_GT(second.stats().cached_jobs, 0u);
-  EXPECT_LT(second.stats().sweep_points, alone.stats().sweep_points);
+  if (method == SynapseTables::ngspice)
+    EXPECT_LT(second.stats().sweep_points, alone.stats().sweep_points);
+  else
+    EXPECT_LT(second.stats().native_points, alone.stats().native_points);
   for (std::size_t k = 0; k < in.size(); ++k) {
     ASSERT_TRUE(rs[k].ok && ra[k].ok);
     for (std::size_t l = 0; l < rs[k].currents.size(); ++l)
@@ -113,3 +122,6 @@ TEST(Decomposed, SharedCacheReusesTablesOfOtherWeightSets) {
   EXPECT_NEAR(rt[0].currents.back()[0], ra[0].currents.back()[0], 1e-9 * std::abs(ra[0].currents.back()[0]) + 1e-15);
   std::filesystem::remove_all(dir);
 }
+
+TEST(Decomposed, SharedCacheReusesTablesOfOtherWeightSets) { shared_cache(SynapseTables::ngspice); }
+TEST(Decomposed, SharedCacheReusesNativeTablesOfOtherWeightSets) { shared_cache(SynapseTables::native); }

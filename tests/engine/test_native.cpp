@@ -1,5 +1,5 @@
 // The native engine (device tables + Newton per synapse block) against ngspice on the same devices and
-// synapses. Tolerances (docs/dc_engine.md): tables vs ngspice devices <= 0.1 % above 1 nA; synapse port
+// synapses. Tolerances (docs/dc_engine.md): tables vs ngspice devices <= 0.15 % + 1 pA; synapse port
 // tables <= 0.5 % + 20 pA of the ngspice sweep tables at every grid point.
 #include <fmt/format.h>
 #include <gtest/gtest.h>
@@ -9,6 +9,7 @@
 #include <filesystem>
 
 #include "../test_support.hpp"
+#include "nnspice/common/fs_util.hpp"
 #include "nnspice/common/rng.hpp"
 #include "nnspice/engine/block.hpp"
 #include "nnspice/engine/decomposed_dc.hpp"
@@ -35,6 +36,7 @@ DeviceTableOptions table_options() {
   o.cache_dir = cache_dir();
   o.parallel.workers = 2;
   o.progress = false;
+  o.grid = grid_for(netlist::default_process());  // the grid the solver uses (same cache file)
   return o;
 }
 
@@ -60,7 +62,7 @@ double worst_synapse_ratio(const std::string& card, double avt_scale, std::uint6
   ng.zero_code_pre_coarsening = 1;
   DecomposedSolver a(chip, base), b(chip, ng);
   double worst = 0;
-  for (int code : {7, -7, 1, -1, 3, -5, 6, 0}) {
+  for (int code : {7, -7, 1, -3, 6, 0}) {
     const auto w = netlist::constant_weights(chip.spec, code);
     a.tabulate(w);
     b.tabulate(w);
@@ -146,12 +148,25 @@ TEST(NativeEngine, NetworkMatchesFullNetlist_Levels) {
     for (double mean : {1e-9, 15e-9, 100e-9, 1e-6, 3e-6})
       for (double avt : {1.0, 3.0}) {
         if (only && fmt::format("{} {} {}", card, mean, avt) != only) continue;
-        worst_network_ratio("4-7-3", card, avt, mean, 11, 4);
+        std::string error;
+        const double r = worst_network_ratio("4-7-3", card, avt, mean, 11, 2, &error);
+        EXPECT_GE(r, 0) << card << " " << mean << " A x" << avt << ": " << error;
+        EXPECT_LE(r, 1.0) << card << " " << mean << " A x" << avt;
       }
 }
 
+TEST(NativeEngine, NetworkMatchesFullNetlist_20_10_5) {
+  for (const char* card : {"tsmc180", "ptm180"})
+    for (double mean : {15e-9, 1e-6}) {
+      std::string error;
+      const double r = worst_network_ratio("20-10-5", card, 3.0, mean, 12, 2, &error);
+      EXPECT_GE(r, 0) << card << " " << mean << " A: " << error;
+      EXPECT_LE(r, 1.0) << card << " " << mean << " A";
+    }
+}
+
 // Table devices against ngspice devices at random operating points (both polarities, every class, shifts
-// up to +-30 mV): drain terminal current within 0.1 % + 1 pA.
+// up to +-30 mV): drain terminal current within 0.15 % + 1 pA.
 static double worst_device_ratio(const std::string& card, std::uint64_t seed, int n_points) {
   const auto pr = process(card);
   const auto classes = synapse_classes(pr);
@@ -195,7 +210,7 @@ static double worst_device_ratio(const std::string& card, std::uint64_t seed, in
     tabs->eval(p.cls, p.v[0], p.v[1], p.v[2], p.v[3], p.dv, ev);
     if (!ev.in_range) continue;  // outside the table: the engine refuses such operating points
     const double ref = -r.vectors.current(fmt::format("VD{}", k)).at(0);  // into the drain
-    const double ratio = std::abs(ev.i[0] - ref) / (1e-3 * std::abs(ref) + 1e-12);
+    const double ratio = std::abs(ev.i[0] - ref) / (1.5e-3 * std::abs(ref) + 1e-12);
     if (ratio > worst) {
       worst = ratio;
       std::printf("%s %s vd %.3f vg %.3f vs %.3f vb %.3f dvt %.4f: table %.6g ngspice %.6g ratio %.3f\n", card.c_str(), classes[p.cls].str().c_str(),
@@ -206,6 +221,142 @@ static double worst_device_ratio(const std::string& card, std::uint64_t seed, in
 }
 
 TEST(NativeEngine, DeviceTablesMatchNgspiceDevices) {
+  // 0.15 % + 1 pA per device (the synapse and network bounds are 0.5 % + 20 pA)
   EXPECT_LE(worst_device_ratio("tsmc180", 21, 400), 1.0);
   EXPECT_LE(worst_device_ratio("ptm180", 22, 400), 1.0);
+}
+
+namespace {
+
+// A coarse grid (fast to build) for the tests of the machinery rather than of the accuracy.
+DeviceTableOptions coarse_options(const std::string& dir) {
+  DeviceTableOptions o;
+  o.grid.vgs_step_V = o.grid.shift_V = 0.05;
+  o.grid.vgs_min_V = -0.8;
+  o.grid.vgs_max_V = 1.95;
+  o.grid.vds_step_V = 0.1;
+  o.grid.vds_max_V = 2.0;
+  o.grid.vsb_step_V = 0.2;
+  o.grid.vsb_min_V = -0.2;
+  o.grid.vsb_max_V = 1.0;
+  o.cache_dir = dir;
+  o.parallel.workers = 2;
+  o.progress = false;
+  return o;
+}
+
+}  // namespace
+
+TEST(NativeEngine, CorruptOrForeignTableCacheIsRebuiltNeverUsed) {
+  const std::string dir = test::scratch_dir("engine", "cache");
+  const auto pr = process("tsmc180");
+  const auto classes = synapse_classes(pr);
+  DeviceTableStats st;
+  const auto first = DeviceTables::get(pr, classes, coarse_options(dir), &st);
+  ASSERT_TRUE(st.built);
+  ASSERT_FALSE(st.cache_file.empty());
+  DeviceTableStats again;
+  DeviceTables::get(pr, classes, coarse_options(dir), &again);
+  EXPECT_FALSE(again.built) << "an intact cache is reused";
+  // One byte flipped in the payload: the checksum refuses it, the tables are rebuilt.
+  std::string bytes = read_file(st.cache_file, ReadLimit{std::uint64_t(1) << 30, "a device-table cache"});
+  bytes[bytes.size() - 7] ^= 0x20;
+  write_file_atomic(st.cache_file, bytes);
+  DeviceTableStats damaged;
+  const auto rebuilt = DeviceTables::get(pr, classes, coarse_options(dir), &damaged);
+  EXPECT_TRUE(damaged.built);
+  EXPECT_FALSE(damaged.cache_note.empty());
+  DeviceEval a, b;
+  first->eval(0, 0.5, 0.6, 0.0, 0.0, 0.01, a);
+  rebuilt->eval(0, 0.5, 0.6, 0.0, 0.0, 0.01, b);
+  EXPECT_EQ(a.i[0], b.i[0]);
+  // A foreign record (another card's tables under this name) is refused by its inputs hash.
+  const auto other = process("ptm180");
+  DeviceTableStats ost;
+  DeviceTables::get(other, synapse_classes(other), coarse_options(dir), &ost);
+  std::filesystem::copy_file(ost.cache_file, st.cache_file, std::filesystem::copy_options::overwrite_existing);
+  DeviceTableStats foreign;
+  DeviceTables::get(pr, classes, coarse_options(dir), &foreign);
+  EXPECT_TRUE(foreign.built);
+  EXPECT_NE(foreign.cache_note.find("inputs"), std::string::npos) << foreign.cache_note;
+}
+
+TEST(NativeEngine, PartitionRefusesFloatingGatesLoopsAndUnknownDevices) {
+  const auto pr = process("tsmc180");
+  const auto tabs = DeviceTables::get(pr, synapse_classes(pr), coarse_options(test::scratch_dir("engine", "partition")));
+  const auto& sz = pr.size(netlist::DeviceRole::sw);
+  {  // the synapse of the builder: one block, five unknowns, ports VDD, ground, Vn, Vp, out
+    netlist::Circuit c;
+    netlist::add_synapse(c, pr, 0, 0, 0, -5, "pn", "pp", "out", "", false, nullptr);
+    const auto part = partition(c, {"vdd", "0", "pn", "pp", "out"}, *tabs, pr);
+    ASSERT_EQ(part.blocks.size(), 1u);
+    EXPECT_EQ(part.blocks[0].unknowns.size(), 5u);
+    EXPECT_EQ(part.blocks[0].devices.size(), 11u);
+  }
+  {  // a gate on a node nothing drives
+    netlist::Circuit c;
+    c.add_mosfet("MFLOAT", "x", "nowhere", "0", "0", pr.nmos_model, sz.w_m, sz.l_m, 0);
+    c.add_mosfet("MLOAD", "vdd", "vdd", "x", "0", pr.nmos_model, sz.w_m, sz.l_m, 0);
+    const std::string e = test::error_of([&] { partition(c, {"vdd", "0"}, *tabs, pr); });
+    EXPECT_NE(e.find("MFLOAT"), std::string::npos) << e;
+    EXPECT_NE(e.find("floating gate"), std::string::npos) << e;
+  }
+  {  // two blocks whose gates sit on each other's nodes: a loop
+    netlist::Circuit c;
+    c.add_mosfet("MA", "a", "b", "0", "0", pr.nmos_model, sz.w_m, sz.l_m, 0);
+    c.add_mosfet("MA2", "vdd", "vdd", "a", "0", pr.nmos_model, sz.w_m, sz.l_m, 0);
+    c.add_mosfet("MB", "b", "a", "0", "0", pr.nmos_model, sz.w_m, sz.l_m, 0);
+    c.add_mosfet("MB2", "vdd", "vdd", "b", "0", pr.nmos_model, sz.w_m, sz.l_m, 0);
+    const std::string e = test::error_of([&] { partition(c, {"vdd", "0"}, *tabs, pr); });
+    EXPECT_NE(e.find("loop of gate dependencies"), std::string::npos) << e;
+  }
+  {  // a size the tables do not hold, and a model that is not the process's
+    netlist::Circuit c;
+    c.add_mosfet("MWIDE", "x", "vdd", "0", "0", pr.nmos_model, 10e-6, 1e-6, 0);
+    std::string e = test::error_of([&] { partition(c, {"vdd", "0"}, *tabs, pr); });
+    EXPECT_NE(e.find("MWIDE"), std::string::npos) << e;
+    EXPECT_NE(e.find("10/1"), std::string::npos) << e;
+    netlist::Circuit d;
+    d.add_mosfet("MODD", "x", "vdd", "0", "0", "bogus", sz.w_m, sz.l_m, 0);
+    e = test::error_of([&] { partition(d, {"vdd", "0"}, *tabs, pr); });
+    EXPECT_NE(e.find("MODD"), std::string::npos) << e;
+    EXPECT_NE(e.find("bogus"), std::string::npos) << e;
+  }
+}
+
+TEST(NativeEngine, TemperatureOrSupplyOutsideTheTablesIsRefusedBeforeAnyWork) {
+  auto pr = process("tsmc180");
+  pr.temp_C = 200;
+  const auto chip = make_chip("4-7-3", pr, 1, 1);
+  DecomposedOptions o;
+  o.device_tables.cache_dir = test::scratch_dir("engine", "temperature");
+  std::string e = test::error_of([&] { DecomposedSolver s(chip, o); });
+  EXPECT_NE(e.find("temp_C = 200"), std::string::npos) << e;
+  EXPECT_TRUE(std::filesystem::is_empty(o.device_tables.cache_dir)) << "nothing was built";
+  pr.temp_C = 27;
+  pr.vdd_V = 4.9;
+  e = test::error_of([&] { check_table_conditions(pr); });
+  EXPECT_NE(e.find("vdd_V = 4.9"), std::string::npos) << e;
+}
+
+TEST(NativeEngine, SelfAuditComparesASampleWithNgspice) {
+  const auto pr = process("tsmc180");
+  const auto chip = make_chip("4-7-3", pr, 9, 1);
+  DecomposedOptions o;
+  o.parallel.workers = 2;
+  o.progress = false;
+  o.device_tables = table_options();
+  DecomposedSolver dec(chip, o);
+  const auto w = netlist::random_weights(chip.spec, 3);
+  const auto a = dec.audit(w, 5);
+  ASSERT_TRUE(a.done);
+  EXPECT_EQ(a.synapses, 10u);  // 5 per weight layer
+  EXPECT_EQ(a.points, 10u * 29 * 35);
+  EXPECT_LE(a.worst_ratio, 1.0) << a.worst_where;
+  EXPECT_GT(a.worst_ratio, 0.0);
+  // The reference method audits nothing.
+  DecomposedOptions r = o;
+  r.synapse_tables = SynapseTables::ngspice;
+  DecomposedSolver ref(chip, r);
+  EXPECT_FALSE(ref.audit(w, 5).done);
 }

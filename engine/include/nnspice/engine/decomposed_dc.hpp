@@ -10,6 +10,8 @@
 // I_in,j(V) = sum_i I_syn,ji(V_i, V) (monotone, bracketed root), I_j = I_in,j(V). Units: V, A.
 #pragma once
 
+#include <nlohmann/json.hpp>
+
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -75,6 +77,11 @@ struct DecomposedStats {
   DeviceTableStats device_tables;      ///< build (or cache load) of the device tables
 };
 
+/// The statistics as written to summary.json (one place for every command), with the process's peak memory.
+nlohmann::json to_json(const DecomposedStats& stats, SynapseTables method);
+/// Peak resident memory of this process so far (MB; getrusage).
+double peak_memory_MB();
+
 class DecomposedSolver final : public NetworkDcSolver {
  public:
   DecomposedSolver(const NetworkChip& chip, DecomposedOptions options);
@@ -84,6 +91,26 @@ class DecomposedSolver final : public NetworkDcSolver {
 
   /// Makes sure tables exist for every synapse at the codes in `weights` (solve() calls this).
   void tabulate(const netlist::WeightCodes& weights);
+  /// One synapse at one code.
+  struct SynapseRef {
+    std::size_t layer, post, pre;
+    int code;
+  };
+  /// Makes sure tables exist for the listed synapses (tabulate() lists a whole weight set).
+  void tabulate_synapses(const std::vector<SynapseRef>& list);
+  /// Self-audit of the native tables: a seeded sample of `per_layer` synapses per weight layer, at their
+  /// codes in `weights`, tabulated again by ngspice sweeps (the reference method) and compared at every
+  /// grid point. Nothing to audit (done = false) with the reference method itself.
+  struct Audit {
+    bool done = false;
+    std::size_t synapses = 0, points = 0;
+    double worst_ratio = 0;  ///< max |native - ngspice| / (0.5 % |ngspice| + 20 pA)
+    double worst_relative = 0;  ///< max relative error where |I| > 1 nA
+    std::string worst_where;
+    double seconds = 0;
+    bool within_bound() const { return worst_ratio <= 1.0; }
+  };
+  Audit audit(const netlist::WeightCodes& weights, std::size_t per_layer = 20, std::uint64_t seed = 1);
   /// Tabulates every synapse of every layer at each of `codes` (e.g. {0, 7, -7} for characterisation).
   void tabulate_codes(const std::vector<int>& codes);
   /// Output current of synapse (layer, post, pre) at `code` for pre/post input-node voltages (A); tables must exist.
@@ -142,5 +169,10 @@ class DecomposedSolver final : public NetworkDcSolver {
 };
 
 std::unique_ptr<NetworkDcSolver> make_decomposed_solver(const NetworkChip& chip, const DecomposedOptions& options);
+
+/// The audit as written to summary.json ("engine_audit").
+nlohmann::json to_json(const DecomposedSolver::Audit& audit);
+/// Prints the audit's one-line verdict on stderr: a loud warning when it exceeds the bound.
+void report_audit(const DecomposedSolver::Audit& audit, const std::string& what);
 
 }  // namespace nnspice::engine

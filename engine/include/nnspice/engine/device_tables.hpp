@@ -47,6 +47,17 @@ struct TableGrid {
   void validate() const;  ///< InputError naming the field
 };
 
+/// The grid `base` widened so its V_GS range covers VDD + 0.25 V and its V_DS range VDD + 0.15 V (supply corners
+/// get tables of their own, reaching their own VDD).
+TableGrid grid_for(const netlist::Process& process, TableGrid base = {});
+
+/// Temperatures the device tables are built for: the range of the cards' temperature models (BSIM3 cards are
+/// extracted at TNOM = 27 °C and used from -40 to 125 °C).
+inline constexpr double kTableMinTemp_C = -40, kTableMaxTemp_C = 125;
+/// Refuses (InputError naming the process file and field) a process the device tables cannot cover:
+/// temperature outside the range above, or a supply above the tables' 5 V limit.
+void check_table_conditions(const netlist::Process& process);
+
 /// Terminal currents into one transistor (drain, source, bulk; the gate draws none at DC) and their
 /// partial derivatives with respect to the terminal voltages, order (d, g, s, b).
 struct DeviceEval {

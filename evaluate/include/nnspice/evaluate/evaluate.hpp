@@ -26,7 +26,8 @@ struct Exchange {
 };
 
 struct EvalOptions {
-  std::string method = "decomposed";  ///< decomposed | full
+  std::string method = "decomposed";  ///< decomposed | decomposed-ngspice | full
+  std::size_t audit_synapses = 20;    ///< native engine: synapses per layer checked against ngspice during the run (0 = off)
   double input_mean_A = 15e-9;        ///< each sample is scaled to this mean input current per input neuron
   std::size_t block = 500;            ///< samples per checkpoint block
   std::string out_dir;                ///< where results and the checkpoint go ("" = no checkpoint)

@@ -92,6 +92,9 @@ class OpRunner {
   std::string method() const;
   /// Solver-specific counters (decomposed: table sweep jobs, sweep points, their Newton iterations); {} for full.
   nlohmann::json solver_details() const;
+  /// Native engine: the self-audit (engine::DecomposedSolver::audit) on `weights`, reported on stderr and
+  /// returned as JSON; null for the other solvers.
+  nlohmann::json engine_audit(const netlist::WeightCodes& weights, std::size_t per_layer);
   /// Key of one operating point (exposed for tests).
   std::uint64_t key(const netlist::WeightCodes& weights, const std::vector<double>& inputs) const;
 
