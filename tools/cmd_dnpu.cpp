@@ -543,6 +543,9 @@ int dnpu_mnist(int argc, char** argv) {
   const auto test_set = train::read_idx_split(dir, true);
   if (train_set.n < 6000) throw InputError(fmt::format("{}: {} training images; need at least 6000 (5000 are validation)", dir, train_set.n));
   const std::size_t n_val = 5000, n_train = std::min(vm["train-limit"].as<std::size_t>(), train_set.n - n_val);
+  if (n_train < vm["train-limit"].as<std::size_t>())
+    fmt::print(stderr, "note: --train-limit {}: {} holds {} training images, 5000 of them for validation; training on {}\n",
+               vm["train-limit"].as<std::size_t>(), dir, train_set.n, n_train);
   const std::size_t px = train_set.rows * train_set.cols;
   auto to_matrix = [&](const train::ImageSet& s, std::size_t first, std::size_t n, std::vector<int>& labels) {
     Eigen::MatrixXd x(static_cast<Eigen::Index>(px), static_cast<Eigen::Index>(n));

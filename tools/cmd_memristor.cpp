@@ -469,6 +469,9 @@ int mem_hybrid(int argc, char** argv) {
   if (n_val < 1 || all.y.size() < n_val + 10)
     throw InputError(fmt::format("{}: {} training images; --val {} needs at least {}", dir, all.y.size(), n_val, n_val + 10));
   const std::size_t n_train = std::min(vm["train-limit"].as<std::size_t>(), all.y.size() - n_val);
+  if (n_train < vm["train-limit"].as<std::size_t>())
+    fmt::print(stderr, "note: --train-limit {}: {} holds {} training images, {} of them for validation (--val); training on {}\n",
+               vm["train-limit"].as<std::size_t>(), dir, all.y.size(), n_val, n_train);
   const Eigen::MatrixXd xtr = all.x.leftCols(static_cast<Eigen::Index>(n_train)), xval = all.x.rightCols(static_cast<Eigen::Index>(n_val));
   const std::vector<int> ytr(all.y.begin(), all.y.begin() + static_cast<std::ptrdiff_t>(n_train)), yval(all.y.end() - static_cast<std::ptrdiff_t>(n_val), all.y.end());
   const Data te = load_images(dir, true, 0, vm["test-limit"].as<std::size_t>(), -0.5);

@@ -125,11 +125,7 @@ int cmd_train(int argc, char** argv) {
   hooks.progress = !quiet;
   hooks.on_notice = [](const std::string& line) { fmt::print("{}\n", line); };
   const train::TrainResult r = train::train_network(cfg.train, cal, data, hooks);
-  // A model with NaN/Inf outputs has no accuracy (issue 17, class 4): a failure, never a result.
-  for (const auto& [name, set] : {std::pair<const char*, const train::Dataset*>{"train", &data.train}, {"validation", &data.validation}, {"test", &data.test}})
-    if (const train::NonFinite bad = train::non_finite_samples(train::outputs(r.net, *set)); bad.count > 0)
-      throw NumericalError(fmt::format("{}: the trained model gives NaN/Inf outputs for {} of {} samples of the {} set (first: sample {}): no accuracy "
-                                       "(weights not written)", cfg.out, bad.count, set->size(), name, bad.first));
+  // (train_network refuses a model with NaN/Inf outputs: NumericalError, exit 1, nothing written)
 
   const auto files = train::write_weight_codes(cfg.out, r.net);
   // With the weights (not before training: a refused --resume must not replace the calibration they were trained on).

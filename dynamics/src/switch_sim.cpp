@@ -29,8 +29,12 @@ Method parse_method(const std::string& name) {
 const char* method_name(Method m) { return m == Method::full ? "full" : m == Method::layerwise ? "layerwise" : "tabulated"; }
 
 void SwitchOptions::validate() const {
+  // Named as the user wrote them: the dynamics command's option and the field (run YAML / library).
   auto need = [](bool ok, const char* field, double v, const char* constraint) {
-    if (!ok) throw InputError(fmt::format("SwitchOptions::{} = {}. Violated constraint: {}", field, v, constraint));
+    if (ok) return;
+    const std::string f = field;
+    const char* option = f == "t_stop_s" ? "--t-stop" : f == "t_max_s" ? "--tmax" : f == "t_step_s" ? "--tstep" : "--ramp";
+    throw InputError(fmt::format("{} ({}) = {} s. Violated constraint: {}", option, field, v, constraint));
   };
   need(std::isfinite(t_stop_s) && t_stop_s > 0 && t_stop_s <= 1e-2, "t_stop_s", t_stop_s, "0 < t_stop_s <= 1e-2");
   need(std::isfinite(t_max_s) && t_max_s > 0 && t_max_s <= t_stop_s, "t_max_s", t_max_s, "0 < t_max_s <= t_stop_s");

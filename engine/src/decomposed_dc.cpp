@@ -17,6 +17,8 @@
 #include <sstream>
 
 #include "nnspice/common/error.hpp"
+#include "interp.hpp"
+#include "nnspice/engine/root.hpp"
 #include "nnspice/engine/block.hpp"
 #include "nnspice/common/fs_util.hpp"
 #include "nnspice/common/npy.hpp"
@@ -48,33 +50,10 @@ Grid make_grid(double lo, double hi, double step) {
   return g;
 }
 
-// Catmull-Rom (cubic Hermite with finite-difference tangents) stencil on a uniform grid;
-// indices are clamped at the ends. Exact for quadratics inside the grid, C1 everywhere.
-struct Stencil {
-  std::size_t idx[4];
-  double w[4];
-};
-
-Stencil stencil(const Grid& g, double x) {
-  double t = (x - g.v0) / g.dv;
-  t = std::clamp(t, 0.0, static_cast<double>(g.n - 1));
-  std::size_t k = std::min(static_cast<std::size_t>(t), g.n - 2);
-  const double u = t - static_cast<double>(k);
-  Stencil s;
-  const std::ptrdiff_t n = static_cast<std::ptrdiff_t>(g.n);
-  for (int m = 0; m < 4; ++m) s.idx[m] = static_cast<std::size_t>(std::clamp<std::ptrdiff_t>(static_cast<std::ptrdiff_t>(k) - 1 + m, 0, n - 1));
-  const double u2 = u * u, u3 = u2 * u;
-  s.w[0] = 0.5 * (-u3 + 2 * u2 - u);
-  s.w[1] = 0.5 * (3 * u3 - 5 * u2 + 2);
-  s.w[2] = 0.5 * (-3 * u3 + 4 * u2 + u);
-  s.w[3] = 0.5 * (u3 - u2);
-  return s;
-}
-
-template <typename T>
-double apply(const Stencil& s, const T* y, std::size_t stride = 1) {
-  return s.w[0] * y[s.idx[0] * stride] + s.w[1] * y[s.idx[1] * stride] + s.w[2] * y[s.idx[2] * stride] + s.w[3] * y[s.idx[3] * stride];
-}
+// The engine's one interpolation scheme (interp.hpp) on this file's grids.
+using interp::Stencil;
+using interp::apply;
+Stencil stencil(const Grid& g, double x) { return interp::stencil(g.v0, g.dv, g.n, x); }
 
 std::uint64_t synapse_key(std::size_t l, std::size_t j, std::size_t i, int code) {
   return (static_cast<std::uint64_t>(l) << 56) | (static_cast<std::uint64_t>(j) << 36) | (static_cast<std::uint64_t>(i) << 16) |
@@ -834,37 +813,12 @@ std::vector<DcOutcome> DecomposedSolver::solve(const netlist::WeightCodes& weigh
         for (std::size_t j = 0; j < Npost; ++j) {
           const double* S = curves.data() + j * qg.n;
           auto F = [&](double v) { return soma_current(l + 1, j, v) - apply(stencil(qg, v), S); };
-          double lo = qg.v0, hi = qg.last();
-          double flo = F(lo), fhi = F(hi);
+          long evals = 0;
           double root;
-          if (flo >= 0) {
-            root = lo;  // net input at or below the lowest tabulated voltage: the neuron is off
-          } else if (fhi < 0) {
-            throw NumericalError(fmt::format("neuron {} of layer {}: input current beyond the tabulated range (node voltage > {} V)", j, l + 1, hi));
-          } else {
-            // Regula falsi (Illinois) with bisection safeguard; F is increasing in v.
-            double a = lo, b = hi, fa = flo, fb = fhi;
-            int side = 0;
-            root = 0.5 * (a + b);
-            for (int it = 0; it < 200 && b - a > 1e-10; ++it) {
-              double c = (a * fb - b * fa) / (fb - fa);
-              if (!(c > a && c < b)) c = 0.5 * (a + b);
-              const double fc = F(c);
-              root = c;
-              if (fc == 0) break;
-              if (fc < 0) {
-                a = c;
-                fa = fc;
-                if (side == -1) fb *= 0.5;
-                side = -1;
-              } else {
-                b = c;
-                fb = fc;
-                if (side == 1) fa *= 0.5;
-                side = 1;
-              }
-              root = 0.5 * (a + b);
-            }
+          try {
+            root = increasing_root(F, 0.5 * (qg.v0 + qg.last()), qg.v0, qg.last(), 1e-10, evals, "input current");
+          } catch (const NumericalError& e) {
+            throw NumericalError(fmt::format("neuron {} of layer {}: {}", j, l + 1, e.what()));
           }
           V[l + 1][j] = root;
           I[l + 1][j] = soma_current(l + 1, j, root);

@@ -475,12 +475,28 @@ TrainResult train_network(const TrainOptions& o, const Calibration& cal, const D
   r.history = st.history;
   r.epochs_run = st.epoch;
   r.stopped_early = st.stopped_early;
-  r.train_accuracy = accuracy(r.net, tr);
-  r.validation_accuracy = accuracy(r.net, data.validation);
-  r.test_accuracy = accuracy(r.net, data.test);
+  // One forward pass per set gives the accuracy, the output health and the NaN/Inf check: a model with
+  // non-finite outputs has no accuracy (issue 17, class 4), it is a failure, never a result.
+  auto final_pass = [&](const Dataset& set, const char* name, OutputHealth* health) -> double {
+    if (set.size() == 0) return -1;
+    const Eigen::MatrixXf out = outputs(r.net, set);
+    if (const NonFinite bad = non_finite_samples(out); bad.count > 0)
+      throw NumericalError(fmt::format("the trained model gives NaN/Inf outputs for {} of {} samples of the {} set (first: sample {}): no accuracy "
+                                       "(weights not written)",
+                                       bad.count, set.size(), name, bad.first));
+    if (health) *health = output_health(out, o.dead_fraction);
+    std::size_t ok = 0;
+    for (Eigen::Index b = 0; b < out.cols(); ++b) {
+      Eigen::Index k;
+      out.col(b).maxCoeff(&k);
+      ok += static_cast<int>(k) == set.y[static_cast<std::size_t>(b)];
+    }
+    return static_cast<double>(ok) / static_cast<double>(set.size());
+  };
+  r.train_accuracy = final_pass(tr, "train", &r.train_health);
+  r.validation_accuracy = final_pass(data.validation, "validation", nullptr);
+  r.test_accuracy = final_pass(data.test, "test", data.test.size() > 0 ? &r.test_health : nullptr);
   r.monitor_samples = static_cast<std::size_t>(monitor.cols());
-  r.train_health = output_health(outputs(r.net, tr), o.dead_fraction);
-  if (data.test.size() > 0) r.test_health = output_health(outputs(r.net, data.test), o.dead_fraction);
   r.wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return r;
 }
