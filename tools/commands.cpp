@@ -8,6 +8,7 @@ const std::vector<Command>& commands() {
 #ifdef NNSPICE_HAVE_MEASURE
       {"characterize", "measure a chip: per-neuron slopes and negative gains (routings at +7) -> calibration.json", cmd_characterize},
 #endif
+      {"device-tables", "build (or load) the native engine's device tables of a process ahead of time; prints their cost", cmd_device_tables},
       {"demo", "a quick look: 4-7-3 chip -> netlist -> in-process DC operating points -> output currents", cmd_demo},
       {"dnpu", "DNPU surrogates: eval, info, convert, spice element, seed experiments", cmd_dnpu},
 #ifdef NNSPICE_HAVE_DYNAMICS

@@ -20,6 +20,7 @@ int cmd_simulate(int argc, char** argv);
 int cmd_train(int argc, char** argv);
 int cmd_infer(int argc, char** argv);
 int cmd_calibration(int argc, char** argv);
+int cmd_device_tables(int argc, char** argv);
 int cmd_demo(int argc, char** argv);
 int cmd_characterize(int argc, char** argv);
 int cmd_dnpu(int argc, char** argv);

@@ -448,7 +448,7 @@ std::shared_ptr<const DeviceTables> DeviceTables::get(const netlist::Process& pr
     } else if (!rec.missing()) {
       st.cache_note = rec.reason;
     }
-    if (!st.cache_note.empty() && opt.progress)
+    if (!st.cache_note.empty())
       fmt::print(stderr, "note: device-table cache {} not used ({}); rebuilding\n", st.cache_file, st.cache_note);
   }
   TableBuilder::build(*t, pr, opt, st);
