@@ -158,6 +158,16 @@ int cmd_evaluate(int argc, char** argv) {
                               {"input_mean_A", mean}, {"mpi_ranks", mpi.size()}, {"ngspice", sim::Session::ngspice_version()}});
   fmt::print("{} ({} chip {}): {}/{} correct = {:.2f} % at circuit level ({} failed, method {}, {} rank(s)) -> {}\n", dopt.name, spec.str(),
              chip_src, r.correct, r.evaluated, 100.0 * r.accuracy(), r.failed, eo.method, mpi.size(), eo.out_dir);
+  if (r.stats.contains("engine") && r.stats["engine"].contains("native")) {
+    const auto& e = r.stats["engine"];
+    const auto& n = e["native"];
+    fmt::print("  native engine: {} synapse tables, {} new synapse points, {} Newton iterations, {} device evaluations, tabulation {:.1f} s "
+               "(device tables {} in {:.1f} s); {} Kirchhoff solves in {:.1f} s; peak memory {:.0f} MB\n",
+               e["synapse_tables"].get<std::size_t>(), n["synapse_points"].get<std::size_t>(), n["newton_iterations"].get<long>(),
+               n["device_evaluations"].get<long>(), e["tabulate_s"].get<double>(), n["device_tables"]["built"].get<bool>() ? "built" : "loaded",
+               n["device_tables"]["seconds"].get<double>(), e["kirchhoff_solves"].get<std::size_t>(), e["kirchhoff_solve_s"].get<double>(),
+               e["peak_memory_MB"].get<double>());
+  }
   for (std::size_t k = 0; k < std::min<std::size_t>(r.errors.size(), 5); ++k) fmt::print(stderr, "  {}\n", r.errors[k]);
   if (vm.count("reference")) {
     const auto f = evaluate::compare_with_reference(r, vm["reference"].as<std::string>());

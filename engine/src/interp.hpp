@@ -28,15 +28,20 @@ inline void locate(double x0, double h, std::size_t n, double x, std::size_t idx
     idx[m] = static_cast<std::size_t>(std::clamp<std::ptrdiff_t>(static_cast<std::ptrdiff_t>(k) - 1 + m, 0, last));
 }
 
+/// Catmull-Rom value weights at the fraction u of an interval.
+inline void value_weights(double u, double w[4]) {
+  const double u2 = u * u, u3 = u2 * u;
+  w[0] = 0.5 * (-u3 + 2 * u2 - u);
+  w[1] = 0.5 * (3 * u3 - 5 * u2 + 2);
+  w[2] = 0.5 * (-3 * u3 + 4 * u2 + u);
+  w[3] = 0.5 * (u3 - u2);
+}
+
 inline Stencil stencil(double x0, double h, std::size_t n, double x) {
   Stencil s;
   double u;
   locate(x0, h, n, x, s.idx, u);
-  const double u2 = u * u, u3 = u2 * u;
-  s.w[0] = 0.5 * (-u3 + 2 * u2 - u);
-  s.w[1] = 0.5 * (3 * u3 - 5 * u2 + 2);
-  s.w[2] = 0.5 * (-3 * u3 + 4 * u2 + u);
-  s.w[3] = 0.5 * (u3 - u2);
+  value_weights(u, s.w);
   return s;
 }
 
@@ -64,11 +69,8 @@ inline StencilD stencil_d(double x0, double h, std::size_t n, double x, bool pad
     locate_padded(x0, h, n, x, s.idx, u);
   else
     locate(x0, h, n, x, s.idx, u);
-  const double u2 = u * u, u3 = u2 * u;
-  s.w[0] = 0.5 * (-u3 + 2 * u2 - u);
-  s.w[1] = 0.5 * (3 * u3 - 5 * u2 + 2);
-  s.w[2] = 0.5 * (-3 * u3 + 4 * u2 + u);
-  s.w[3] = 0.5 * (u3 - u2);
+  value_weights(u, s.w);
+  const double u2 = u * u;
   const double ih = 0.5 / h;
   s.dw[0] = ih * (-3 * u2 + 4 * u - 1);
   s.dw[1] = ih * (9 * u2 - 10 * u);

@@ -149,9 +149,9 @@ NonFinite non_finite_samples(const Eigen::MatrixXf& out) {
   return r;
 }
 
-double accuracy(const Network<float>& net, const Dataset& data, std::size_t batch) {
-  if (data.size() == 0) return -1;
-  const Eigen::MatrixXf out = outputs(net, data, batch);
+namespace {
+// Fraction of samples whose argmax output is the label (ties: the lowest index).
+double accuracy_of(const Eigen::MatrixXf& out, const Dataset& data) {
   std::size_t ok = 0;
   for (Eigen::Index b = 0; b < out.cols(); ++b) {
     Eigen::Index k;
@@ -159,6 +159,12 @@ double accuracy(const Network<float>& net, const Dataset& data, std::size_t batc
     ok += static_cast<int>(k) == data.y[static_cast<std::size_t>(b)];
   }
   return static_cast<double>(ok) / static_cast<double>(data.size());
+}
+}  // namespace
+
+double accuracy(const Network<float>& net, const Dataset& data, std::size_t batch) {
+  if (data.size() == 0) return -1;
+  return accuracy_of(outputs(net, data, batch), data);
 }
 
 namespace {
@@ -485,13 +491,7 @@ TrainResult train_network(const TrainOptions& o, const Calibration& cal, const D
                                        "(weights not written)",
                                        bad.count, set.size(), name, bad.first));
     if (health) *health = output_health(out, o.dead_fraction);
-    std::size_t ok = 0;
-    for (Eigen::Index b = 0; b < out.cols(); ++b) {
-      Eigen::Index k;
-      out.col(b).maxCoeff(&k);
-      ok += static_cast<int>(k) == set.y[static_cast<std::size_t>(b)];
-    }
-    return static_cast<double>(ok) / static_cast<double>(set.size());
+    return accuracy_of(out, set);
   };
   r.train_accuracy = final_pass(tr, "train", &r.train_health);
   r.validation_accuracy = final_pass(data.validation, "validation", nullptr);
