@@ -157,6 +157,11 @@ Partition partition(const netlist::Circuit& c, const std::vector<std::string>& f
 
 namespace {
 
+// The four terminal voltages (d, g, s, b) of a device: unknowns from x, ports after them.
+void terminal_voltages(const BlockDevice& d, std::size_t n, const double* ports, const double* x, double v[4]) {
+  for (int k = 0; k < 4; ++k) v[k] = d.node[k] < static_cast<int>(n) ? x[d.node[k]] : ports[d.node[k] - static_cast<int>(n)];
+}
+
 // Residual F (currents into devices at each unknown node: KCL wants 0) and Jacobian J (row-major n x n).
 long assemble(const Block& blk, const DeviceTables& t, const double* ports, const double* x, std::vector<double>& F, std::vector<double>* J,
               bool& in_range, double* port_out = nullptr) {
@@ -169,7 +174,7 @@ long assemble(const Block& blk, const DeviceTables& t, const double* ports, cons
   static const int term_node[3] = {0, 2, 3};  // terminal currents i[0..2] are at d, s, b
   for (const auto& d : blk.devices) {
     double v[4];
-    for (int k = 0; k < 4; ++k) v[k] = d.node[k] < static_cast<int>(n) ? x[d.node[k]] : ports[d.node[k] - static_cast<int>(n)];
+    terminal_voltages(d, n, ports, x, v);
     t.eval(d.cls, v[0], v[1], v[2], v[3], d.delvto_V, ev);
     in_range = in_range && ev.in_range;
     for (int a = 0; a < 3; ++a) {
@@ -249,7 +254,7 @@ std::string out_of_range_device(const Block& blk, const DeviceTables& t, const d
   DeviceEval ev;
   for (const auto& d : blk.devices) {
     double v[4];
-    for (int k = 0; k < 4; ++k) v[k] = d.node[k] < static_cast<int>(n) ? x[d.node[k]] : ports[d.node[k] - static_cast<int>(n)];
+    terminal_voltages(d, n, ports, x, v);
     t.eval(d.cls, v[0], v[1], v[2], v[3], d.delvto_V, ev);
     if (ev.in_range) continue;
     const double p = t.classes()[d.cls].polarity == netlist::Polarity::n ? 1 : -1;
@@ -260,22 +265,6 @@ std::string out_of_range_device(const Block& blk, const DeviceTables& t, const d
                        t.classes()[d.cls].str(), mg - lo - p * d.delvto_V, hi - lo, lo - mb, g.vgs_max_V, g.vds_max_V, g.vsb_min_V, g.vsb_max_V);
   }
   return "";
-}
-
-void port_currents(const Block& blk, const DeviceTables& t, const double* ports, const double* x, double* out) {
-  const std::size_t n = blk.unknowns.size();
-  std::fill(out, out + blk.ports.size(), 0.0);
-  DeviceEval ev;
-  static const int term_node[3] = {0, 2, 3};
-  for (const auto& d : blk.devices) {
-    double v[4];
-    for (int k = 0; k < 4; ++k) v[k] = d.node[k] < static_cast<int>(n) ? x[d.node[k]] : ports[d.node[k] - static_cast<int>(n)];
-    t.eval(d.cls, v[0], v[1], v[2], v[3], d.delvto_V, ev);
-    for (int a = 0; a < 3; ++a) {
-      const int node = d.node[term_node[a]];
-      if (node >= static_cast<int>(n)) out[node - static_cast<int>(n)] += ev.i[a];
-    }
-  }
 }
 
 }  // namespace nnspice::engine

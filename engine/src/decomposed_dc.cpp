@@ -71,6 +71,31 @@ struct Chunk {
   bool coarse = false;  // swept on the coarser V_pre grid (code-0 synapses), resampled onto the common grid
 };
 
+// Runs fn(0..n_tasks-1) on up to `workers` threads (<= 0: the cores; never more than n_tasks / min_per_thread),
+// the calling thread included. The first exception a task throws stops the others and is rethrown here.
+template <typename Fn>
+void parallel_tasks(std::size_t n_tasks, int workers, std::size_t min_per_thread, Fn&& fn) {
+  const int hw = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  const int n_threads = std::clamp(workers <= 0 ? hw : workers, 1, static_cast<int>(std::max<std::size_t>(1, n_tasks / min_per_thread)));
+  std::atomic<std::size_t> next{0};
+  std::exception_ptr failure;
+  std::mutex failure_mu;
+  auto worker = [&] {
+    try {
+      for (std::size_t k; (k = next++) < n_tasks;) fn(k);
+    } catch (...) {
+      std::lock_guard<std::mutex> lock(failure_mu);
+      if (!failure) failure = std::current_exception();
+      next = n_tasks;
+    }
+  };
+  std::vector<std::thread> pool;
+  for (int t = 1; t < n_threads; ++t) pool.emplace_back(worker);
+  worker();
+  for (auto& t : pool) t.join();
+  if (failure) std::rethrow_exception(failure);
+}
+
 // Every f-th point of g, extended by whole coarse steps until it covers g's last point.
 Grid coarsen(const Grid& g, std::size_t f) {
   Grid c = g;
@@ -120,9 +145,7 @@ DecomposedSolver::DecomposedSolver(const NetworkChip& chip, DecomposedOptions op
     check_table_conditions(chip_.process);
     o.device_tables.grid = grid_for(chip_.process, o.device_tables.grid);
     o.device_tables.grid.validate();
-    const auto& g = o.device_tables.grid;
-    method = fmt::format("native/1 {:a} {:a} {:a} {:a} {:a} {:a} {:a} {:a} {}", g.vgs_min_V, g.vgs_max_V, g.vgs_step_V, g.vds_max_V, g.vds_step_V,
-                         g.vsb_min_V, g.vsb_max_V, g.vsb_step_V, hex64(fnv1a64(read_file(chip_.process.model_card))));
+    method = "native/1 " + hex64(device_table_key(chip_.process, synapse_classes(chip_.process), o.device_tables.grid));
     o.zero_code_pre_coarsening = 1;  // native points are cheap: every table on the full grid
   }
   impl_->chip_hash = fnv1a64(bytes + chip_.spec.str() + chip_.process.model_card + fmt::format("{} {}", chip_.process.vdd_V, chip_.process.temp_C) +
@@ -152,11 +175,6 @@ nlohmann::json to_json(const DecomposedStats& s, SynapseTables m) {
 
 const char* synapse_tables_name(SynapseTables m) { return m == SynapseTables::native ? "native" : "ngspice"; }
 
-SynapseTables parse_synapse_tables(const std::string& text, const std::string& what) {
-  if (text == "native") return SynapseTables::native;
-  if (text == "ngspice") return SynapseTables::ngspice;
-  throw InputError(fmt::format("{} = '{}': must be native (device tables + Newton per synapse) or ngspice (DC sweeps, the reference)", what, text));
-}
 
 namespace {
 
@@ -541,12 +559,10 @@ void DecomposedSolver::tabulate_synapses(const std::vector<SynapseRef>& list) {
   } else {
     if (!impl_->devices) impl_->devices = DeviceTables::get(pr, synapse_classes(pr), options_.device_tables, &stats_.device_tables);
     res.resize(run_list.size());
-    std::atomic<std::size_t> next{0};
     std::mutex mu;
     long evals = 0, iters = 0;
     std::size_t points = 0;
-    auto worker = [&] {
-      for (std::size_t m; (m = next++) < run_list.size();) {
+    parallel_tasks(run_list.size(), options_.parallel.workers, 1, [&](std::size_t m) {
         JobOutcome out;
         NativeCounts nc;
         try {
@@ -562,14 +578,7 @@ void DecomposedSolver::tabulate_synapses(const std::vector<SynapseRef>& list) {
         points += nc.points;
         po.on_result(run_list[m], out);
         res[m] = std::move(out);
-      }
-    };
-    const int hw = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-    const int n_threads = std::clamp(options_.parallel.workers <= 0 ? hw : options_.parallel.workers, 1, std::max(1, static_cast<int>(run_list.size())));
-    std::vector<std::thread> pool;
-    for (int t = 1; t < n_threads; ++t) pool.emplace_back(worker);
-    worker();
-    for (auto& t : pool) t.join();
+    });
     stats_.device_evals += evals;
     stats_.native_newton_iterations += iters;
     stats_.native_points += points;
@@ -793,8 +802,9 @@ std::vector<DcOutcome> DecomposedSolver::solve(const netlist::WeightCodes& weigh
   const std::size_t L = spec.layers.size();
   const Bound bound = bind(weights);
   std::vector<DcOutcome> out(inputs.size());
-  // Inputs are independent: solved in parallel threads (one curves buffer each), results in input order.
-  auto solve_one = [&](std::size_t k, std::vector<double>& curves) {
+  // Inputs are independent: solved in parallel threads (one curves buffer per input), results in input order.
+  auto solve_one = [&](std::size_t k) {
+    std::vector<double> curves;
     DcOutcome& o = out[k];
     try {
       std::vector<std::vector<double>> V(L), I(L);
@@ -831,27 +841,7 @@ std::vector<DcOutcome> DecomposedSolver::solve(const netlist::WeightCodes& weigh
       o.error = e.what();
     }
   };
-  const int hw = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-  const int n_threads = std::clamp(options_.parallel.workers <= 0 ? hw : options_.parallel.workers, 1,
-                                   static_cast<int>(std::max<std::size_t>(1, inputs.size() / 16)));
-  std::atomic<std::size_t> next{0};
-  std::exception_ptr failure;
-  std::mutex failure_mu;
-  auto worker = [&] {
-    std::vector<double> curves;
-    try {
-      for (std::size_t k; (k = next++) < inputs.size();) solve_one(k, curves);
-    } catch (...) {
-      std::lock_guard<std::mutex> lock(failure_mu);
-      if (!failure) failure = std::current_exception();
-      next = inputs.size();
-    }
-  };
-  std::vector<std::thread> pool;
-  for (int t = 1; t < n_threads; ++t) pool.emplace_back(worker);
-  worker();
-  for (auto& t : pool) t.join();
-  if (failure) std::rethrow_exception(failure);
+  parallel_tasks(inputs.size(), options_.parallel.workers, 16, solve_one);
   stats_.solves += inputs.size();
   stats_.solve_s += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return out;

@@ -382,6 +382,16 @@ struct TableBuilder {
   }
 };
 
+std::uint64_t device_table_key(const netlist::Process& pr, const std::vector<DeviceClass>& classes, const TableGrid& g) {
+  store::Inputs in;
+  in.add_file("model_card", pr.model_card).add("nmos", pr.nmos_model).add("pmos", pr.pmos_model).add("temp_C", pr.temp_C);
+  for (const auto& [k, v] : pr.ngspice_options) in.add("option." + k, v);
+  for (const auto& c : classes) in.add("class", fmt::format("{} {:a} {:a}", c.polarity == netlist::Polarity::n ? 'n' : 'p', c.w_m, c.l_m));
+  for (double v : {g.vgs_min_V, g.vgs_max_V, g.vgs_step_V, g.vds_max_V, g.vds_step_V, g.vsb_min_V, g.vsb_max_V, g.vsb_step_V, g.shift_V}) in.add("grid", v);
+  in.add("ngspice", NNSPICE_NGSPICE_VERSION);
+  return in.hash();
+}
+
 std::shared_ptr<const DeviceTables> DeviceTables::get(const netlist::Process& pr, const std::vector<DeviceClass>& classes,
                                                       const DeviceTableOptions& opt, DeviceTableStats* stats_out) {
   check_table_conditions(pr);
@@ -391,14 +401,8 @@ std::shared_ptr<const DeviceTables> DeviceTables::get(const netlist::Process& pr
   t->classes_ = classes;
   t->grid_ = opt.grid;
   t->vt_ = kBoltzmannOverQ * (pr.temp_C + 273.15);
-  store::Inputs in;
-  in.add_file("model_card", pr.model_card).add("nmos", pr.nmos_model).add("pmos", pr.pmos_model).add("temp_C", pr.temp_C);
-  for (const auto& [k, v] : pr.ngspice_options) in.add("option." + k, v);
-  for (const auto& c : classes) in.add("class", fmt::format("{} {:a} {:a}", c.polarity == netlist::Polarity::n ? 'n' : 'p', c.w_m, c.l_m));
   const TableGrid& g = opt.grid;
-  for (double v : {g.vgs_min_V, g.vgs_max_V, g.vgs_step_V, g.vds_max_V, g.vds_step_V, g.vsb_min_V, g.vsb_max_V, g.vsb_step_V, g.shift_V}) in.add("grid", v);
-  in.add("ngspice", NNSPICE_NGSPICE_VERSION);
-  t->key_ = in.hash();
+  t->key_ = device_table_key(pr, classes, g);
   DeviceTableStats st;
   const std::size_t per_class = 2 * (g.n_vgs() + 2) * (g.n_vds() + 2) * (g.n_vsb() + 2);
   const auto t0 = std::chrono::steady_clock::now();

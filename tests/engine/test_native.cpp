@@ -109,16 +109,11 @@ double worst_network_ratio(const std::string& layers, const std::string& card, d
     for (auto& x : v) x = rng.uniform(0, 2 * mean_A);
   sim::ParallelOptions po;
   po.workers = 2;
-  if (std::getenv("NNSPICE_TEST_TIGHT")) po.session.options = {{"reltol", "1e-6"}, {"abstol", "1e-16"}, {"vntol", "1e-9"}};
   auto full = sim::make_full_netlist_solver(chip, po);
   DecomposedOptions o;
   o.parallel.workers = 2;
   o.progress = false;
   o.device_tables = table_options();
-  if (const char* f = std::getenv("NNSPICE_TEST_FINE")) {
-    o.pre_step_V /= std::atof(f);
-    o.post_step_V /= std::atof(f);
-  }
   DecomposedSolver dec(chip, o);
   const auto ref = full->solve(w, in);
   const auto got = dec.solve(w, in);
@@ -222,11 +217,13 @@ static double worst_device_ratio(const std::string& card, std::uint64_t seed, in
   s.load(netlist::ngspice_lines(c));
   const auto r = s.op();
   double worst = 0;
+  int compared = 0;
   for (int k = 0; k < n_points; ++k) {
     const Pt& p = pts[static_cast<std::size_t>(k)];
     DeviceEval ev;
     tabs->eval(p.cls, p.v[0], p.v[1], p.v[2], p.v[3], p.dv, ev);
     if (!ev.in_range) continue;  // outside the table: the engine refuses such operating points
+    ++compared;
     const double ref = -r.vectors.current(fmt::format("VD{}", k)).at(0);  // into the drain
     const double ratio = std::abs(ev.i[0] - ref) / (1.5e-3 * std::abs(ref) + 1e-12);
     if (ratio > worst) {
@@ -235,6 +232,8 @@ static double worst_device_ratio(const std::string& card, std::uint64_t seed, in
                   p.v[0], p.v[1], p.v[2], p.v[3], p.dv, ev.i[0], ref, ratio);
     }
   }
+  // Only V_SB below the table (a drain under -0.15 V) is out of range: most random points are compared.
+  EXPECT_GE(compared, 3 * n_points / 4) << card << ": only " << compared << " of " << n_points << " points inside the tables";
   return worst;
 }
 

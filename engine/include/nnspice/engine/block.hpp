@@ -57,15 +57,12 @@ struct NewtonResult {
 
 /// Solves KCL at the block's unknown nodes for port voltages `ports` (V), starting from and writing `x`
 /// (the unknowns' voltages, V). Never throws for non-convergence: see the result. With `port_out`, the
-/// currents into the block at each port at the solution (as port_currents) come from the final evaluation.
+/// currents into the block at each port (A) at the solution, from the final evaluation.
 NewtonResult solve_block(const Block& block, const DeviceTables& tables, const double* ports, double* x, const NewtonOptions& options = {},
                          double* port_out = nullptr);
 
 /// The first device outside its table at (ports, x), as "M17_0_1_2: V_GS = ..., V_DS = ..., V_SB = ... V (table: ...)";
 /// "" when all are inside.
 std::string out_of_range_device(const Block& block, const DeviceTables& tables, const double* ports, const double* x);
-
-/// Currents into the block at each port (A), at the solution x.
-void port_currents(const Block& block, const DeviceTables& tables, const double* ports, const double* x, double* out);
 
 }  // namespace nnspice::engine

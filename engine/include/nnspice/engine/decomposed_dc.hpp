@@ -35,8 +35,6 @@ enum class SynapseTables {
   ngspice  ///< nested ngspice DC sweeps of chunks of synapses (the reference method)
 };
 const char* synapse_tables_name(SynapseTables m);
-/// "native" or "ngspice"; InputError naming `what` otherwise.
-SynapseTables parse_synapse_tables(const std::string& text, const std::string& what);
 
 struct DecomposedOptions {
   SynapseTables synapse_tables = SynapseTables::native;

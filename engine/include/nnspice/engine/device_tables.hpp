@@ -86,6 +86,11 @@ struct DeviceTableOptions {
 /// ~/.cache/nnspice, else "" (no cache).
 std::string default_cache_dir();
 
+/// What a set of device tables is built from, hashed: the card's bytes, model names, temperature, ngspice
+/// options, classes, grid and ngspice version. The cache file name and everything derived from the tables
+/// (the solver's synapse-table cache) key on it.
+std::uint64_t device_table_key(const netlist::Process& process, const std::vector<DeviceClass>& classes, const TableGrid& grid);
+
 class DeviceTables {
  public:
   /// Loads from the cache, or builds by ngspice sweeps (and caches). Throws InputError for a bad grid or
