@@ -172,7 +172,8 @@ void DeviceTables::eval(std::size_t cls, double vd, double vg, double vs, double
   }
   // ln I = L + ln N(vds) + dm R;  N = VT (1 - e^(-vds/VT)).
   const double vt = vt_;
-  const double ex = std::exp(-vds / vt);
+  // exp() below -40 is under 5e-18 relative: 0 (saves the call for most devices, which sit far from V_DS = 0).
+  const double ex = vds > 40 * vt ? 0.0 : std::exp(-vds / vt);
   const double N = vt * (1 - ex), dN = ex;
   const double E = std::exp(L + dm * R);
   const double I = E * N;
@@ -197,7 +198,8 @@ void DeviceTables::eval(std::size_t cls, double vd, double vg, double vs, double
   // Junctions: bulk->drain and bulk->source diodes, forward when the magnitude bulk is above the terminal.
   const Junction& j = junction_[cls];
   auto diode = [&](double v_m, double& i, double& di) {  // v_m = magnitude (bulk - terminal)
-    const double e = std::exp(std::min(v_m / j.nvt_V, 80.0));
+    const double a = v_m / j.nvt_V;  // 0 (bulk tied to the terminal) and deep reverse bias need no exp()
+    const double e = a == 0 ? 1.0 : a < -40 ? 0.0 : std::exp(std::min(a, 80.0));
     i = j.is_A * (e - 1) + j.gmin_S * v_m;
     di = j.is_A * e / j.nvt_V + j.gmin_S;
   };
