@@ -5,7 +5,7 @@
 #   NNSPICE_FUZZ=1            also build the libFuzzer targets and fuzz each for 30 s (docs/reliability.md)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-NNSPICE_SKIP_BUILD=1 scripts/setup.sh
+NNSPICE_SKIP_BUILD=1 NNSPICE_TEST_PACKAGES=1 scripts/setup.sh
 cmake --preset asan >/dev/null
 cmake --build --preset asan -j "$(nproc)"
 export ASAN_OPTIONS="detect_leaks=0:abort_on_error=1:halt_on_error=1"

@@ -7,6 +7,7 @@
 #   NNSPICE_SKIP_DATA=1 ...     skip the MNIST download
 #   NNSPICE_SKIP_BUILD=1 ...    skip the release build (the test script builds its own sanitizer tree)
 #   NNSPICE_FUZZ=1 ...          also install clang + libclang-rt-14-dev (the fuzz preset)
+#   NNSPICE_TEST_PACKAGES=1 ... also install what only the tests use (chromium, for the report test)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -19,6 +20,8 @@ packages=(build-essential cmake ninja-build pkg-config git ca-certificates
 command -v npm >/dev/null 2>&1 || packages+=(npm)
 # The libFuzzer targets (docs/reliability.md) need clang and its runtime; only for NNSPICE_FUZZ=1.
 [[ "${NNSPICE_FUZZ:-0}" == 1 ]] && packages+=(clang libclang-rt-14-dev)
+# The test command (scripts/run-tests.sh) also opens a run's report.html in headless Chromium (tests/cli/run_cli.sh).
+[[ "${NNSPICE_TEST_PACKAGES:-0}" == 1 ]] && packages+=(chromium)
 
 as_root() {
   if [[ $(id -u) == 0 ]]; then "$@"

@@ -23,12 +23,14 @@
 #include "cli_util.hpp"
 #include "commands.hpp"
 #include "nnspice/common/error.hpp"
+#include "nnspice/common/figure.hpp"
 #include "nnspice/common/fs_util.hpp"
 #include "nnspice/common/progress.hpp"
 #include "nnspice/common/run_info.hpp"
 #include "nnspice/common/store.hpp"
 #include "nnspice/common/yaml_util.hpp"
 #include "nnspice/netlist/network.hpp"
+#include "nnspice/report/run_report.hpp"
 #include "nnspice/sim/session.hpp"
 #include "nnspice/train/dataset.hpp"
 #include "run_config.hpp"
@@ -268,140 +270,84 @@ int run_child(const std::vector<std::string>& args, const std::string& log) {
   return 128 + (WIFSIGNALED(status) ? WTERMSIG(status) : 0);
 }
 
-nlohmann::json load_json_or_null(const std::string& path) {
-  if (!file_exists(path)) return nullptr;
-  try {
-    return nlohmann::json::parse(read_file(path));
-  } catch (...) {
-    return nullptr;
+
+std::string mean_sd_dat(const char* label, const report::Stat& s) {
+  return fmt::format("\"{}\" {} {}\n", label, 100 * s.mean, std::isnan(s.sd) ? 0.0 : 100 * s.sd);
+}
+
+// The run's own figures of an experiment: accuracy per model and weight set, and over chips.
+void experiment_figures(const report::ExperimentResults& r) {
+  const auto& x = r.plan;
+  const char* labels[5] = {"ideal model", "chip model,\\nideal weights", "chip model,\\nchip-aware", "circuit,\\nideal weights", "circuit,\\nchip-aware"};
+  std::string dat;
+  for (std::size_t q = 0; q < 5; ++q) dat += mean_sd_dat(labels[q], r.accuracy_over_chips[q]);
+  write_figure(x.dir, "accuracy",
+               fmt::format("set bmargin 4\nset style fill solid 0.6\nset boxwidth 0.6\nset ylabel 'test accuracy (%)'\nset yrange [0:105]\n"
+                           "set grid ytics\nset title '{}: {} ({} chip{}, mean ± sd)' noenhanced\n"
+                           "plot 'accuracy.dat' using 0:2:xtic(1) with boxes notitle, '' using 0:2:3 with yerrorbars lc rgb 'black' pt 0 notitle, "
+                           "'' using 0:($2+4):(sprintf('%.1f',$2)) with labels notitle",
+                           x.name, x.layers, x.chips, x.chips == 1 ? "" : "s"),
+               {{"accuracy.dat", dat}});
+  if (x.chips > 1) {
+    std::string h;
+    for (const auto& c : r.chips) h += fmt::format("{} {}\n", 100 * c.accuracy[3], 100 * c.accuracy[4]);
+    write_figure(x.dir, "chips_histogram",
+                 fmt::format("bin(x)=0.5*floor(x/0.5)\nset style fill transparent solid 0.5\nset xlabel 'circuit-level test accuracy (%)'\n"
+                             "set ylabel 'chips'\nset title '{}: {} chips of {}' noenhanced\nset boxwidth 0.5\n"
+                             "plot 'chips.dat' using (bin($1)):(1.0) smooth frequency with boxes title 'ideal weights', "
+                             "'' using (bin($2)):(1.0) smooth frequency with boxes title 'chip-aware weights'",
+                             x.name, x.chips, x.layers),
+                 {{"chips.dat", h}}, {800, 450});
   }
 }
 
-double jnum(const nlohmann::json& j, const std::string& key) {
-  return j.is_object() && j.contains(key) && j[key].is_number() ? j[key].get<double>() : std::nan("");
+nlohmann::json stat_json(const report::Stat& s) {
+  auto v = [](double x) { return std::isfinite(x) ? nlohmann::json(x) : nlohmann::json(nullptr); };
+  return {{"mean", v(s.mean)}, {"sd", v(s.sd)}, {"n", s.n}};
 }
 
-std::string pct(double v) { return std::isnan(v) ? "n/a" : fmt::format("{:.2f} %", 100 * v); }
-
-void run_gnuplot(const std::string& dir, const std::string& script) {
-  const std::string cmd = fmt::format("cd '{}' && gnuplot {} > {}.log 2>&1", dir, script, script);
-  if (std::system(cmd.c_str()) != 0) fmt::print(stderr, "warning: gnuplot failed for {}/{} (data kept)\n", dir, script);
-}
-
-// Writes OUT/report.md (+ accuracy.png per experiment) and returns the run's summary.
+// Reads every experiment's stages, draws the run's figures, writes report.md and report.html, and returns
+// the run's summary (accuracies per chip and over chips, from the same typed results).
 nlohmann::json write_report(const RunConfig& c, const std::string& out, double wall_s) {
+  std::vector<report::ExperimentResults> results;
   nlohmann::json summary = {{"config", c.source}, {"wall_s", wall_s}, {"experiments", nlohmann::json::array()}};
-  std::string md = "# nnspice run report\n\n";
-  md += fmt::format("Config: `{}` (copied to `config.yaml`). Versions and seeds: `run.json`. Every number below comes from the\n"
-                    "stage folders next to this file (their own `summary.json`).\n\n",
-                    c.source);
+  const char* keys[5] = {"ideal_model_ideal_weights", "chip_model_ideal_weights", "chip_model_chip_aware_weights", "circuit_ideal_weights",
+                         "circuit_chip_aware_weights"};
   for (const auto& x : c.experiments) {
-    const std::string e_dir = out + "/" + x.name;
-    const auto th = load_json_or_null(e_dir + "/train_homogeneous/summary.json");
-    const std::string chip_model = x.char_synapses == "none" ? "per-neuron" : "per-synapse, codes " + x.char_synapses;
-    nlohmann::json e = {{"name", x.name}, {"dataset", x.dataset}, {"layers", x.layers}, {"chip_model", chip_model}, {"chips", nlohmann::json::array()}};
-    md += fmt::format("## {}: {} on {} {} chip{} (seed{} {}{})\n\n", x.name, x.dataset, x.chips == 1 ? "a" : std::to_string(x.chips), x.layers,
-                      x.chips == 1 ? "" : "s", x.chips == 1 ? "" : "s", x.chip_seed,
-                      x.chips == 1 ? "" : fmt::format("…{}", x.chip_seed + static_cast<std::uint64_t>(x.chips) - 1));
-    md += fmt::format("Behavioural chip model (training and the chip-model columns): {} (docs/dc_engine.md).\n\n", chip_model);
-    md += "| chip seed | ideal model, ideal weights | chip model, ideal weights | chip model, chip-aware weights | circuit, ideal weights | "
-          "circuit, chip-aware weights | circuit samples |\n|---|---|---|---|---|---|---|\n";
-    std::vector<std::array<double, 5>> acc;
-    for (long long k = 0; k < x.chips; ++k) {
-      const std::string d = chip_dir(out, x, k);
-      const auto ih = load_json_or_null(d + "/infer_homogeneous/summary.json"), ic = load_json_or_null(d + "/infer_chip/summary.json");
-      const auto eh = load_json_or_null(d + "/evaluate_homogeneous/summary.json"), ec = load_json_or_null(d + "/evaluate_chip/summary.json");
-      const auto ch = load_json_or_null(d + "/characterize/summary.json");
-      const std::array<double, 5> a = {jnum(th, "test_accuracy"), jnum(ih, "accuracy"), jnum(ic, "accuracy"), jnum(eh, "accuracy"), jnum(ec, "accuracy")};
-      acc.push_back(a);
-      const std::uint64_t seed = x.chip_seed + static_cast<std::uint64_t>(k);
-      e["chips"].push_back({{"chip_seed", seed},
-                            {"accuracy",
-                             {{"ideal_model_ideal_weights", a[0]},
-                              {"chip_model_ideal_weights", a[1]},
-                              {"chip_model_chip_aware_weights", a[2]},
-                              {"circuit_ideal_weights", a[3]},
-                              {"circuit_chip_aware_weights", a[4]}}},
-                            {"circuit_samples", ec.is_object() ? ec.value("evaluated", 0) : 0},
-                            {"characterize", ch.is_object() && ch.contains("per_layer") ? ch["per_layer"] : nlohmann::json(nullptr)}});
-      md += fmt::format("| {} | {} | {} | {} | {} | {} | {} |\n", seed, pct(a[0]), pct(a[1]), pct(a[2]), pct(a[3]), pct(a[4]),
-                        ec.is_object() ? ec.value("evaluated", 0) : 0);
+    report::ExperimentPlan p;
+    p.name = x.name;
+    p.dataset = x.dataset;
+    p.layers = x.layers;
+    p.chip_model = x.char_synapses == "none" ? "per-neuron" : "per-synapse, codes " + x.char_synapses;
+    p.chip_seed = x.chip_seed;
+    p.chips = x.chips;
+    p.dir = out + "/" + x.name;
+    auto r = report::read_experiment(p, out);
+    experiment_figures(r);
+    nlohmann::json e = {{"name", x.name}, {"dataset", x.dataset}, {"layers", x.layers}, {"chip_model", p.chip_model}, {"chips", nlohmann::json::array()}};
+    for (const auto& ch : r.chips) {
+      nlohmann::json a;
+      for (std::size_t q = 0; q < 5; ++q) a[keys[q]] = std::isfinite(ch.accuracy[q]) ? nlohmann::json(ch.accuracy[q]) : nlohmann::json(nullptr);
+      e["chips"].push_back({{"chip_seed", ch.seed}, {"accuracy", a}, {"circuit_samples", ch.circuit_samples}});
     }
-    // Mean and sd over chips (NaN-free entries only).
-    nlohmann::json stats = nlohmann::json::object();
-    const char* keys[5] = {"ideal_model_ideal_weights", "chip_model_ideal_weights", "chip_model_chip_aware_weights", "circuit_ideal_weights",
-                           "circuit_chip_aware_weights"};
-    std::string mean_row = "| mean ± sd |", dat;
-    for (int q = 0; q < 5; ++q) {
-      double s1 = 0, s2 = 0;
-      int n = 0;
-      for (const auto& a : acc)
-        if (!std::isnan(a[q])) {
-          s1 += a[q];
-          s2 += a[q] * a[q];
-          ++n;
-        }
-      const double m = n ? s1 / n : NAN, sd = n > 1 ? std::sqrt(std::max(0.0, (s2 - n * m * m) / (n - 1))) : NAN;
-      stats[keys[q]] = {{"mean", m}, {"sd", sd}, {"n", n}};
-      mean_row += n ? fmt::format(" {:.2f} ± {:.2f} % |", 100 * m, std::isnan(sd) ? 0.0 : 100 * sd) : " n/a |";
-      dat += fmt::format("\"{}\" {} {}\n", std::array<const char*, 5>{"ideal model", "chip model,\\nideal weights", "chip model,\\nchip-aware",
-                                                                   "circuit,\\nideal weights", "circuit,\\nchip-aware"}[q],
-                         100 * m, std::isnan(sd) ? 0.0 : 100 * sd);
-    }
-    if (x.chips > 1) md += mean_row + " |\n";
-    md += "\n";
-    e["accuracy"] = stats;
-    write_file_atomic(e_dir + "/accuracy.dat", dat);
-    write_file_atomic(e_dir + "/accuracy.gp",
-                      fmt::format("set terminal pngcairo size 900,500 noenhanced\nset bmargin 4\nset output 'accuracy.png'\nset style fill solid 0.6\n"
-                                  "set boxwidth 0.6\nset ylabel 'test accuracy (%)'\nset yrange [0:105]\nset grid ytics\n"
-                                  "set title '{}: {} ({} chip{}, mean ± sd)'\nplot 'accuracy.dat' using 0:2:xtic(1) with boxes notitle, "
-                                  "'' using 0:2:3 with yerrorbars lc rgb 'black' pt 0 notitle, "
-                                  "'' using 0:($2+4):(sprintf('%.1f',$2)) with labels notitle\n",
-                                  x.name, x.layers, x.chips, x.chips == 1 ? "" : "s"));
-    run_gnuplot(e_dir, "accuracy.gp");
-    md += fmt::format("![accuracy]({}/accuracy.png)\n\n", x.name);
-    if (x.chips > 1) {
-      // Histogram of the circuit-level accuracies over chips.
-      std::string h;
-      for (const auto& a : acc) h += fmt::format("{} {}\n", 100 * a[3], 100 * a[4]);
-      write_file_atomic(e_dir + "/chips.dat", h);
-      write_file_atomic(e_dir + "/chips_histogram.gp",
-                        fmt::format("set terminal pngcairo size 800,450 noenhanced\nset output 'chips_histogram.png'\nbin(x)=0.5*floor(x/0.5)\n"
-                                    "set style fill transparent solid 0.5\nset xlabel 'circuit-level test accuracy (%)'\nset ylabel 'chips'\n"
-                                    "set title '{}: {} chips of {}'\nset boxwidth 0.5\n"
-                                    "plot 'chips.dat' using (bin($1)):(1.0) smooth frequency with boxes title 'ideal weights', "
-                                    "'' using (bin($2)):(1.0) smooth frequency with boxes title 'chip-aware weights'\n",
-                                    x.name, x.chips, x.layers));
-      run_gnuplot(e_dir, "chips_histogram.gp");
-      md += fmt::format("![chips]({}/chips_histogram.png)\n\n", x.name);
-    }
-    const std::string d0 = chip_dir(out, x, 0);
-    const std::string r0 = std::filesystem::path(d0).lexically_relative(out).string();
-    if (file_exists(d0 + "/characterize/summary.json")) {
-      const auto ch = load_json_or_null(d0 + "/characterize/summary.json");
-      md += "### Measured slopes (chip " + std::to_string(x.chip_seed) + ")\n\n";
-      if (ch.is_object() && ch.contains("per_layer"))
-        md += fmt::format("Per layer (slopes normalised to mean 1; negative-weight gain):\n\n```json\n{}\n```\n\n", ch["per_layer"].dump(1));
-      md += fmt::format("![slopes]({}/characterize/slopes.png)\n\n", r0);
-    }
-    md += fmt::format("### Learning curve (chip-aware, chip {})\n\n![learning curve]({}/train_chip/learning_curve.png)\n\n", x.chip_seed, r0);
-    const auto dy = load_json_or_null(d0 + "/dynamics/summary.json");
-    e["dynamics"] = dy;
-    if (dy.is_object()) {
-      md += "### Time to output and energy\n\n";
-      if (dy.contains("levels")) md += fmt::format("```json\n{}\n```\n\n", dy["levels"].dump(1));
-      std::vector<std::string> pngs;
-      std::error_code ec2;
-      for (auto it = std::filesystem::recursive_directory_iterator(d0 + "/dynamics", ec2); it != std::filesystem::recursive_directory_iterator(); ++it)
-        if (it->path().extension() == ".png") pngs.push_back(std::filesystem::relative(it->path(), out).string());
-      std::sort(pngs.begin(), pngs.end());
-      for (const auto& p : pngs) md += fmt::format("![{}]({})\n\n", std::filesystem::path(p).stem().string(), p);
-    }
+    for (std::size_t q = 0; q < 5; ++q) e["accuracy"][keys[q]] = stat_json(r.accuracy_over_chips[q]);
     summary["experiments"].push_back(e);
+    results.push_back(std::move(r));
   }
-  md += fmt::format("Total wall time: {}.\n", format_duration(wall_s));
-  write_file_atomic(out + "/report.md", md);
+  report::RunInfo info;
+  info.config_source = c.source;
+  info.config_text = c.text;
+  info.run_dir = out;
+  info.wall_s = wall_s;
+  info.nnspice_version = nnspice_version();
+  info.ngspice_version = sim::Session::ngspice_version();
+  const auto rj = nlohmann::json::parse(read_file(out + "/run.json"), nullptr, false);
+  if (rj.is_object()) {
+    info.host = rj.value("host", "");
+    info.time_utc = rj.value("time_utc", "");
+    info.command_line = rj.value("command_line", "");
+  }
+  report::write_run_report(info, results);
   return summary;
 }
 
@@ -421,7 +367,7 @@ int cmd_run(int argc, char** argv) {
   if (!parse_options(argc, argv, o, vm, "nnspice run [config.yaml] [--out DIR] [--resume] [--dry-run]",
                      "The whole method end to end: draw a chip, characterise it, train ideal and chip-aware 3-bit networks,\n"
                      "measure behavioural and circuit-level accuracy, simulate pattern-switch transients (time to output, energy\n"
-                     "per operation), and write report.md with figures, summary.json, config.yaml and run.json into one folder.\n"
+                     "per operation), and write report.html + report.md with figures, summary.json, config.yaml and run.json into one folder.\n"
                      "Unknown keys or wrong types in the config are rejected before any work starts.",
                      &pos))
     return 0;
@@ -518,7 +464,7 @@ int cmd_run(int argc, char** argv) {
                e["name"].get<std::string>(), e["dataset"].get<std::string>(), e["layers"].get<std::string>(), p(a["ideal_model_ideal_weights"]),
                p(a["chip_model_ideal_weights"]), p(a["chip_model_chip_aware_weights"]), p(a["circuit_ideal_weights"]), p(a["circuit_chip_aware_weights"]));
   }
-  fmt::print("report: {}/report.md ({} stage(s) failed, {})\n", cfg.out, failed, format_duration(wall));
+  fmt::print("report: {}/report.html (and report.md; {} stage(s) failed, {})\n", cfg.out, failed, format_duration(wall));
   return failed ? static_cast<int>(ExitCode::failure) : 0;
 }
 

@@ -38,9 +38,19 @@ printf 'out: x\nexperiments: [\n' > broken.yaml
 
 cfg=$src/examples/run_iris_quick.yaml
 "$nn" run "$cfg" --out ref > ref.log 2>&1 || fail "reference run: $(tail -5 ref.log)"
-for f in report.md summary.json config.yaml run.json iris/accuracy.png iris/characterize/calibration.json iris/train_chip/weights_0.npy iris/evaluate_chip/summary.json; do
+for f in report.md report.html summary.json config.yaml run.json iris/accuracy.png iris/accuracy.svg iris/figures/accuracy.gp iris/characterize/calibration.json iris/train_chip/weights_0.npy iris/evaluate_chip/summary.json; do
   [ -s "ref/$f" ] || fail "missing ref/$f"
 done
+[ -e ref/iris/accuracy.gp ] && fail "figure sources beside the figure (expected under iris/figures/)"
+# The report: no JSON dump, the paper comparison, every stage's table; report.html in headless Chromium.
+grep -q '```json' ref/report.md && fail "report.md dumps JSON"
+grep -q '"mean"' ref/report.md && fail "report.md holds JSON keys"
+for h in "## Against the paper" "## Config, seeds and versions" "### iris: measured mismatch" "### iris: time to output and energy" "### iris: fidelity audit and stage times"; do
+  grep -qF "$h" ref/report.md || fail "report.md lacks '$h'"
+  grep -qF "${h#* }" ref/report.html || fail "report.html lacks '${h#* }'"
+done
+grep -q "| Iris on a chip (iris 4-7-3) | 100 % (fabricated 4-7-3 prototype) | [0-9.]* % " ref/report.md || fail "paper comparison row: $(grep -i 'iris on a chip' ref/report.md)"
+bash "$src/tests/cli/check_report_html.sh" ref/report.html "$dir/report_screenshot.png" || fail "report.html"
 "$nn" run "$cfg" --out ref > again.log 2>&1 && fail "a second run into the same folder without --resume must be refused"
 
 "$nn" run "$cfg" --out killed > k.log 2>&1 &
