@@ -13,6 +13,7 @@
 #include "commands.hpp"
 #include "nnspice/common/csv.hpp"
 #include "nnspice/common/error.hpp"
+#include "nnspice/common/figure.hpp"
 #include "nnspice/common/fs_util.hpp"
 #include "nnspice/common/store.hpp"
 #include "nnspice/common/run_info.hpp"
@@ -235,12 +236,12 @@ int dnpu_capacity(int argc, char** argv) {
   }
   prog.finish();
   fmt::print("VC dimension >= {} (largest N with capacity 1 from N = {}; the paper: >= 6 on the surrogate)\n", vc, o.n_min);
-  write_file_atomic(out + "/capacity.gp",
-                    "set terminal pngcairo size 800,500\nset output 'capacity.png'\nset datafile separator ','\nset key off\n"
-                    "set xlabel 'number of points N'\nset ylabel 'capacity C_N'\nset yrange [0:1.05]\nset grid\n"
-                    "set title 'DNPU capacity (fraction of labelings realised)'\n"
-                    "plot 'capacity.csv' every ::1 using 1:2 with linespoints lw 2 pt 7\n");
-  dnpu::run_gnuplot(out + "/capacity.gp");
+  write_figure(out, "capacity",
+               "set datafile separator ','\nset key off\n"
+               "set xlabel 'number of points N'\nset ylabel 'capacity C_N'\nset yrange [0:1.05]\nset grid\n"
+               "set title 'DNPU capacity (fraction of labelings realised)'\n"
+               "plot '../capacity.csv' every ::1 using 1:2 with linespoints lw 2 pt 7",
+               {}, {800, 500});
   return 0;
 }
 
@@ -408,7 +409,7 @@ int dnpu_ring(int argc, char** argv) {
     fmt::print("{}: {} restarts; best Fisher loss {:.3f} -> test accuracy {:.2f} % (train {:.2f} %); best test accuracy {:.2f} %; median {:.2f} %\n", a,
                std::min(res.restarts.size(), oa.restarts), -bf.train_fisher, 100 * bf.test_accuracy, 100 * bf.train_accuracy, 100 * bt.test_accuracy,
                100 * results[a]["median_test_accuracy"].get<double>());
-    plots += fmt::format("{}'restarts_{}.csv' every ::1 using (bin($4)):(1) smooth freq with boxes title '{}'", plots.empty() ? "" : ", ", a, a);
+    plots += fmt::format("{}'../restarts_{}.csv' every ::1 using (bin($4)):(1) smooth freq with boxes title '{}'", plots.empty() ? "" : ", ", a, a);
     results["data_unit_V"] = res.data_unit_V;
   }
   results["paper"] = {{"single", {{"fisher_loss", -1.16}, {"test_accuracy", 0.8495}}}, {"2-2-1", {{"fisher_loss", -5.23}, {"test_accuracy", 0.9462}}}};
@@ -417,12 +418,12 @@ int dnpu_ring(int argc, char** argv) {
                                                   {"noise_var_nA2", o.noise_var_nA2}, {"penalty", o.penalty}, {"clamp_controls", o.clamp_controls},
                                                   {"restarts", o.restarts}}}});
   write_run_json(out, {{"seed", o.seed}, {"config", {{"model", vm["model"].as<std::string>()}, {"arch", arch}}}});
-  write_file_atomic(out + "/ring_hist.gp",
-                    "set terminal pngcairo size 800,500\nset output 'ring_hist.png'\nset datafile separator ','\n"
-                    "binwidth = 2\nbin(x) = binwidth * floor(x / binwidth) + binwidth / 2.0\nset boxwidth binwidth\nset style fill transparent solid 0.5\n"
-                    "set xlabel 'test accuracy (%)'\nset ylabel 'restarts'\nset title 'Ring task: test accuracy over random restarts'\nset grid\n"
-                    "plot " + plots + "\n");
-  dnpu::run_gnuplot(out + "/ring_hist.gp");
+  write_figure(out, "ring_hist",
+               "set datafile separator ','\n"
+               "binwidth = 2\nbin(x) = binwidth * floor(x / binwidth) + binwidth / 2.0\nset boxwidth binwidth\nset style fill transparent solid 0.5\n"
+               "set xlabel 'test accuracy (%)'\nset ylabel 'restarts'\nset title 'Ring task: test accuracy over random restarts'\nset grid\n"
+               "plot " + plots,
+               {}, {800, 500});
   return 0;
 }
 
@@ -591,11 +592,11 @@ int dnpu_mnist(int argc, char** argv) {
                                      {"elapsed_s", prog.elapsed_s()},
                                      {"options", {{"epochs", o.epochs}, {"batch", o.batch}, {"learning_rate", o.learning_rate}, {"weight_decay", o.weight_decay}, {"logit_scale", o.logit_scale}}},
                                      {"paper", {{"dnpu_field3", 0.947}, {"dnpu_field7", 0.961}, {"nn_field3", 0.945}, {"nn_field7", 0.960}}}});
-  write_file_atomic(out + "/mnist_accuracy.gp",
-                    "set terminal pngcairo size 800,500\nset output 'mnist_accuracy.png'\nset datafile separator ','\nset xlabel 'epoch'\n"
-                    "set ylabel 'accuracy (%)'\nset grid\nset key bottom right\n"
-                    "plot 'history.csv' every ::1 using 1:3 with linespoints title 'train', '' every ::1 using 1:4 with linespoints title 'validation'\n");
-  dnpu::run_gnuplot(out + "/mnist_accuracy.gp");
+  write_figure(out, "mnist_accuracy",
+               "set datafile separator ','\nset xlabel 'epoch'\n"
+               "set ylabel 'accuracy (%)'\nset grid\nset key bottom right\n"
+               "plot '../history.csv' every ::1 using 1:3 with linespoints title 'train', '' every ::1 using 1:4 with linespoints title 'validation'",
+               {}, {800, 500});
   fmt::print("{} field {}: test accuracy {:.2f} % (best validation {:.2f} % at epoch {}); |linear outputs| 99th percentile {:.3f} V\n",
              o.baseline ? "NN baseline" : "10 DNPUs", o.field, 100 * res.test_accuracy, 100 * res.best_val_accuracy, res.best_epoch, res.linear_out_abs_p99_V);
   return 0;

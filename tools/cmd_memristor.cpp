@@ -14,12 +14,12 @@
 #include "commands.hpp"
 #include "nnspice/common/csv.hpp"
 #include "nnspice/common/error.hpp"
+#include "nnspice/common/figure.hpp"
 #include "nnspice/common/fs_util.hpp"
 #include "nnspice/common/npy.hpp"
 #include "nnspice/common/progress.hpp"
 #include "nnspice/common/rng.hpp"
 #include "nnspice/common/run_info.hpp"
-#include "nnspice/dnpu/experiments.hpp"
 #include "nnspice/dnpu/surrogate.hpp"
 #include "nnspice/memristor/crossbar.hpp"
 #include "nnspice/memristor/device.hpp"
@@ -137,10 +137,11 @@ int mem_device(int argc, char** argv) {
   write_csv(out + "/pulse_response.csv", {"pulse", "g_S"}, rows, 2);
   write_run_json(out, {{"seed", vm["seed"].as<std::uint64_t>()}, {"config", {{"device", device_json(p)}, {"pulses", n}}}});
   write_json(out + "/summary.json", {{"device", device_json(p)}, {"symmetry_point", mem::symmetry_point(c)}, {"pulses_each_way", n}});
-  write_file_atomic(out + "/pulse_response.gp", fmt::format("set terminal pngcairo noenhanced size 800,500\nset output 'pulse_response.png'\nset datafile separator ','\n"
-                                                            "set xlabel 'pulse number ({} up, then {} down)'\nset ylabel 'conductance (uS)'\nset grid\n"
-                                                            "plot 'pulse_response.csv' every ::1 using 1:($2*1e6) with lines title '{}'\n", n, n, p.name));
-  dnpu::run_gnuplot(out + "/pulse_response.gp");
+  write_figure(out, "pulse_response",
+               fmt::format("set termoption noenhanced\nset datafile separator ','\n"
+                           "set xlabel 'pulse number ({} up, then {} down)'\nset ylabel 'conductance (uS)'\nset grid\n"
+                           "plot '../pulse_response.csv' every ::1 using 1:($2*1e6) with lines title '{}'", n, n, p.name),
+               {}, {800, 500});
   return 0;
 }
 
@@ -262,14 +263,13 @@ int mem_irdrop(int argc, char** argv) {
   prog.finish();
   write_csv(out + "/irdrop.csv", {"n", "r_wire_ohm", "mean_error_rel", "max_error_rel", "n_rwire_gmean", "ngspice_wall_s"}, t, 6);
   write_json(out + "/summary.json", {{"device", p.name}, {"g_min_S", p.g_min_S}, {"g_max_S", p.g_max_S}, {"v_max_V", v_max}, {"results", rec}});
-  std::string plot = "set terminal pngcairo noenhanced size 800,500\nset output 'irdrop.png'\nset datafile separator ','\nset logscale xy\n"
+  std::string plot = "set termoption noenhanced\nset datafile separator ','\nset logscale xy\n"
                      "set xlabel 'array size N (N x N)'\nset ylabel 'column-current error |I - G.V| / G.V'\nset grid\nset key top left\nplot ";
   for (std::size_t k = 0; k < rws.size(); ++k)
-    plot += fmt::format("{}'irdrop.csv' every ::1 using ($2=={:g}?$1:1/0):3 with linespoints title 'mean, r_wire {:g} ohm', "
+    plot += fmt::format("{}'../irdrop.csv' every ::1 using ($2=={:g}?$1:1/0):3 with linespoints title 'mean, r_wire {:g} ohm', "
                         "'' every ::1 using ($2=={:g}?$1:1/0):4 with linespoints dt 2 title 'max, r_wire {:g} ohm'",
                         k ? ", " : "", rws[k], rws[k], rws[k], rws[k]);
-  write_file_atomic(out + "/irdrop.gp", plot + "\n");
-  dnpu::run_gnuplot(out + "/irdrop.gp");
+  write_figure(out, "irdrop", plot, {}, {800, 500});
   return 0;
 }
 
@@ -338,11 +338,12 @@ int mem_vteam(int argc, char** argv) {
   for (double s : xs) { xmin = std::min(xmin, s); xmax = std::max(xmax, s); }
   write_json(out + "/summary.json", {{"time_points", time.size()}, {"x_min", xmin}, {"x_max", xmax}, {"max_state_deviation_vs_reference", max_dev},
                                      {"newton_iterations", tr.stats.newton_iterations}});
-  write_file_atomic(out + "/vteam.gp", "set terminal pngcairo noenhanced size 1000,450\nset output 'vteam.png'\nset datafile separator ','\nset multiplot layout 1,2\n"
-                                       "set xlabel 'V (V)'\nset ylabel 'I (uA)'\nset grid\nplot 'vteam.csv' every ::1 using 2:($3*1e6) with lines title 'I-V (ngspice)'\n"
-                                       "set xlabel 't (us)'\nset ylabel 'state x'\nplot 'vteam.csv' every ::1 using ($1*1e6):4 with lines title 'ngspice', "
-                                       "'' every ::1 using ($1*1e6):5 with lines dt 2 title 'C++ RK4'\nunset multiplot\n");
-  dnpu::run_gnuplot(out + "/vteam.gp");
+  write_figure(out, "vteam",
+               "set termoption noenhanced\nset datafile separator ','\nset multiplot layout 1,2\n"
+               "set xlabel 'V (V)'\nset ylabel 'I (uA)'\nset grid\nplot '../vteam.csv' every ::1 using 2:($3*1e6) with lines title 'I-V (ngspice)'\n"
+               "set xlabel 't (us)'\nset ylabel 'state x'\nplot '../vteam.csv' every ::1 using ($1*1e6):4 with lines title 'ngspice', "
+               "'' every ::1 using ($1*1e6):5 with lines dt 2 title 'C++ RK4'\nunset multiplot",
+               {}, {1000, 450});
   fmt::print("VTEAM: {} time points, state {:.3f} ... {:.3f}, max |x_spice - x_reference| = {:.2e}\n", time.size(), xmin, xmax, max_dev);
   return 0;
 }
@@ -411,12 +412,11 @@ int mem_train(int argc, char** argv) {
   }
   prog.finish();
   write_csv(out + "/history.csv", {"rule_index", "epoch", "loss", "train_accuracy_pct", "test_accuracy_pct", "pulses"}, hist, 6);
-  std::string plot = fmt::format("set terminal pngcairo noenhanced size 800,500\nset output 'train_accuracy.png'\nset datafile separator ','\nset xlabel 'epoch'\n"
+  std::string plot = fmt::format("set termoption noenhanced\nset datafile separator ','\nset xlabel 'epoch'\n"
                                  "set ylabel 'test accuracy (%)'\nset grid\nset key bottom right\nset title 'in-place training on {}'\nplot ", p.name);
   for (std::size_t k = 0; k < rules.size(); ++k)
-    plot += fmt::format("{}'history.csv' every ::1 using ($1=={}?$2:1/0):5 with linespoints title '{}'", k ? ", " : "", k, mem::to_string(rules[k]));
-  write_file_atomic(out + "/train_accuracy.gp", plot + "\n");
-  dnpu::run_gnuplot(out + "/train_accuracy.gp");
+    plot += fmt::format("{}'../history.csv' every ::1 using ($1=={}?$2:1/0):5 with linespoints title '{}'", k ? ", " : "", k, mem::to_string(rules[k]));
+  write_figure(out, "train_accuracy", plot, {}, {800, 500});
   return 0;
 }
 
@@ -513,11 +513,12 @@ int mem_hybrid(int argc, char** argv) {
   write_csv(out + "/accuracy.csv", {"index", "test_accuracy_pct", "best_val_accuracy_pct", "energy_per_inference_J"}, rows, 4);
   std::string labels;
   for (std::size_t k = 0; k < names.size(); ++k) labels += fmt::format("{}'{}' {}", k ? ", " : "", names[k], k);
-  write_file_atomic(out + "/hybrid_accuracy.gp", fmt::format("set terminal pngcairo noenhanced size 700,450\nset output 'hybrid_accuracy.png'\nset datafile separator ','\n"
-                                                             "set style fill solid 0.6\nset boxwidth 0.6\nset ylabel 'test accuracy (%)'\nset grid ytics\n"
-                                                             "set xtics ({})\nset yrange [0:100]\nplot 'accuracy.csv' every ::1 using 1:2 with boxes notitle, "
-                                                             "'' every ::1 using 1:2:(sprintf('%.2f', $2)) with labels offset 0,1 notitle\n", labels));
-  dnpu::run_gnuplot(out + "/hybrid_accuracy.gp");
+  write_figure(out, "hybrid_accuracy",
+               fmt::format("set termoption noenhanced\nset datafile separator ','\n"
+                           "set style fill solid 0.6\nset boxwidth 0.6\nset ylabel 'test accuracy (%)'\nset grid ytics\n"
+                           "set xtics ({})\nset yrange [0:100]\nplot '../accuracy.csv' every ::1 using 1:2 with boxes notitle, "
+                           "'' every ::1 using 1:2:(sprintf('%.2f', $2)) with labels offset 0,1 notitle", labels),
+               {}, {700, 450});
   return 0;
 }
 

@@ -24,10 +24,13 @@ bool write_figure(const std::string& dir, const std::string& name, const std::st
   const std::string fig = dir + "/figures";
   std::filesystem::create_directories(fig);
   for (const auto& d : data) write_file_atomic(fig + "/" + d.file, d.text);
-  // One script, two terminals: the PNG and the SVG come from the same plot commands.
+  // One script, two terminals: the PNG and the SVG come from the same plot commands. `reset` first, so the SVG
+  // pass starts from the same settings as the PNG one (a body that ends on `set format y ''` leaks into it
+  // otherwise); it keeps the terminal, output and user variables.
   const std::string gp = fmt::format(
       "# {0}: written by nnspice; redraw with `gnuplot {0}.gp` in this folder (PNG and SVG in the folder above)\n"
       "do for [term in \"pngcairo svg\"] {{\n"
+      "  reset\n"
       "  if (term eq \"svg\") {{ set terminal svg size {1},{2} dynamic background rgb 'white'; set output '../{0}.svg' }} "
       "else {{ set terminal pngcairo size {1},{2}; set output '../{0}.png' }}\n"
       "{3}\n"

@@ -1,12 +1,9 @@
 #include "nnspice/dnpu/experiments.hpp"
 
 #include <fmt/format.h>
-#include <sys/wait.h>
 
 #include <algorithm>
 #include <cmath>
-#include <cstdlib>
-#include <filesystem>
 #include <numeric>
 
 #include "nnspice/common/error.hpp"
@@ -348,17 +345,6 @@ RingResult run_ring(const SurrogateModel& m, const RingOptions& o, const Progres
     if (res.restarts[r].test_accuracy > res.restarts[res.best_by_test].test_accuracy) res.best_by_test = r;
   }
   return res;
-}
-
-bool run_gnuplot(const std::string& script) {
-  const auto p = std::filesystem::path(script);
-  const std::string cmd = fmt::format("cd '{}' && gnuplot '{}' 2>&1", p.parent_path().string(), p.filename().string());
-  const int rc = std::system(cmd.c_str());
-  if (rc != 0) {
-    fmt::print(stderr, "warning: gnuplot failed or is missing ({}); the plot data and script are kept next to it\n", script);
-    return false;
-  }
-  return true;
 }
 
 }  // namespace nnspice::dnpu

@@ -4,27 +4,13 @@
 
 #include <algorithm>
 #include <cmath>
-#include <cstdlib>
 
-#include "nnspice/common/fs_util.hpp"
+#include "nnspice/common/figure.hpp"
 
 namespace nnspice::dynamics {
 namespace {
 
 const char* kColors[] = {"#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b"};
-
-bool run_gnuplot(const std::string& dir, const std::string& name) {
-  if (std::system("command -v gnuplot > /dev/null 2>&1") != 0) {
-    fmt::print(stderr, "warning: gnuplot not found; {}/{}.gp and its data written, no PNG\n", dir, name);
-    return false;
-  }
-  const std::string cmd = fmt::format("cd '{}' && gnuplot {}.gp > {}.gnuplot.log 2>&1", dir, name, name);
-  if (std::system(cmd.c_str()) != 0) {
-    fmt::print(stderr, "warning: gnuplot failed (see {}/{}.gnuplot.log); no PNG\n", dir, name);
-    return false;
-  }
-  return true;
-}
 
 struct Hist {
   double lo = 0, width = 1;
@@ -64,13 +50,12 @@ bool plot_unit_traces(const std::string& dir, const std::string& name, const std
     }
     dat += "\n\n";
   }
-  write_file_atomic(dir + "/" + name + ".dat", dat);
   const std::size_t L = units.size();
   std::string gp = fmt::format(
-      "# Fig. 3: soma input currents after a pattern switch (written by nnspice dynamics); run: gnuplot {0}.gp\n"
-      "set terminal pngcairo size 900,{1} font ',10'\nset output '{0}.png'\nset multiplot layout {2},1 title \"{3}\" noenhanced\n"
+      "# Fig. 3: soma input currents after a pattern switch (written by nnspice dynamics)\n"
+      "set termoption font ',10'\nset multiplot layout {0},1 title \"{1}\" noenhanced\n"
       "set grid\nunset key\nset xlabel 'time after switch (us)'\n",
-      name, 260 * L + 60, L, title);
+      L, title);
   for (std::size_t l = 0; l < L; ++l) {
     gp += fmt::format("set ylabel '{} (nA)'\nplot ", l + 1 == L ? "output units" : fmt::format("hidden layer {}", l + 1));
     for (std::size_t i = 0; i < units[l].size(); ++i)
@@ -78,8 +63,7 @@ bool plot_unit_traces(const std::string& dir, const std::string& name, const std
     gp += '\n';
   }
   gp += "unset multiplot\n";
-  write_file_atomic(dir + "/" + name + ".gp", gp);
-  return run_gnuplot(dir, name);
+  return write_figure(dir, name, gp, {{name + ".dat", dat}}, {900, static_cast<int>(260 * L + 60)});
 }
 
 bool plot_tto_vs_power(const std::string& dir, const std::string& name, const std::vector<LevelSeries>& levels, const std::string& title) {
@@ -96,15 +80,16 @@ bool plot_tto_vs_power(const std::string& dir, const std::string& name, const st
   const std::size_t bins = 30;
   std::string gp = fmt::format(
       "# Fig. 4: time to output vs average power with marginal histograms (written by nnspice dynamics)\n"
-      "set terminal pngcairo size 900,860 font ',10'\nset output '{0}.png'\nset multiplot title \"{1}\" noenhanced\n",
-      name, title);
+      "set termoption font ',10'\nset multiplot title \"{}\" noenhanced\n",
+      title);
+  std::vector<FigureData> data;
   std::string main_plot = "plot ", top_plot = "plot ", right_plot = "plot ";
   for (std::size_t k = 0; k < levels.size(); ++k) {
     const auto& lv = levels[k];
     std::string dat;
     for (std::size_t i = 0; i < lv.tto_s.size() && i < lv.power_W.size(); ++i)
       dat += fmt::format("{} {}\n", lv.tto_s[i] * 1e6, lv.power_W[i] * 1e6);
-    write_file_atomic(fmt::format("{}/{}_{}.dat", dir, name, k), dat);
+    data.push_back({fmt::format("{}_{}.dat", name, k), dat});
     std::vector<double> t_us, p_uw;
     for (double x : lv.tto_s) t_us.push_back(x * 1e6);
     for (double p : lv.power_W) p_uw.push_back(p * 1e6);
@@ -112,7 +97,7 @@ bool plot_tto_vs_power(const std::string& dir, const std::string& name, const st
     std::string hd;
     for (std::size_t b = 0; b < bins; ++b)
       hd += fmt::format("{} {} {} {}\n", ht.lo + (b + 0.5) * ht.width, ht.count[b], hp.lo + (b + 0.5) * hp.width, hp.count[b]);
-    write_file_atomic(fmt::format("{}/{}_{}_hist.dat", dir, name, k), hd);
+    data.push_back({fmt::format("{}_{}_hist.dat", name, k), hd});
     const char* col = kColors[k % 6];
     main_plot += fmt::format("{}'{}_{}.dat' using 1:2 with points pt 7 ps 0.6 lc rgb '{}' title \"{}\"", k ? ", " : "", name, k, col, lv.name);
     top_plot += fmt::format("{}'{}_{}_hist.dat' using 1:2 with steps lw 2 lc rgb '{}' notitle", k ? ", " : "", name, k, col);
@@ -125,8 +110,7 @@ bool plot_tto_vs_power(const std::string& dir, const std::string& name, const st
       "set origin 0.73,0\nset size 0.27,0.72\nset format x '%g'\nset xrange [0:*]\nset yrange [{1}:{2}]\nset xlabel 'fraction'\nset ylabel ''\n"
       "set format y ''\n{5}\nunset multiplot\n",
       tmax, pmin, pmax, main_plot, top_plot, right_plot);
-  write_file_atomic(dir + "/" + name + ".gp", gp);
-  return run_gnuplot(dir, name);
+  return write_figure(dir, name, gp, data, {900, 860});
 }
 
 bool plot_energy_vs_runtime(const std::string& dir, const std::string& name, const std::vector<LevelSeries>& levels, double ops,
@@ -134,28 +118,27 @@ bool plot_energy_vs_runtime(const std::string& dir, const std::string& name, con
   if (levels.empty() || !(ops > 0)) return false;
   std::string gp = fmt::format(
       "# Fig. 4: energy per operation vs run time per pattern (written by nnspice dynamics)\n"
-      "set terminal pngcairo size 900,600 font ',10'\nset output '{0}.png'\nset title \"{1}\" noenhanced\nset grid\n"
+      "set termoption font ',10'\nset title \"{}\" noenhanced\nset grid\n"
       "set xlabel 'run time per pattern (us)'\nset ylabel 'energy per operation (pJ)'\nset key top left\nplot ",
-      name, title);
+      title);
+  std::vector<FigureData> data;
   for (std::size_t k = 0; k < levels.size(); ++k) {
     const auto& lv = levels[k];
     std::string dat;
     for (std::size_t i = 0; i < lv.run_time_s.size(); ++i)
       dat += fmt::format("{} {} {}\n", lv.run_time_s[i] * 1e6, lv.curve_mean_J[i] / ops * 1e12, lv.curve_sd_J[i] / ops * 1e12);
-    write_file_atomic(fmt::format("{}/{}_{}_curve.dat", dir, name, k), dat);
+    data.push_back({fmt::format("{}_{}_curve.dat", name, k), dat});
     std::string pts;
     for (std::size_t i = 0; i < lv.tto_s.size() && i < lv.energy_tto_J.size(); ++i)
       pts += fmt::format("{} {}\n", lv.tto_s[i] * 1e6, lv.energy_tto_J[i] / ops * 1e12);
-    write_file_atomic(fmt::format("{}/{}_{}_points.dat", dir, name, k), pts);
+    data.push_back({fmt::format("{}_{}_points.dat", name, k), pts});
     const char* col = kColors[k % 6];
     gp += fmt::format(
         "{0}'{1}_{2}_curve.dat' using 1:2:3 with yerrorlines lc rgb '{3}' pt 7 ps 0.4 title \"{4}: running T per pattern (mean +- sd)\", "
         "'{1}_{2}_points.dat' using 1:2 with points pt 6 ps 0.6 lc rgb '{3}' title \"{4}: stop at time to output\"",
         k ? ", " : "", name, k, col, lv.name);
   }
-  gp += "\n";
-  write_file_atomic(dir + "/" + name + ".gp", gp);
-  return run_gnuplot(dir, name);
+  return write_figure(dir, name, gp, data, {900, 600});
 }
 
 }  // namespace nnspice::dynamics

@@ -3,8 +3,8 @@
 #include <fmt/format.h>
 
 #include <cmath>
-#include <cstdlib>
 
+#include "nnspice/common/figure.hpp"
 #include "nnspice/common/fs_util.hpp"
 #include "nnspice/common/npy.hpp"
 #include "nnspice/common/run_info.hpp"
@@ -261,10 +261,10 @@ bool plot_slopes(const std::string& dir, const Characterization& c) {
   const std::size_t L = c.spec.n_weight_layers();
   std::string dat = "# layer block per index: neuron, normalised slope, raw slope (written by nnspice characterize)\n";
   std::string gp = fmt::format(
-      "# Slopes of every neuron per layer (mean ± sd), like Binas et al. Fig. 5c. Run: gnuplot slopes.gp\n"
-      "set terminal pngcairo size 900,{} font ',11'\nset output 'slopes.png'\nset multiplot layout {},1 title 'nnspice characterize: "
+      "# Slopes of every neuron per layer (mean ± sd), like Binas et al. Fig. 5c\n"
+      "set termoption font ',11'\nset multiplot layout {},1 title 'nnspice characterize: "
       "{} ({}, slopes from {})'\n",
-      260 * L + 40, L, c.spec.str(), c.method, c.slopes_source);
+      L, c.spec.str(), c.method, c.slopes_source);
   for (std::size_t l = 0; l < L; ++l) {
     if (l) dat += "\n\n";
     for (std::size_t i = 0; i < c.slopes[l].size(); ++i) dat += fmt::format("{} {:.17g} {:.17g}\n", i, c.slopes[l][i], c.slopes_raw[l][i]);
@@ -278,18 +278,7 @@ bool plot_slopes(const std::string& dir, const Characterization& c) {
         l, n, s.mean, s.sd, s.min, s.max, n, s.mean, s.mean + s.sd, s.mean - s.sd, l);
   }
   gp += "unset multiplot\n";
-  write_file_atomic(dir + "/slopes.dat", dat);
-  write_file_atomic(dir + "/slopes.gp", gp);
-  if (std::system("command -v gnuplot > /dev/null 2>&1") != 0) {
-    fmt::print(stderr, "warning: gnuplot not found; {}/slopes.dat and slopes.gp written, no PNG\n", dir);
-    return false;
-  }
-  const std::string cmd = fmt::format("cd '{}' && gnuplot slopes.gp > slopes.gnuplot.log 2>&1", dir);
-  if (std::system(cmd.c_str()) != 0) {
-    fmt::print(stderr, "warning: gnuplot failed (see {}/slopes.gnuplot.log); no PNG\n", dir);
-    return false;
-  }
-  return true;
+  return write_figure(dir, "slopes", gp, {{"slopes.dat", dat}}, {900, static_cast<int>(260 * L + 40)});
 }
 
 }  // namespace nnspice::measure

@@ -5,6 +5,7 @@ set -u
 bin=$1; dir=$2
 rm -rf "$dir"; mkdir -p "$dir"
 fail() { echo "FAIL: $*"; exit 1; }
+. "$(dirname "$0")/figure_check.sh"
 # expect_error CODE PATTERN ARGS...: exit code and a stderr line matching PATTERN
 expect_error() {
   local code=$1 pattern=$2; shift 2
@@ -37,6 +38,8 @@ for f in calibration.json summary.json run.json slopes.png slopes_0.npy slopes_1
          currents_1.npy ops.jsonl; do
   [ -s "$dir/run/$f" ] || fail "missing $f"
 done
+check_figure "$dir/run" slopes || fail "slopes figure"
+[ -s "$dir/run/figures/slopes.dat" ] && [ ! -e "$dir/run/slopes.dat" ] || fail "slopes.dat is not (only) in figures/"
 python3 - "$dir/run" <<'PY' || fail "calibration.json does not follow the conventions"
 import json, sys
 d = sys.argv[1]

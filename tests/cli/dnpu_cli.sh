@@ -6,6 +6,7 @@ N="$1"; S="$2"; SHARED="$3"
 SRC="$(cd "$(dirname "$0")/../.." && pwd)"
 rm -rf "$S"; mkdir -p "$S"
 fail() { echo "FAIL: $*"; exit 1; }
+. "$(dirname "$0")/figure_check.sh"
 expect_rc() {  # rc, pattern-in-stderr, command...
   local want="$1" pat="$2"; shift 2
   "$@" > "$S/out.txt" 2> "$S/err.txt"; local rc=$?
@@ -75,6 +76,7 @@ expect_rc 0 "" "$N" "${RING[@]}" --restarts 16 --out "$S/ring_b"
 cmp -s "$S/ring_a/restarts_single.csv" "$S/ring_b/restarts_single.csv" || fail "resumed ring restarts differ from an uninterrupted run"
 head -1 "$S/ring_a/restarts_single.csv" | grep -q "max_range_violation_V,control_0_V" || fail "ring CSV header"
 awk -F, 'NR>1 && $5 != 0 { bad++ } END { exit bad>0 }' "$S/ring_a/restarts_single.csv" || fail "clamped controls outside their ranges"
+check_figure "$S/ring_a" ring_hist || fail "ring_hist figure"
 expect_rc 2 "other options" "$N" "${RING[@]}" --restarts 16 --lr 0.01 --resume --out "$S/ring_a"
 # a summary of fewer restarts than the CSV holds covers the first ones, as an uninterrupted run would
 expect_rc 0 "" "$N" "${RING[@]}" --restarts 8 --out "$S/ring_8"
@@ -93,6 +95,7 @@ if [ -f "$MN/train-images-idx3-ubyte" ]; then
   expect_rc 0 "" "$N" "${MNIST[@]}" --epochs 2 --resume --out "$S/mn"
   grep -q "epoch   1 (from checkpoint)" "$S/out.txt" || fail "mnist resume"
   [ "$(grep -c '^2,' "$S/mn/history.csv")" = 1 ] || fail "mnist history after resume"
+  check_figure "$S/mn" mnist_accuracy || fail "mnist_accuracy figure"
   head -c 3000 "$S/mn/checkpoint.bin" > "$S/ck.bin" && cp "$S/ck.bin" "$S/mn/checkpoint.bin"
   # a damaged checkpoint is not used: a notice, then training from the first epoch (issue 17)
   expect_rc 0 "checkpoint.bin: not a usable MNIST DNPU checkpoint: checksum mismatch (truncated or damaged); training from the first epoch instead" \

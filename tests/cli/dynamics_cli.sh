@@ -5,6 +5,7 @@ set -u
 N="$1"; D="$2"
 rm -rf "$D"; mkdir -p "$D"
 fail=0
+. "$(dirname "$0")/figure_check.sh"
 expect() {  # expect CODE PATTERN -- args...
   local code="$1" pat="$2"; shift 3
   "$N" dynamics "$@" > "$D/out.txt" 2>&1
@@ -36,6 +37,11 @@ for f in summary.json run.json level_as_given/patterns.csv level_as_given/patter
          level_as_given/patterns/0.json level_as_given/patterns/1.json level_as_given/fig3_traces.csv; do
   [ -s "$D/run/$f" ] || { echo "FAIL: missing $D/run/$f"; fail=1; }
 done
+# Fig. 3 per level, Fig. 4 (energy vs run time) at the top; no pattern reaches an output change here, so no fig4_tto_power
+check_figure "$D/run/level_as_given" fig3_transient || { echo "FAIL: fig3_transient figure"; fail=1; }
+[ -s "$D/run/level_as_given/figures/fig3_transient.dat" ] || { echo "FAIL: no figures/fig3_transient.dat"; fail=1; }
+check_figure "$D/run" fig4_energy_runtime || { echo "FAIL: fig4_energy_runtime figure"; fail=1; }
+ls "$D/run"/*.dat "$D/run"/*.gp "$D/run/level_as_given"/*.dat > /dev/null 2>&1 && { echo "FAIL: .dat/.gp beside the images"; fail=1; }
 # --resume reuses the checkpoints, the Fig. 3 pattern's included (no pattern is simulated again), and still writes the tables.
 m0=$(stat -c %Y "$D/run/level_as_given/patterns/0.json"); m1=$(stat -c %Y "$D/run/level_as_given/patterns/1.json")
 sleep 1.1

@@ -7,6 +7,7 @@ N="$1"; S="$2"
 SRC="$(cd "$(dirname "$0")/../.." && pwd)"
 rm -rf "$S"; mkdir -p "$S"
 fail() { echo "FAIL: $*"; exit 1; }
+. "$(dirname "$0")/figure_check.sh"
 expect_rc() {  # rc, pattern-in-stderr, command...
   local want="$1" pat="$2"; shift 2
   "$@" > "$S/out.txt" 2> "$S/err.txt"; local rc=$?
@@ -21,6 +22,7 @@ expect_rc 0 "" "$N" memristor device --device protonic --json
 grep -q '"states": 1000' "$S/out.txt" || fail "protonic states"
 expect_rc 0 "" "$N" memristor device --device rram --out "$S/dev"
 [ "$(wc -l < "$S/dev/pulse_response.csv")" = 128 ] || fail "pulse response rows"
+check_figure "$S/dev" pulse_response || fail "pulse_response figure"
 
 # the acceptance: 64 x 32 without wire resistance within 0.1 %
 expect_rc 0 "" "$N" memristor crossbar --rows 64 --cols 32 --out "$S/xb"
@@ -28,8 +30,10 @@ expect_rc 0 "" "$N" memristor crossbar --rows 64 --cols 32 --out "$S/xb"
 grep -q "^RG63_31 " "$S/xb/crossbar.cir" || fail "netlist element names"
 expect_rc 0 "" "$N" memristor irdrop --sizes 4,8 --r-wire 1 --out "$S/ir"
 [ "$(wc -l < "$S/ir/irdrop.csv")" = 3 ] || fail "irdrop rows"
+check_figure "$S/ir" irdrop || fail "irdrop figure"
 expect_rc 0 "" "$N" memristor vteam --periods 1 --out "$S/vt"
 python3 -c "import json; d=json.load(open('$S/vt/summary.json')); assert d['max_state_deviation_vs_reference'] < 0.02 and d['x_max'] > 0.5, d" || fail "vteam"
+check_figure "$S/vt" vteam || fail "vteam figure"
 
 # tiny MNIST-layout data: 6,000 training / 200 test images of class-dependent stripes + noise
 python3 - "$S/digits" <<'PY'
@@ -50,8 +54,10 @@ PY
 expect_rc 0 "" "$N" memristor train --mnist "$S/digits" --device rram --rules ideal,sgd,tiki-taka --train-limit 600 --test-limit 200 --epochs 1 --out "$S/tr"
 python3 -c "import json; r=json.load(open('$S/tr/summary.json'))['results']; assert r['ideal']['test_accuracy'] > 0.8 and r['sgd']['pulses'] > 0 and 'tiki-taka' in r, r" || fail "train summary"
 [ -f "$S/tr/run.json" ] && [ -f "$S/tr/weights_sgd.npy" ] || fail "train files"
+check_figure "$S/tr" train_accuracy || fail "train_accuracy figure"
 expect_rc 0 "" "$N" memristor hybrid --model "$SRC/tests/data/dnpu/legacy-f64.pt" --mnist "$S/digits" --devices ideal,rram --train-limit 300 --val 200 --test-limit 200 --epochs 1 --out "$S/hy"
 python3 -c "import json; r=json.load(open('$S/hy/summary.json'))['results']; assert len(r) == 2 and r[1]['energy_per_inference_J']['total'] > 0, r" || fail "hybrid summary"
+check_figure "$S/hy" hybrid_accuracy || fail "hybrid_accuracy figure"
 
 # bad inputs -> exit 2 naming the field / file
 expect_rc 2 "unknown device preset\|neither a preset" "$N" memristor device --device nosuch

@@ -5,6 +5,7 @@ set -u
 N="$1"; D="$2"; SRC="$(cd "$(dirname "$0")/../.." && pwd)"
 rm -rf "$D"; mkdir -p "$D"
 fail() { echo "FAIL: $*"; exit 1; }
+. "$(dirname "$0")/figure_check.sh"
 expect_exit() {  # expect_exit CODE PATTERN cmd...
   local code="$1" pat="$2"; shift 2
   "$@" > "$D/out.txt" 2> "$D/err.txt"; local rc=$?
@@ -20,6 +21,10 @@ expect_exit() {  # expect_exit CODE PATTERN cmd...
 for f in weights_0.npy weights_1.npy summary.json run.json checkpoint.bin learning_curve.csv calibration.json; do
   [[ -f "$D/iris/$f" ]] || fail "missing $f"
 done
+# the learning curve reads the result table in place: no copy of it under figures/
+check_figure "$D/iris" learning_curve || fail "learning curve figure"
+grep -q "'../learning_curve.csv'" "$D/iris/figures/learning_curve.gp" && [[ ! -e "$D/iris/figures/learning_curve.csv" ]] \
+  || fail "figures/learning_curve.gp does not read ../learning_curve.csv"
 grep -q '"test_accuracy"' "$D/iris/summary.json" || fail "summary lacks test_accuracy"
 acc=$(sed -n 's/.*test accuracy \([0-9.]*\) %.*/\1/p' "$D/train.txt")
 [[ -n "$acc" ]] || fail "no accuracy printed"

@@ -27,6 +27,18 @@ TEST(Figure, WritesPngAndSvgWithSourcesUnderFigures) {
   EXPECT_EQ(png.substr(1, 3), "PNG");
 }
 
+TEST(Figure, EachImageStartsFromTheDefaults) {
+  // A setting made after the plot must not reach the SVG (drawn second): both images show the key.
+  if (std::system("command -v gnuplot > /dev/null 2>&1") != 0) GTEST_SKIP() << "gnuplot not installed";
+  const std::string dir = test::scratch_dir("common", "figure_reset");
+  ASSERT_TRUE(write_figure(dir, "keyed", "plot x title 'thekey'\nset key off"));
+  // The SVG names each plot in a <title> either way; the key adds its text.
+  const std::string svg = read_file(dir + "/keyed.svg");
+  const auto first = svg.find("thekey");
+  ASSERT_NE(first, std::string::npos);
+  EXPECT_NE(svg.find("thekey", first + 1), std::string::npos) << "the SVG has no key";
+}
+
 TEST(Figure, AFailingScriptReturnsFalseAndKeepsTheSources) {
   if (std::system("command -v gnuplot > /dev/null 2>&1") != 0) GTEST_SKIP() << "gnuplot not installed";
   const std::string dir = test::scratch_dir("common", "figure_bad");

@@ -1,9 +1,7 @@
 #include <fmt/format.h>
 
-#include <cstdlib>
-
 #include "nnspice/common/csv.hpp"
-#include "nnspice/common/fs_util.hpp"
+#include "nnspice/common/figure.hpp"
 #include "nnspice/train/weights_io.hpp"
 
 namespace nnspice::train {
@@ -20,28 +18,19 @@ bool plot_learning_curve(const std::string& dir, const std::vector<EpochRecord>&
             data, 6);
   const bool has_val = !h.empty() && h.front().validation_accuracy >= 0;
   const bool has_test = !h.empty() && h.front().test_accuracy >= 0;
+  // The figure reads the result table in place (../learning_curve.csv), no copy under figures/.
   std::string gp = fmt::format(
-      "# Learning curve (written by nnspice train); run: gnuplot learning_curve.gp\n"
-      "set terminal pngcairo size 900,560 font ',11'\nset output 'learning_curve.png'\n"
+      "# Learning curve (written by nnspice train)\n"
+      "set termoption font ',11'\n"
       "set datafile separator ','\nset key bottom right\nset grid\n"
       "set title \"{}\" noenhanced\nset xlabel 'epoch'\nset ylabel 'accuracy (%)'\nset y2label 'training loss'\n"
       "set ytics nomirror\nset y2tics\nset logscale y2\n"
-      "plot 'learning_curve.csv' using 1:3 skip 1 with lines lw 2 title 'train (running)'",
+      "plot '../learning_curve.csv' using 1:3 skip 1 with lines lw 2 title 'train (running)'",
       title);
   if (has_val) gp += ", '' using 1:4 skip 1 with lines lw 2 title 'validation'";
   if (has_test) gp += ", '' using 1:5 skip 1 with lines lw 2 title 'test'";
   gp += ", '' using 1:2 skip 1 axes x1y2 with lines dt 2 title 'loss'\n";
-  write_file_atomic(dir + "/learning_curve.gp", gp);
-  const std::string cmd = fmt::format("cd '{}' && gnuplot learning_curve.gp > learning_curve.gnuplot.log 2>&1", dir);
-  if (std::system("command -v gnuplot > /dev/null 2>&1") != 0) {
-    fmt::print(stderr, "warning: gnuplot not found; {}/learning_curve.csv and .gp written, no PNG\n", dir);
-    return false;
-  }
-  if (std::system(cmd.c_str()) != 0) {
-    fmt::print(stderr, "warning: gnuplot failed (see {}/learning_curve.gnuplot.log); no PNG\n", dir);
-    return false;
-  }
-  return true;
+  return write_figure(dir, "learning_curve", gp, {}, {900, 560});
 }
 
 }  // namespace nnspice::train

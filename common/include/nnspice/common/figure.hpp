@@ -21,8 +21,11 @@ struct FigureSize {
 
 /// Writes DIR/figures/NAME.gp and the data files, then runs gnuplot (in DIR/figures) for DIR/NAME.png
 /// (pngcairo) and DIR/NAME.svg. `body` is the plot script without terminal or output lines; data paths are
-/// the plain file names of `data`. Returns true when both images were written. A missing or failing gnuplot
-/// prints one warning naming the log and returns false (the script and data are kept); never throws for it.
+/// the plain file names of `data`, or '../FILE' for a table of DIR that the figure reads in place. Terminal
+/// options other than the size go in the body as `set termoption font ',10'` / `set termoption noenhanced`.
+/// The body runs once per image, each time after `reset`; a `set multiplot` in it ends with `unset multiplot`.
+/// Returns true when both images were written. A missing or failing gnuplot prints one warning naming the
+/// log and returns false (the script and data are kept); never throws for it.
 /// InputError for a name or data file name that is empty or contains '/' or a quote.
 bool write_figure(const std::string& dir, const std::string& name, const std::string& body, const std::vector<FigureData>& data = {},
                   FigureSize size = {});

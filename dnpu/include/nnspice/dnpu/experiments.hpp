@@ -81,7 +81,4 @@ RingResult run_ring(const SurrogateModel& m, const RingOptions& o, const Progres
 /// Volts per unit of normalised ring data: data in [-1, 1] map onto e1's range, so one unit is half its width.
 double ring_data_unit_V(const SurrogateModel& m);
 
-/// Runs gnuplot on `script` (in its directory); returns false (and warns on stderr) when gnuplot is missing or fails.
-bool run_gnuplot(const std::string& script);
-
 }  // namespace nnspice::dnpu

@@ -1,5 +1,5 @@
-// Figures of the pattern-switch experiment as PNG via gnuplot (paper Fig. 3 and 4): each writes its
-// data (.dat) and script (.gp) next to the PNG and runs `gnuplot`; when gnuplot is missing or fails it
+// Figures of the pattern-switch experiment (paper Fig. 3 and 4), each DIR/NAME.png + DIR/NAME.svg with its
+// script and data (.gp, .dat) in DIR/figures/ (nnspice::write_figure); when gnuplot is missing or fails it
 // warns on stderr and keeps the data. Times in s and currents in A on input (plotted in us / nA / uW / pJ).
 #pragma once
 
@@ -9,7 +9,7 @@
 namespace nnspice::dynamics {
 
 /// Fig. 3: soma input currents of every hidden and output unit after a switch, one panel per layer.
-/// units[l][i][t] for layers 1..L-1 (the last one = outputs). Returns false when no PNG was made.
+/// units[l][i][t] for layers 1..L-1 (the last one = outputs). Returns false when no image was made.
 bool plot_unit_traces(const std::string& dir, const std::string& name, const std::vector<double>& time_s,
                       const std::vector<std::vector<std::vector<double>>>& units_A, const std::string& title);
 

@@ -1,6 +1,6 @@
 // Files of a characterisation (docs/characterize.md "Outputs"): calibration.json in the
 // "nnspice-calibration/1" format of docs/conventions.md, slopes/gains as NPY, the raw operating points,
-// summary.json and the slopes figure (gnuplot PNG, like the paper's Fig. 5c).
+// summary.json and the slopes figure (PNG + SVG, like the paper's Fig. 5c).
 #pragma once
 
 #include <nlohmann/json.hpp>
@@ -34,8 +34,9 @@ nlohmann::json failure_reasons_json(const Characterization& c);
 /// synapse_gain_pos/neg_<l>.npy and, last, calibration.json into `dir` (which must exist). Not summary.json/run.json.
 void write_characterization(const std::string& dir, const Characterization& c, const std::string& chip_name, std::uint64_t chip_seed);
 
-/// slopes.dat + slopes.gp + slopes.png (every neuron's normalised slope per layer, mean ± sd). Returns false
-/// (after a warning on stderr) when gnuplot is missing or fails; the data and script are kept.
+/// slopes.png + slopes.svg, with figures/slopes.gp and figures/slopes.dat (every neuron's normalised slope per
+/// layer, mean ± sd). Returns false (after a warning on stderr) when gnuplot is missing or fails; the data and
+/// script are kept.
 bool plot_slopes(const std::string& dir, const Characterization& c);
 
 }  // namespace nnspice::measure

@@ -21,8 +21,9 @@ std::vector<Eigen::MatrixXi> read_weight_codes(const std::string& dir, int max_c
 /// Layer sizes implied by weight matrices of shapes (N_{l+1}, N_l).
 Layers layers_of(const std::vector<Eigen::MatrixXi>& codes);
 
-/// Writes DIR/learning_curve.{csv,gp,png} (accuracies per epoch). Without gnuplot: a warning, CSV and
-/// script stay. Returns false when no PNG was produced.
+/// Writes DIR/learning_curve.csv (accuracies per epoch) and its figure DIR/learning_curve.{png,svg}; the
+/// script DIR/figures/learning_curve.gp reads ../learning_curve.csv. Without gnuplot: a warning, CSV and
+/// script stay. Returns false when no image was produced.
 bool plot_learning_curve(const std::string& dir, const std::vector<EpochRecord>& history, const std::string& title);
 
 }  // namespace nnspice::train
