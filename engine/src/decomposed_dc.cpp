@@ -13,6 +13,7 @@
 #include <cstring>
 #include <filesystem>
 #include <map>
+#include <optional>
 #include <set>
 #include <sstream>
 
@@ -23,11 +24,15 @@
 #include "nnspice/common/fs_util.hpp"
 #include "nnspice/common/npy.hpp"
 #include "nnspice/common/progress.hpp"
+#include "nnspice/common/store.hpp"
 #include "nnspice/common/rng.hpp"
 #include "nnspice/netlist/builder.hpp"
 #include "nnspice/netlist/writer.hpp"
 
 namespace nnspice::engine {
+namespace {
+const store::Kind kChunkKind{"synapse-table-chunk", 1};  // raw doubles: synapse-major, then V_post, then V_pre
+}  // namespace
 using namespace nnspice::sim;
 namespace {
 
@@ -314,7 +319,7 @@ void DecomposedSolver::tabulate_synapses(const std::vector<SynapseRef>& list) {
     const Grid p = pre_grid(ch), q = post_grid(ch);
     std::string key = fmt::format("{:x}|{}|{}|{}|{}|{}|{}", impl_->chip_hash, ch.layer, p.v0, p.dv, p.n, q.dv, q.n);
     for (auto& s : ch.syn) key += fmt::format(",{}:{}:{}", s.j, s.i, s.code);
-    return fmt::format("{}/syn_l{}_{:016x}.npy", options_.cache_dir, ch.layer, fnv1a64(key));
+    return fmt::format("{}/syn_l{}_{:016x}.tab", options_.cache_dir, ch.layer, fnv1a64(key));
   };
   const std::size_t npts = pg.n * qg.n;
   auto store = [&](const Chunk& ch, const std::vector<double>& f) {
@@ -350,7 +355,32 @@ void DecomposedSolver::tabulate_synapses(const std::vector<SynapseRef>& list) {
   // another evaluation) are reused per (synapse, code) through each chunk file's ".keys" list.
   // Single-process only: MPI ranks must agree on the chunk list.
   auto keys_header = [&](std::size_t layer, const Grid& p, const Grid& q) {
-    return fmt::format("nnspice-synapse-tables/1 {:x} {} {} {} {} {} {} {}", impl_->chip_hash, layer, p.v0, p.dv, p.n, q.v0, q.dv, q.n);
+    return fmt::format("nnspice-synapse-tables/2 {:x} {} {} {} {} {} {} {}", impl_->chip_hash, layer, p.v0, p.dv, p.n, q.v0, q.dv, q.n);
+  };
+  auto keys_text = [&](const Chunk& ch) {
+    std::string keys = keys_header(ch.layer, pre_grid(ch), post_grid(ch)) + "\n";
+    for (const auto& sr : ch.syn) keys += fmt::format("{} {} {}\n", sr.j, sr.i, sr.code);
+    return keys;
+  };
+  // A chunk's tables are a store record (checksum; inputs = the hash of its .keys text): an edited, truncated or
+  // foreign file is recomputed with a note, never used (issue 17, class 3).
+  std::set<std::string> refused;  // one note per refused file
+  auto load_chunk = [&](const std::string& path, const Chunk& ch) -> std::optional<std::vector<double>> {
+    auto refuse = [&](const std::string& why) -> std::optional<std::vector<double>> {
+      if (refused.insert(path).second) store::notice(path, why, "recomputing its synapse tables");
+      return std::nullopt;
+    };
+    if (refused.count(path)) return std::nullopt;
+    const auto rec = store::load_record(path, kChunkKind, fnv1a64(keys_text(ch)));
+    if (!rec) return rec.missing() ? std::nullopt : refuse(rec.reason);
+    const std::string& b = *rec.value;
+    const std::size_t want = ch.syn.size() * chunk_points(ch) * sizeof(double);
+    if (b.size() != want) return refuse(fmt::format("{} bytes, expected {}", b.size(), want));
+    std::vector<double> v(b.size() / sizeof(double));
+    std::memcpy(v.data(), b.data(), b.size());
+    for (double x : v)
+      if (!std::isfinite(x)) return refuse("a non-finite current");
+    return v;
   };
   std::vector<std::string> cached_names;
   if (!options_.cache_dir.empty() && !options_.chunk_owner) {
@@ -390,9 +420,9 @@ void DecomposedSolver::tabulate_synapses(const std::vector<SynapseRef>& list) {
         const bool useful = std::any_of(ch.syn.begin(), ch.syn.end(),
                                         [&](const SynRef& sr) { return wanted.count(synapse_key(ch.layer, sr.j, sr.i, sr.code)) > 0; });
         if (!useful) continue;
-        const NpyArray a = read_npy(path.substr(0, path.size() - 5) + ".npy");
-        if (a.data.size() != ch.syn.size() * chunk_points(ch)) continue;
-        store(ch, a.data);
+        const auto a = load_chunk(path.substr(0, path.size() - 5) + ".tab", ch);
+        if (!a) continue;
+        store(ch, *a);
         ++stats_.cached_jobs;
         for (auto& sr : ch.syn) wanted.erase(synapse_key(ch.layer, sr.j, sr.i, sr.code));
       } catch (const std::exception&) {
@@ -422,16 +452,11 @@ void DecomposedSolver::tabulate_synapses(const std::vector<SynapseRef>& list) {
   if (!options_.cache_dir.empty()) make_dirs(options_.cache_dir);
   for (std::size_t k = 0; k < chunks.size(); ++k) {
     if (options_.chunk_owner && !options_.chunk_owner(k)) continue;
-    if (!options_.cache_dir.empty() && file_exists(chunk_file(chunks[k]))) {
-      try {
-        const NpyArray a = read_npy(chunk_file(chunks[k]));
-        if (a.data.size() == chunks[k].syn.size() * chunk_points(chunks[k])) {
-          store(chunks[k], a.data);
-          ++stats_.cached_jobs;
-          continue;
-        }
-      } catch (const InputError&) {
-        // a damaged cache file is recomputed
+    if (!options_.cache_dir.empty()) {
+      if (const auto a = load_chunk(chunk_file(chunks[k]), chunks[k])) {
+        store(chunks[k], *a);
+        ++stats_.cached_jobs;
+        continue;
       }
     }
     run_list.push_back(k);
@@ -546,10 +571,9 @@ void DecomposedSolver::tabulate_synapses(const std::vector<SynapseRef>& list) {
     }
     if (!options_.cache_dir.empty()) {
       const Chunk& ch = chunks[k];
-      const std::string f = chunk_file(ch);
-      write_npy(f, r.data.at("f"), {r.data.at("f").size()});
-      std::string keys = keys_header(ch.layer, pre_grid(ch), post_grid(ch)) + "\n";
-      for (const auto& sr : ch.syn) keys += fmt::format("{} {} {}\n", sr.j, sr.i, sr.code);
+      const std::string f = chunk_file(ch), keys = keys_text(ch);
+      const auto& v = r.data.at("f");
+      store::write_record(f, kChunkKind, fnv1a64(keys), std::string_view(reinterpret_cast<const char*>(v.data()), v.size() * sizeof(double)));
       write_file_atomic(f.substr(0, f.size() - 4) + ".keys", keys);
     }
   };

@@ -120,6 +120,24 @@ static void shared_cache(SynapseTables method) {
   DecomposedSolver third(chip, cached);
   const auto rt = third.solve(w, in);
   EXPECT_NEAR(rt[0].currents.back()[0], ra[0].currents.back()[0], 1e-9 * std::abs(ra[0].currents.back()[0]) + 1e-15);
+  // A changed value in a table file fails its checksum: recomputed, never used (issue 17, class 3).
+  int tampered = 0;
+  for (const auto& e : std::filesystem::directory_iterator(dir))
+    if (e.path().extension() == ".tab") {
+      std::fstream f(e.path(), std::ios::in | std::ios::out | std::ios::binary);
+      f.seekg(-3, std::ios::end);
+      char c = 0;
+      f.get(c);
+      f.seekp(-3, std::ios::end);
+      f.put(static_cast<char>(c ^ 0x10));
+      ++tampered;
+    }
+  EXPECT_GT(tampered, 0);
+  DecomposedSolver fourth(chip, cached);
+  const auto r4 = fourth.solve(w, in);
+  EXPECT_EQ(fourth.stats().cached_jobs, 0u) << "a tampered table was used";
+  ASSERT_TRUE(r4[0].ok);
+  EXPECT_NEAR(r4[0].currents.back()[0], ra[0].currents.back()[0], 1e-9 * std::abs(ra[0].currents.back()[0]) + 1e-15);
   std::filesystem::remove_all(dir);
 }
 
