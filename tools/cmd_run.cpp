@@ -99,9 +99,17 @@ std::vector<std::string> data_args(const Experiment& x, const char* iris_flag) {
   return a;
 }
 
-// The folder of chip k of an experiment: the experiment folder itself for a single chip.
-std::string chip_dir(const std::string& out, const Experiment& x, long long k) {
-  return x.chips == 1 ? out + "/" + x.name : fmt::format("{}/{}/chip_{}", out, x.name, k);
+// What the report needs of an experiment; its chip_dir(k) is the one rule for the folder of chip k.
+report::ExperimentPlan experiment_plan(const Experiment& x, const std::string& out) {
+  report::ExperimentPlan p;
+  p.name = x.name;
+  p.dataset = x.dataset;
+  p.layers = x.layers;
+  p.chip_model = x.char_synapses == "none" ? "per-neuron" : "per-synapse, codes " + x.char_synapses;
+  p.chip_seed = x.chip_seed;
+  p.chips = x.chips;
+  p.dir = out + "/" + x.name;
+  return p;
 }
 
 // Rough stage costs in seconds on the project's 2-core machine (fitted to the default run, 2026-12-02: iris 4-7-3
@@ -146,7 +154,7 @@ std::vector<StageSpec> plan(const RunConfig& c, const std::string& out) {
     // Ideal weights: trained once per experiment on the homogeneous model.
     add(e, x.name, "train_homogeneous", "train 3-bit weights on the homogeneous (ideal) model", train_args(""), true, train_cost(x, size));
     for (long long k = 0; k < x.chips; ++k) {
-      const std::string d = chip_dir(out, x, k);
+      const std::string d = experiment_plan(x, out).chip_dir(k);
       const std::string group = x.chips == 1 ? x.name : fmt::format("{}/chip_{}", x.name, k);
       const std::uint64_t seed = x.chip_seed + static_cast<std::uint64_t>(k);
       const std::string chip = d + "/chip/chip.csv", cal = d + "/characterize/calibration.json";
@@ -192,6 +200,7 @@ std::vector<StageSpec> plan(const RunConfig& c, const std::string& out) {
             evaluate_cost(x, size));
       }
       if (x.dynamics && k == 0) {
+        const bool tabulated = x.dyn_method == "tabulated" || (x.dyn_method == "auto" && engine::use_fast_engine(netlist::NetworkSpec::parse(x.layers)));
         std::string levels;
         for (double v : x.dyn_levels) levels += (levels.empty() ? "" : ",") + num(v);
         a = {"dynamics", "--layers", x.layers, "--chip", chip, "--weights", d + "/train_chip", "--count", std::to_string(x.dyn_count), "--mean-input",
@@ -206,11 +215,8 @@ std::vector<StageSpec> plan(const RunConfig& c, const std::string& out) {
             // Per (pattern, level) switch. ngspice transients grow a little faster than the synapse count (4-7-3: 0.33 s
             // per switch with the validation runs of the default). tabulated (auto above 20,000 transistors): ~55 us
             // per synapse and switch (196-20-10: 0.24 s) plus ~3 s of tables and calibration.
-            (x.dyn_method == "tabulated" || (x.dyn_method == "auto" && engine::use_fast_engine(netlist::NetworkSpec::parse(x.layers))) ? 3.0 : 0.0) +
-                static_cast<double>(x.dyn_count * static_cast<long long>(x.dyn_levels.size())) *
-                    (x.dyn_method == "tabulated" || (x.dyn_method == "auto" && engine::use_fast_engine(netlist::NetworkSpec::parse(x.layers)))
-                         ? 5.5e-5 * size
-                         : 0.33 * std::pow(size / 49.0, 1.2)));
+            (tabulated ? 3.0 : 0.0) + static_cast<double>(x.dyn_count * static_cast<long long>(x.dyn_levels.size())) *
+                                          (tabulated ? 5.5e-5 * size : 0.33 * std::pow(size / 49.0, 1.2)));
       }
     }
   }
@@ -288,7 +294,6 @@ int run_child(const std::vector<std::string>& args, const std::string& log) {
   return 128 + (WIFSIGNALED(status) ? WTERMSIG(status) : 0);
 }
 
-
 std::string mean_sd_dat(const char* label, const report::Stat& s) {
   return fmt::format("\"{}\" {} {}\n", label, 100 * s.mean, std::isnan(s.sd) ? 0.0 : 100 * s.sd);
 }
@@ -332,14 +337,7 @@ nlohmann::json write_report(const RunConfig& c, const std::string& out, double w
   const char* keys[5] = {"ideal_model_ideal_weights", "chip_model_ideal_weights", "chip_model_chip_aware_weights", "circuit_ideal_weights",
                          "circuit_chip_aware_weights"};
   for (const auto& x : c.experiments) {
-    report::ExperimentPlan p;
-    p.name = x.name;
-    p.dataset = x.dataset;
-    p.layers = x.layers;
-    p.chip_model = x.char_synapses == "none" ? "per-neuron" : "per-synapse, codes " + x.char_synapses;
-    p.chip_seed = x.chip_seed;
-    p.chips = x.chips;
-    p.dir = out + "/" + x.name;
+    const report::ExperimentPlan p = experiment_plan(x, out);
     auto r = report::read_experiment(p, out);
     experiment_figures(r);
     nlohmann::json e = {{"name", x.name}, {"dataset", x.dataset}, {"layers", x.layers}, {"chip_model", p.chip_model}, {"chips", nlohmann::json::array()}};

@@ -3,7 +3,6 @@
 #include <fmt/format.h>
 
 #include <cstdlib>
-#include <filesystem>
 
 #include "nnspice/common/error.hpp"
 #include "nnspice/common/fs_util.hpp"
@@ -22,7 +21,7 @@ bool write_figure(const std::string& dir, const std::string& name, const std::st
   check_name("name", name);
   for (const auto& d : data) check_name("data file", d.file);
   const std::string fig = dir + "/figures";
-  std::filesystem::create_directories(fig);
+  make_dirs(fig);
   for (const auto& d : data) write_file_atomic(fig + "/" + d.file, d.text);
   // One script, two terminals: the PNG and the SVG come from the same plot commands. `reset` first, so the SVG
   // pass starts from the same settings as the PNG one (a body that ends on `set format y ''` leaks into it

@@ -30,11 +30,10 @@
 #include "nnspice/netlist/writer.hpp"
 
 namespace nnspice::engine {
-namespace {
-const store::Kind kChunkKind{"synapse-table-chunk", 1};  // raw doubles: synapse-major, then V_post, then V_pre
-}  // namespace
 using namespace nnspice::sim;
 namespace {
+
+const store::Kind kChunkKind{"synapse-table-chunk", 1};  // raw doubles: synapse-major, then V_post, then V_pre
 
 constexpr double kI0 = 1e-15;         // soma tables hold asinh(I / kI0): smooth through 0, ~log I above
 constexpr double kIrefFloor = 1e-11;  // synapse tables hold I_syn / sqrt(I_soma^2 + floor^2); floor ~ the

@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "nnspice/common/fs_util.hpp"
+#include "nnspice/common/progress.hpp"
 
 namespace nnspice::report {
 namespace {
@@ -69,12 +70,7 @@ std::string pm(double m, double sd, double scale, const char* unit, int digits =
   if (!std::isfinite(sd)) return fmt::format("{:.{}f}{}", scale * m, digits, unit);
   return fmt::format("{:.{}f} ± {:.{}f}{}", scale * m, digits, scale * sd, digits, unit);
 }
-std::string duration(double s) {
-  if (!std::isfinite(s)) return "n/a";
-  if (s < 60) return fmt::format("{:.1f} s", s);
-  const long t = std::lround(s);
-  return t < 3600 ? fmt::format("{}m{:02d}s", t / 60, t % 60) : fmt::format("{}h{:02d}m", t / 3600, (t % 3600) / 60);
-}
+std::string duration(double s) { return std::isfinite(s) ? format_duration(s) : "n/a"; }
 std::string current(double a) {
   if (!std::isfinite(a)) return "n/a";
   if (a >= 1e-6) return fmt::format("{:g} µA", a * 1e6);
