@@ -79,7 +79,8 @@ int main(int argc, char** argv) {
                           {"nnspice_epoch_s", ours},
                           {"nnspice_median_epoch_s", median(ours)}};
     const std::string tjson = json_out + ".torch.json";
-    const std::string cmd = fmt::format("'{}' '{}' --epochs {} --threads {} --batch {} --json '{}' {}", python, script,
+    // The baseline's model is nnspice.torch.ChipNetwork (python/), from this build tree.
+    const std::string cmd = fmt::format("PYTHONPATH='{}' '{}' '{}' --epochs {} --threads {} --batch {} --json '{}' {}", NNSPICE_PYTHON_DIR, python, script,
                                         epochs, threads, batch, tjson,
                                         mnist.empty() ? std::string() : fmt::format("--mnist '{}'", mnist));
     std::remove(tjson.c_str());

@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""PyTorch CPU reference of `nnspice train`'s model, for bench/bench_train.sh (our own code).
+"""PyTorch CPU reference of `nnspice train`'s model, for bench/bench_train (our own code): the model is
+nnspice.torch.ChipNetwork (python/nnspice/torch.py), the training step plain PyTorch.
 
 Same model and training step as train/src/network.cpp + trainer.cpp: bias-free layers
 a0 = s0*x, a_{l+1} = s_{l+1}*relu(Wq a_l), out = relu(Wq a_{L-1}); Wq = 3-bit + sign dual-copy
@@ -18,6 +19,8 @@ import time
 
 import numpy as np
 import torch
+
+from nnspice.torch import ChipNetwork  # the package's model (python/nnspice/torch.py); bench_train sets PYTHONPATH
 
 
 def read_idx(path, ndim):
@@ -45,41 +48,6 @@ def load_mnist(d, input_mean=0.1, threshold=0.027):
     return prep(xtr), ytr, prep(xte), yte, int(sel.sum())
 
 
-class Quantize(torch.autograd.Function):
-    @staticmethod
-    def forward(ctx, w, gain, step, kmax):
-        unit = torch.where(w >= 0, torch.full_like(w, step), step * gain.expand_as(w))
-        u = w / unit
-        r = torch.sign(u) * torch.floor(torch.abs(u) + 0.5)  # half away from zero
-        ctx.save_for_backward((torch.abs(r) <= kmax).to(w.dtype))
-        return torch.clamp(r, -kmax, kmax) * unit
-
-    @staticmethod
-    def backward(ctx, g):
-        (mask,) = ctx.saved_tensors
-        return g * mask, None, None, None
-
-
-class ChipNet(torch.nn.Module):
-    def __init__(self, layers, gen, step=0.25, kmax=7, gain=1.0):
-        super().__init__()
-        self.w = torch.nn.ParameterList(
-            [torch.nn.Parameter((torch.rand(layers[i + 1], layers[i], generator=gen) - 0.5) * 1.0)
-             for i in range(len(layers) - 1)])
-        self.slopes = [torch.ones(n) for n in layers[:-1]]
-        self.gain = [torch.full((1, n), gain) for n in layers[:-1]]
-        self.step, self.kmax = step, kmax
-
-    def forward(self, x):  # x: (B, N0)
-        a = x * self.slopes[0]
-        L = len(self.w)
-        for l, w in enumerate(self.w):
-            wq = Quantize.apply(w, self.gain[l], self.step, self.kmax)
-            z = torch.relu(a @ wq.t())
-            a = z * self.slopes[l + 1] if l + 1 < L else z
-        return a
-
-
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--mnist", default=os.environ.get("NNSPICE_MNIST_DIR", "/usr/local/share/nnspice/mnist"))
@@ -97,7 +65,7 @@ def main():
     assert npix == layers[0], f"{npix} pixels selected, network expects {layers[0]}"
     xtr, ytr, xte, yte = map(torch.from_numpy, (xtr, ytr, xte, yte))
     gen = torch.Generator().manual_seed(a.seed)
-    net = ChipNet(layers, gen)
+    net = ChipNetwork(layers="-".join(map(str, layers)), init_range=0.5, generator=gen)  # homogeneous slopes, gain 1
     opt = torch.optim.Adam(net.parameters(), lr=a.lr, eps=1e-6)
     n = xtr.shape[0]
     epochs = []
@@ -109,7 +77,7 @@ def main():
             out = net(xtr[idx])
             t = 3.0 * torch.nn.functional.one_hot(ytr[idx], layers[-1]).to(out.dtype)
             loss = ((0.25 + 0.75 * t) * (out - t) ** 2).mean()
-            loss = loss + 1e-6 * sum(torch.clamp(w, max=0).abs().sum() for w in net.w)
+            loss = loss + 1e-6 * net.l1_negative()
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()

@@ -7,6 +7,8 @@
 #   NNSPICE_SKIP_APT=1 ...      skip apt (packages already there)
 #   NNSPICE_SKIP_DATA=1 ...     skip the MNIST download
 #   NNSPICE_SKIP_BUILD=1 ...    skip the release build (the test script builds its own sanitizer tree)
+#   NNSPICE_SKIP_PYTHON=1 ...   build the nnspice command only, not the Python package
+#   scripts/setup.sh python     only build the Python package and put it on python3's path (after a setup)
 #   NNSPICE_FUZZ=1 ...          also install clang + libclang-rt-14-dev (the fuzz preset)
 #   NNSPICE_TEST_PACKAGES=1 ... also install what only the tests use (chromium, for the report test)
 set -euo pipefail
@@ -15,14 +17,16 @@ cd "$(dirname "$0")/.."
 packages=(build-essential cmake ninja-build pkg-config git ca-certificates
           ngspice libngspice0-dev libeigen3-dev libboost-program-options-dev libfmt-dev libyaml-cpp-dev
           nlohmann-json3-dev libgtest-dev libgmock-dev libbenchmark-dev gnuplot-nox
-          libopenmpi-dev openmpi-bin python3 zlib1g-dev)
+          libopenmpi-dev openmpi-bin python3 zlib1g-dev
+          python3-dev pybind11-dev python3-numpy)
 # npm: Debian's package only where no npm is on PATH. A machine whose nodejs comes from NodeSource
 # already has npm, and Debian's npm cannot be installed beside that nodejs ("held broken packages").
 command -v npm >/dev/null 2>&1 || packages+=(npm)
 # The libFuzzer targets (docs/reliability.md) need clang and its runtime; only for NNSPICE_FUZZ=1.
 [[ "${NNSPICE_FUZZ:-0}" == 1 ]] && packages+=(clang libclang-rt-14-dev)
 # The test command (scripts/run-tests.sh) also opens a run's report.html in headless Chromium (tests/cli/run_cli.sh).
-[[ "${NNSPICE_TEST_PACKAGES:-0}" == 1 ]] && packages+=(chromium)
+# and runs the Python package's tests (pytest) and its PyTorch example (python3-torch, ~170 packages).
+[[ "${NNSPICE_TEST_PACKAGES:-0}" == 1 ]] && packages+=(chromium python3-pytest python3-torch)
 
 as_root() {
   if [[ $(id -u) == 0 ]]; then "$@"
@@ -30,6 +34,22 @@ as_root() {
   else echo "setup.sh: need root (or sudo) to run: $*" >&2; exit 2
   fi
 }
+
+# The Python package (docs/python.md): the module in build/python/nnspice, and a .pth file in Debian
+# python3's site directory naming build/python (an editable install: a rebuild is seen at the next import).
+build_python() {
+  cmake --preset release >/dev/null
+  cmake --build --preset release -j "$(nproc)" --target nnspice_python
+  local site
+  site=$(/usr/bin/python3 -c 'import site; print(site.getsitepackages()[0])')
+  as_root mkdir -p "$site"
+  echo "$PWD/build/python" | as_root tee "$site/nnspice.pth" >/dev/null
+  /usr/bin/python3 -c 'import nnspice; print("setup.sh: python3 -c \"import nnspice\" works (nnspice", nnspice.version() + ")")'
+}
+if [[ "${1:-}" == python ]]; then
+  build_python
+  exit 0
+fi
 
 if [[ "${NNSPICE_SKIP_APT:-0}" != 1 ]]; then
   missing=()
@@ -57,4 +77,5 @@ if [[ "${NNSPICE_SKIP_BUILD:-0}" != 1 ]]; then
     cmake --build --preset release -j "$(nproc)" --target nnspice
   fi
   echo "setup.sh: built build/tools/nnspice"
+  [[ "${NNSPICE_SKIP_PYTHON:-0}" == 1 ]] || build_python
 fi

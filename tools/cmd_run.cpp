@@ -276,6 +276,7 @@ int run_child(const std::vector<std::string>& args, const std::string& log) {
   std::vector<char*> argv;
   for (auto& s : argv_s) argv.push_back(s.data());
   argv.push_back(nullptr);
+  const std::string exe = self_executable();
   const pid_t pid = ::fork();
   if (pid < 0) throw std::runtime_error("cannot start a stage: fork failed");
   if (pid == 0) {
@@ -284,7 +285,7 @@ int run_child(const std::vector<std::string>& args, const std::string& log) {
       ::dup2(fileno(f), 1);
       std::fclose(f);
     }
-    ::execv("/proc/self/exe", argv.data());
+    ::execv(exe.c_str(), argv.data());
     std::_Exit(127);
   }
   int status = 0;

@@ -29,4 +29,21 @@ const std::vector<Command>& commands() {
   return table;
 }
 
+const Command* find_command(const std::string& name) {
+  for (const auto& c : commands())
+    if (name == c.name) return &c;
+  return nullptr;
+}
+
+int run_command(const Command& command, const std::vector<std::string>& args) {
+  std::vector<std::string> storage;
+  storage.reserve(args.size() + 1);
+  storage.push_back(std::string("nnspice ") + command.name);
+  storage.insert(storage.end(), args.begin(), args.end());
+  std::vector<char*> argv;
+  for (auto& a : storage) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  return command.run(static_cast<int>(storage.size()), argv.data());
+}
+
 }  // namespace nnspice::tools

@@ -14,6 +14,11 @@ struct Command {
 };
 
 const std::vector<Command>& commands();
+/// The command called `name`, or null.
+const Command* find_command(const std::string& name);
+/// Runs `command` in this process with `args` (without the command's name); argv[0] is "nnspice <name>".
+/// Exceptions propagate: the CLI (main.cpp) maps them to exit codes, the Python module to its exceptions.
+int run_command(const Command& command, const std::vector<std::string>& args);
 
 int cmd_netlist(int argc, char** argv);
 int cmd_simulate(int argc, char** argv);

@@ -6,6 +6,7 @@
 #include <new>
 #include <exception>
 #include <string>
+#include <vector>
 
 #include "commands.hpp"
 #include "nnspice/common/error.hpp"
@@ -37,12 +38,10 @@ int main(int argc, char** argv) {
     fmt::print("nnspice {}\n", nnspice::nnspice_version());
     return 0;
   }
-  for (const auto& c : nnspice::tools::commands()) {
-    if (std::strcmp(argv[1], c.name) != 0) continue;
-    std::string prog = std::string("nnspice ") + c.name;
-    argv[1] = prog.data();
+  if (const nnspice::tools::Command* found = nnspice::tools::find_command(argv[1])) {
+    const auto& c = *found;
     try {
-      return c.run(argc - 1, argv + 1);
+      return nnspice::tools::run_command(c, std::vector<std::string>(argv + 2, argv + argc));
     } catch (const nnspice::InputError& e) {
       fmt::print(stderr, "nnspice {}: error: {}\n", c.name, e.what());
       return static_cast<int>(ExitCode::bad_input);

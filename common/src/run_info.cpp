@@ -12,21 +12,26 @@
 namespace nnspice {
 namespace {
 std::string g_command_line;
+std::string g_self_executable;
 }
 
 std::string nnspice_version() { return NNSPICE_VERSION; }
+
+std::string self_executable() {
+  if (!g_self_executable.empty()) return g_self_executable;
+  char exe[4096];
+  const ssize_t n = ::readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+  return n > 0 ? std::string(exe, static_cast<std::size_t>(n)) : std::string("/proc/self/exe");
+}
+
+void set_self_executable(const std::string& path) { g_self_executable = path; }
 
 std::string data_dir() {
   if (const char* env = std::getenv("NNSPICE_DATA_DIR"); env && *env) return env;
   std::error_code ec;
   // A binary in a build tree prefers the source tree's data (kept in sync with the code).
-  char exe[4096];
-  const ssize_t n = ::readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-  if (n > 0) {
-    exe[n] = 0;
-    const std::string s(exe);
-    if (s.rfind("/usr/", 0) != 0 && std::filesystem::is_directory(NNSPICE_DATA_SOURCE_DIR, ec)) return NNSPICE_DATA_SOURCE_DIR;
-  }
+  const std::string s = self_executable();
+  if (s.rfind("/usr/", 0) != 0 && std::filesystem::is_directory(NNSPICE_DATA_SOURCE_DIR, ec)) return NNSPICE_DATA_SOURCE_DIR;
   if (std::filesystem::is_directory(NNSPICE_DATA_INSTALL_DIR, ec)) return NNSPICE_DATA_INSTALL_DIR;
   return NNSPICE_DATA_SOURCE_DIR;
 }

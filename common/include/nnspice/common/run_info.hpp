@@ -13,6 +13,11 @@ std::string nnspice_version();
 /// Directory of shipped data (model cards, process files): $NNSPICE_DATA_DIR, else the installed
 /// share/nnspice, else the source tree's data/ (for runs from a build tree).
 std::string data_dir();
+/// The `nnspice` executable that stages re-execute (`nnspice run`) and whose location picks the data
+/// directory: /proc/self/exe unless set_self_executable named another (the Python module, whose process
+/// is python3, names the nnspice command built beside it).
+std::string self_executable();
+void set_self_executable(const std::string& path);
 /// Resolves a data-relative path ("models/x.lib") against data_dir() unless it exists as given.
 std::string resolve_data_path(const std::string& path);
 
