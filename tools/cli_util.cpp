@@ -11,6 +11,7 @@
 #include <type_traits>
 
 #include "nnspice/common/error.hpp"
+#include "nnspice/engine/device_tables.hpp"
 
 namespace nnspice::tools {
 
@@ -133,6 +134,21 @@ std::vector<double> parse_number_list(const std::string& text, const std::string
     start = comma + 1;
   }
   return v;
+}
+
+void add_corner_options(po::options_description& o) {
+  o.add_options()
+    ("temp-C", bounded<double>(engine::kTableMinTemp_C, engine::kTableMaxTemp_C),
+     "temperature in C (default: the process YAML's temp_C, 27); -40..125, where the cards' temperature models and the device tables hold")
+    ("vdd-V", bounded<double>(0.5, 4.75), "supply in V (default: the process YAML's vdd_V, 1.8); 0.5..4.75");
+}
+
+netlist::Process resolve_process(const po::variables_map& vm) {
+  netlist::Process p = netlist::load_process_or_default(vm["process"].as<std::string>());
+  if (vm.count("temp-C")) p.temp_C = vm["temp-C"].as<double>();
+  if (vm.count("vdd-V")) p.vdd_V = vm["vdd-V"].as<double>();
+  p.validate();
+  return p;
 }
 
 }  // namespace nnspice::tools

@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+#include "nnspice/netlist/process.hpp"
+
 namespace nnspice::tools {
 
 namespace po = boost::program_options;
@@ -64,6 +66,18 @@ struct Subcommand {
 /// Runs argv[1] of `group` (e.g. "dnpu") from `subs` with argv[0] = "nnspice GROUP SUB"; no subcommand
 /// prints the list (exit 2), --help prints it (exit 0), an unknown one is an InputError naming it.
 int run_subcommand(const char* group, std::span<const Subcommand> subs, int argc, char** argv);
+
+/// --temp-C and --vdd-V (docs/conventions.md "Corners"): simulate at another temperature or supply than the
+/// process YAML's temp_C / vdd_V. Bounds: -40..125 C (the cards' temperature models and the native engine's
+/// device tables) and 0.5..4.75 V (the tables' supply range).
+void add_corner_options(po::options_description& o);
+/// The process of --process (empty: the shipped one) at the corner of --temp-C / --vdd-V, validated.
+netlist::Process resolve_process(const po::variables_map& vm);
+/// The corner a command ran at, for summary.json / run.json: {"temp_C": ..., "vdd_V": ...}.
+struct Corner {
+  double temp_C, vdd_V;
+};
+inline Corner corner_of(const netlist::Process& p) { return {p.temp_C, p.vdd_V}; }
 
 /// Parses a comma list of numbers ("1.5e-8,4.5e-8"); InputError naming --option and the bad part.
 std::vector<double> parse_number_list(const std::string& text, const std::string& option);

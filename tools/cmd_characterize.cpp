@@ -108,6 +108,7 @@ int cmd_characterize(int argc, char** argv) {
     ("table-cache", po::value<std::string>()->default_value(""), "decomposed: folder of ngspice synapse tables, shared with other runs of the "
                                                                   "same chip (evaluate); default OUT/decomposed_tables")
     ("no-progress", po::bool_switch(), "no progress line on stderr");
+  add_corner_options(o);
   po::variables_map vm;
   if (!parse_options(argc, argv, o, vm, "nnspice characterize --layers 4-7-3 [--seed 7 | --chip chip.csv] --out DIR [options]",
                      "Measures a chip like the paper: random one-to-one routings at weight code +7, all inputs equal and swept,\n"
@@ -119,7 +120,7 @@ int cmd_characterize(int argc, char** argv) {
     return 0;
 
   const auto spec = netlist::NetworkSpec::parse(vm["layers"].as<std::string>());
-  const auto process = netlist::load_process_or_default(vm["process"].as<std::string>());
+  const auto process = resolve_process(vm);
   mismatch::Chip chip;
   std::string chip_name;
   if (vm.count("chip")) {
@@ -215,6 +216,8 @@ int cmd_characterize(int argc, char** argv) {
   summary["chip"] = chip_name;
   summary["chip_seed"] = chip.seed;
   summary["process"] = process.name;
+  summary["temp_C"] = process.temp_C;
+  summary["vdd_V"] = process.vdd_V;
   summary["wall_s"] = wall;
   summary["workers"] = ro.workers;
   if (!evaluation.is_null()) summary["evaluation"] = evaluation;

@@ -27,13 +27,14 @@ int cmd_demo(int argc, char** argv) {
     ("patterns", po::value<int>()->default_value(5), "number of random input patterns (currents 0..325 nA)")
     ("process,p", po::value<std::string>()->default_value(""), "process YAML (default: shipped tsmc180.yaml)")
     ("out,o", po::value<std::string>()->default_value("out/demo"), "output directory");
+  add_corner_options(o);
   po::variables_map vm;
   if (!parse_options(argc, argv, o, vm, "nnspice demo [--layers 4-7-3] [--seed 7] [--out DIR]",
                      "Draws a mismatched chip, writes its netlist, and simulates DC operating points of a few input patterns\n"
                      "in-process with libngspice, printing every output neuron's input current and the predicted class."))
     return 0;
   const auto spec = netlist::NetworkSpec::parse(vm["layers"].as<std::string>());
-  const auto process = netlist::load_process_or_default(vm["process"].as<std::string>());
+  const auto process = resolve_process(vm);
   const std::uint64_t seed = vm["seed"].as<std::uint64_t>();
   const int n_patterns = vm["patterns"].as<int>();
   if (n_patterns < 1 || n_patterns > 10000) throw InputError(fmt::format("--patterns = {}: expected 1..10000", n_patterns));

@@ -19,6 +19,7 @@ int cmd_device_tables(int argc, char** argv) {
     ("cache", po::value<std::string>()->default_value(""), "cache folder (default: $NNSPICE_CACHE_DIR, else ~/.cache/nnspice)")
     ("workers,j", jobs_value()->default_value(default_jobs()), "ngspice worker processes for the sweeps")
     ("json", po::bool_switch(), "print the result as JSON");
+  add_corner_options(o);
   po::variables_map vm;
   if (!parse_options(argc, argv, o, vm, "nnspice device-tables [--process P.yaml]",
                      "Builds the native engine's device tables of a process (one ngspice sweep set per transistor class,\n"
@@ -26,7 +27,7 @@ int cmd_device_tables(int argc, char** argv) {
                      "(a damaged or foreign cache file is rebuilt). characterize/evaluate/dynamics do the same on first need;\n"
                      "this command does it ahead of time and reports the cost (docs/dc_engine.md)."))
     return 0;
-  const netlist::Process process = netlist::load_process_or_default(vm["process"].as<std::string>());
+  const netlist::Process process = resolve_process(vm);
   engine::DeviceTableOptions opt;
   opt.cache_dir = vm["cache"].as<std::string>().empty() ? engine::default_cache_dir() : vm["cache"].as<std::string>();
   opt.parallel.workers = vm["workers"].as<int>();

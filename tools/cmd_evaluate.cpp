@@ -53,6 +53,7 @@ int cmd_evaluate(int argc, char** argv) {
     ("reference", po::value<std::string>(), "compare the output currents with another evaluation's OUT (e.g. --method full on the same chip, "
                                             "weights and samples): writes fidelity.json; tolerance 0.5 % + 20 pA per current; exit 1 when outside it")
     ("out,o", po::value<std::string>()->required(), "output directory");
+  add_corner_options(o);
   po::variables_map vm;
   if (!parse_options(argc, argv, o, vm, "nnspice evaluate --layers L --weights DIR --chip chip.csv --dataset mnist --out DIR",
                      "Programs the chip with the weight codes, applies every test sample as input currents (each sample scaled\n"
@@ -88,6 +89,8 @@ int cmd_evaluate(int argc, char** argv) {
     if (vm["input-mean"].as<double>() > 0) cfg += fmt::format(", input_mean_A: {}", vm["input-mean"].as<double>());
     cfg += "}\n";
     if (!vm["process"].as<std::string>().empty()) cfg += fmt::format("process: {}\n", vm["process"].as<std::string>());
+    if (vm.count("temp-C")) cfg += fmt::format("temp_C: {}\n", vm["temp-C"].as<double>());
+    if (vm.count("vdd-V")) cfg += fmt::format("vdd_V: {}\n", vm["vdd-V"].as<double>());
     const std::string cfg_path = out + "/montecarlo.yaml";
     if (!(vm["resume"].as<bool>() && file_exists(cfg_path))) write_file_atomic(cfg_path, cfg);
     std::vector<std::string> args = {"nnspice run", cfg_path, "--out", out};
@@ -107,7 +110,7 @@ int cmd_evaluate(int argc, char** argv) {
   }
   sim::NetworkChip chip;
   chip.spec = spec;
-  chip.process = netlist::load_process_or_default(vm["process"].as<std::string>());
+  chip.process = resolve_process(vm);
   std::string chip_src;
   if (vm.count("chip")) {
     chip_src = vm["chip"].as<std::string>();
@@ -150,10 +153,11 @@ int cmd_evaluate(int argc, char** argv) {
   nlohmann::json summary = {{"layers", spec.layers},   {"chip", chip_src},       {"process", chip.process.name},
                             {"dataset", splits.info},  {"samples", r.samples},   {"evaluated", r.evaluated},
                             {"correct", r.correct},    {"failed", r.failed},     {"accuracy", r.accuracy()},
-                            {"input_mean_A", mean},    {"stats", r.stats},       {"errors", r.errors}};
+                            {"input_mean_A", mean},    {"stats", r.stats},       {"errors", r.errors},
+                            {"temp_C", chip.process.temp_C}, {"vdd_V", chip.process.vdd_V}};
   if (r.stats.contains("engine_audit")) summary["engine_audit"] = r.stats["engine_audit"];
   write_json(eo.out_dir + "/summary.json", summary);
-  write_run_json(eo.out_dir, {{"layers", spec.layers}, {"chip", chip_src}, {"seed", chip.chip.seed}, {"process", chip.process.source},
+  write_run_json(eo.out_dir, {{"layers", spec.layers}, {"chip", chip_src}, {"seed", chip.chip.seed}, {"process", chip.process.source}, {"temp_C", chip.process.temp_C}, {"vdd_V", chip.process.vdd_V},
                               {"weights", vm["weights"].as<std::vector<std::string>>()}, {"dataset", splits.info}, {"method", eo.method},
                               {"input_mean_A", mean}, {"mpi_ranks", mpi.size()}, {"ngspice", sim::Session::ngspice_version()}});
   fmt::print("{} ({} chip {}): {}/{} correct = {:.2f} % at circuit level ({} failed, method {}, {} rank(s)) -> {}\n", dopt.name, spec.str(),

@@ -127,6 +127,14 @@ double evaluate_cost(const Experiment& x, double synapses) {
   return 1 + synapses / 300 + 3e-7 * samples * synapses;  // tabulation + Kirchhoff solves: 196-20-10 on 2,000 images ~20 s
 }
 
+// --temp-C / --vdd-V of a stage at `corner` (nothing when it is the process's own).
+std::vector<std::string> corner_args(const StageCorner& corner) {
+  std::vector<std::string> a;
+  if (corner.temp_C) a.insert(a.end(), {"--temp-C", num(*corner.temp_C)});
+  if (corner.vdd_V) a.insert(a.end(), {"--vdd-V", num(*corner.vdd_V)});
+  return a;
+}
+
 std::vector<StageSpec> plan(const RunConfig& c, const std::string& out) {
   std::vector<StageSpec> st;
   const std::string jobs = std::to_string(c.jobs);
@@ -160,6 +168,7 @@ std::vector<StageSpec> plan(const RunConfig& c, const std::string& out) {
       const std::string chip = d + "/chip/chip.csv", cal = d + "/characterize/calibration.json";
       std::vector<std::string> a = {"netlist", "--layers", x.layers, "--seed", std::to_string(seed)};
       a.insert(a.end(), proc.begin(), proc.end());
+      for (const auto& v : corner_args(c.corner)) a.push_back(v);
       add(d, group, "chip", fmt::format("draw chip {} (seed {}) and write its netlist", x.layers, seed), a, false, 0.01);
       // One folder of decomposed-engine tables per chip: evaluations reuse the characterisation's code-0 tables.
       const std::string tables = d + "/tables";
@@ -169,6 +178,7 @@ std::vector<StageSpec> plan(const RunConfig& c, const std::string& out) {
       const bool per_synapse = x.char_synapses != "none";
       if (per_synapse) a.insert(a.end(), {"--synapses", "--synapse-codes", x.char_synapses});
       a.insert(a.end(), proc.begin(), proc.end());
+      for (const auto& v : corner_args(x.char_corner)) a.push_back(v);
       add(d, group, "characterize",
           per_synapse ? fmt::format("measure slopes, negative gains and every synapse's gains (codes {}; {} routings, {} solver)", x.char_synapses,
                                     x.routings, x.char_method)
@@ -195,6 +205,7 @@ std::vector<StageSpec> plan(const RunConfig& c, const std::string& out) {
         a.insert(a.end(), proc.begin(), proc.end());
         if (x.eval_limit > 0) a.insert(a.end(), {"--limit", std::to_string(x.eval_limit)});
         if (x.eval_input_mean > 0) a.insert(a.end(), {"--input-mean", num(x.eval_input_mean)});
+        for (const auto& v : corner_args(x.eval_corner)) a.push_back(v);
         add(d, group, chip_aware ? "evaluate_chip" : "evaluate_homogeneous",
             chip_aware ? "circuit-level accuracy of the chip-aware weights" : "circuit-level accuracy of the ideal weights", a, true,
             evaluate_cost(x, size));
@@ -211,6 +222,7 @@ std::vector<StageSpec> plan(const RunConfig& c, const std::string& out) {
         if (x.dataset != "fsdd") a.insert(a.end(), da.begin(), da.end());
         else a.insert(a.end(), {"--random-patterns", std::to_string(x.dyn_count)});
         a.insert(a.end(), proc.begin(), proc.end());
+        for (const auto& v : corner_args(x.dyn_corner)) a.push_back(v);
         add(d, group, "dynamics", fmt::format("pattern-switch transients of {} patterns: time to output and energy", x.dyn_count), a, true,
             // Per (pattern, level) switch. ngspice transients grow a little faster than the synapse count (4-7-3: 0.33 s
             // per switch with the validation runs of the default). tabulated (auto above 20,000 transistors): ~55 us

@@ -20,6 +20,7 @@ void add_network_options(po::options_description& o) {
     ("weights,w", po::value<std::vector<std::string>>()->multitoken(), "weight files (.npy/.csv, one per layer, shape (post, pre)) or a directory of weights_<l>.npy")
     ("weight-seed", seed_value(), "seed of random weight codes when --weights is absent (default: --seed)")
     ("inputs", po::value<std::string>()->default_value("1e-8"), "input currents in A: one value for all inputs or a comma list of N0 values");
+  add_corner_options(o);
 }
 
 std::vector<double> parse_current_list(const std::string& text, const std::string& option) {
@@ -45,7 +46,7 @@ std::vector<double> parse_current_list(const std::string& text, const std::strin
 NetworkInputs resolve_network_inputs(const po::variables_map& vm) {
   NetworkInputs n;
   n.spec = netlist::NetworkSpec::parse(vm["layers"].as<std::string>());
-  n.process = netlist::load_process_or_default(vm["process"].as<std::string>());
+  n.process = resolve_process(vm);
   const std::uint64_t seed = vm["seed"].as<std::uint64_t>();
   if (vm.count("chip")) {
     n.chip_path = vm["chip"].as<std::string>();
@@ -82,7 +83,7 @@ std::vector<std::string> NetworkInputs::comments() const {
 
 nlohmann::json NetworkInputs::describe() const {
   return {{"layers", spec.layers},
-          {"process", {{"name", process.name}, {"file", process.source}, {"model_card", process.model_card}}},
+          {"process", {{"name", process.name}, {"file", process.source}, {"model_card", process.model_card}, {"temp_C", process.temp_C}, {"vdd_V", process.vdd_V}}},
           {"chip", chip_from_file ? nlohmann::json(chip_path) : nlohmann::json(nullptr)},
           {"seed", chip.seed},
           {"mismatch", chip.convention},

@@ -8,11 +8,33 @@
 
 #include "nnspice/common/error.hpp"
 #include "nnspice/common/yaml_util.hpp"
+#include "nnspice/engine/device_tables.hpp"
 #include "nnspice/netlist/network.hpp"
 
 namespace nnspice::tools {
 
 bool is_synapse_model(const std::string& value) { return value == "none" || value == "7" || value == "bits" || value == "all"; }
+
+namespace {
+
+// temp_C / vdd_V of a map, over `inherited`: the bounds of --temp-C / --vdd-V (engine::kTableMinTemp_C ..).
+StageCorner read_corner(const YamlMap& m, StageCorner inherited) {
+  if (m.has("temp_C")) {
+    const double t = m.get_double("temp_C", 27);
+    if (!(t >= engine::kTableMinTemp_C && t <= engine::kTableMaxTemp_C))
+      m.fail("temp_C", fmt::format("expected {} .. {} C (the cards' temperature models and the device tables)", engine::kTableMinTemp_C,
+                                   engine::kTableMaxTemp_C));
+    inherited.temp_C = t;
+  }
+  if (m.has("vdd_V")) {
+    const double v = m.get_double("vdd_V", 1.8);
+    if (!(v >= 0.5 && v <= 4.75)) m.fail("vdd_V", "expected 0.5 .. 4.75 V");
+    inherited.vdd_V = v;
+  }
+  return inherited;
+}
+
+}  // namespace
 
 RunConfig parse_run_config(const std::string& text, const std::string& name) {
   RunConfig c;
@@ -20,7 +42,8 @@ RunConfig parse_run_config(const std::string& text, const std::string& name) {
   c.text = text;
   const YAML::Node root = parse_yaml(text, name);
   YamlMap m(root, name, "");
-  m.check_keys({"out", "process", "jobs", "experiments"});
+  m.check_keys({"out", "process", "jobs", "temp_C", "vdd_V", "experiments"});
+  c.corner = read_corner(m, {});
   c.out = m.get_string("out", c.out);
   c.process = m.get_string("process", "");
   c.jobs = static_cast<int>(m.get_int("jobs", 2));
@@ -59,7 +82,8 @@ RunConfig parse_run_config(const std::string& text, const std::string& name) {
     if (x.dataset == "fsdd" && x.fsdd_dir.empty()) e.fail("fsdd_dir", "the FSDD data set needs fsdd_dir (the folder with recordings/)");
 
     const YamlMap ch = e.get_map("characterize");
-    ch.check_keys({"method", "routings", "synapses"});
+    ch.check_keys({"method", "routings", "synapses", "temp_C", "vdd_V"});
+    x.char_corner = read_corner(ch, c.corner);
     x.char_method = ch.get_string("method", x.char_method);
     if (x.char_method != "auto" && x.char_method != "full" && x.char_method != "decomposed" && x.char_method != "decomposed-ngspice")
       ch.fail("method", "expected auto, full, decomposed or decomposed-ngspice");
@@ -79,7 +103,8 @@ RunConfig parse_run_config(const std::string& text, const std::string& name) {
     if (x.train_limit < 0) tr.fail("train_limit", "expected >= 0");
 
     const YamlMap ev = e.get_map("evaluate");
-    ev.check_keys({"method", "limit", "input_mean_A"});
+    ev.check_keys({"method", "limit", "input_mean_A", "temp_C", "vdd_V"});
+    x.eval_corner = read_corner(ev, c.corner);
     x.eval_method = ev.get_string("method", x.eval_method);
     if (x.eval_method != "auto" && x.eval_method != "full" && x.eval_method != "decomposed" && x.eval_method != "decomposed-ngspice")
       ev.fail("method", "expected auto, full, decomposed or decomposed-ngspice");
@@ -88,11 +113,13 @@ RunConfig parse_run_config(const std::string& text, const std::string& name) {
     x.eval_input_mean = ev.get_double("input_mean_A", 0);
     if (ev.has("input_mean_A") && !(x.eval_input_mean > 0 && x.eval_input_mean <= 1e-5)) ev.fail("input_mean_A", "expected 0 < input_mean_A <= 1e-5");
 
+    x.dyn_corner = c.corner;
     if (e.has("dynamics") && e.node()["dynamics"].IsScalar()) {
       x.dynamics = e.get_bool("dynamics", true);
     } else {
       const YamlMap dy = e.get_map("dynamics");
-      dy.check_keys({"count", "mean_inputs_A", "method", "tmax_s", "chunk"});
+      dy.check_keys({"count", "mean_inputs_A", "method", "tmax_s", "chunk", "temp_C", "vdd_V"});
+      x.dyn_corner = read_corner(dy, c.corner);
       x.dyn_count = dy.get_int("count", 10);
       if (x.dyn_count < 1 || x.dyn_count > 100000) dy.fail("count", "expected 1..100000");
       x.dyn_method = dy.get_string("method", x.dyn_method);

@@ -4,10 +4,16 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
 namespace nnspice::tools {
+
+/// The corner of a stage (`temp_C`, `vdd_V` in the config; --temp-C / --vdd-V of the stage); unset = the process's.
+struct StageCorner {
+  std::optional<double> temp_C, vdd_V;
+};
 
 struct Experiment {
   std::string name, dataset, layers, mnist_dir, fsdd_dir, iris_csv;
@@ -21,11 +27,14 @@ struct Experiment {
   std::vector<double> dyn_levels{15e-9, 45e-9};
   bool dynamics = true;
   long long chips = 1;             // Monte Carlo: chips drawn with seeds chip_seed, chip_seed+1, ...
+  // Corners per stage (each defaults to the run's): characterise and train at one, evaluate or simulate at another.
+  StageCorner char_corner, eval_corner, dyn_corner;
 };
 
 struct RunConfig {
   std::string out = "out/run", process, source = "(embedded default)", text;
   int jobs = 2;
+  StageCorner corner;  // the run's corner: the chip's netlist and every stage without its own
   std::vector<Experiment> experiments;
 };
 
