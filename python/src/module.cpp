@@ -15,6 +15,7 @@
 
 #include <cstdio>
 #include <cstring>
+#include <mutex>
 #include <new>
 #include <stdexcept>
 #include <string>
@@ -205,8 +206,11 @@ int run_command(const std::string& name, const std::vector<std::string>& args) {
   argv.insert(argv.end(), args.begin(), args.end());
   std::vector<char*> p;
   for (auto& a : argv) p.push_back(a.data());
-  set_command_line(static_cast<int>(p.size()), p.data());
   py::gil_scoped_release release;  // long simulations; other Python threads keep running
+  // One command at a time per process, as on the command line: libngspice and the run records are process-wide.
+  static std::mutex one_command;
+  const std::lock_guard<std::mutex> lock(one_command);
+  set_command_line(static_cast<int>(p.size()), p.data());  // run.json: "python nnspice.<command> ..."
   struct Flush {  // the command's output reaches the terminal (or pytest's capture) before Python's next line
     ~Flush() {
       std::fflush(stdout);
