@@ -73,12 +73,6 @@ int run_subcommand(const char* group, std::span<const Subcommand> subs, int argc
 void add_corner_options(po::options_description& o);
 /// The process of --process (empty: the shipped one) at the corner of --temp-C / --vdd-V, validated.
 netlist::Process resolve_process(const po::variables_map& vm);
-/// The corner a command ran at, for summary.json / run.json: {"temp_C": ..., "vdd_V": ...}.
-struct Corner {
-  double temp_C, vdd_V;
-};
-inline Corner corner_of(const netlist::Process& p) { return {p.temp_C, p.vdd_V}; }
-
 /// Parses a comma list of numbers ("1.5e-8,4.5e-8"); InputError naming --option and the bad part.
 std::vector<double> parse_number_list(const std::string& text, const std::string& option);
 

@@ -256,7 +256,6 @@ PYBIND11_MODULE(_core, m) {
   m.def("run", &run_command, py::arg("command"), py::arg("args"),
         "runs one nnspice subcommand in this process (same options and files as the CLI); returns its exit code");
 
-  m.def("parse_layers", [](const std::string& text) { return model::parse_layers(text, "layers"); }, py::arg("text"));
   m.def("format_layers", [](const model::Layers& l) { return model::format_layers(model::check_layers({l.begin(), l.end()}, "layers")); },
         py::arg("layers"));
 
