@@ -130,6 +130,11 @@ Loaded<std::string> load_record(const std::string& path, const Kind& kind, std::
     r.reason = "payload checksum mismatch (the file was changed or damaged)";
     return r;
   }
+  // sscanf also takes "v01", "+5", doubled spaces: only the header write_record writes is a record.
+  if (b.compare(0, nl + 1, header_line(kind, in, payload)) != 0) {
+    r.reason = "garbled header line (not in the form nnspice writes)";
+    return r;
+  }
   r.value = std::move(payload);
   return r;
 }

@@ -98,6 +98,28 @@ TEST(StoreRecord, ForeignInputsVersionKindAndTruncationAreRefusedWithAReason) {
   EXPECT_FALSE(st::load_record(path, kKind, inputs_hash()));
 }
 
+TEST(StoreRecord, OnlyTheHeaderTheWriterWritesIsAccepted) {
+  // sscanf alone takes "v03", "bytes=+300", doubled spaces and a trailing blank: other files than the one written.
+  const std::string path = scratch("canonical") + "/r.bin";
+  st::write_record(path, kKind, inputs_hash(), binary_payload());
+  const std::string good = nnspice::read_file(path);
+  const std::size_t nl = good.find('\n');
+  const std::string head = good.substr(0, nl), payload = good.substr(nl);
+  auto edited = [&](const std::string& from, const std::string& to) {
+    std::string h = head;
+    const auto at = h.find(from);
+    EXPECT_NE(at, std::string::npos) << from;
+    return h.replace(at, from.size(), to) + payload;
+  };
+  for (const std::string& bad : {edited(" v3 ", " v03 "), edited(" v3 ", " v+3 "), edited("bytes=300", "bytes=+300"),
+                                 edited("bytes=300", "bytes=0300"), edited(" inputs=", "  inputs="), head + " " + payload}) {
+    nnspice::write_file_atomic(path, bad);
+    const auto r = st::load_record(path, kKind, inputs_hash());
+    EXPECT_FALSE(r) << bad.substr(0, bad.find('\n'));
+    EXPECT_FALSE(r.reason.empty());
+  }
+}
+
 TEST(StoreJson, RoundTripIsExactAndEditedDigitsAreRefused) {
   const std::string path = scratch("json") + "/r.json";
   const nlohmann::json p = {{"accuracy", 0.9733333333333334}, {"outputs", {1e-9 / 3, 2.0000000000000004e-8, 5e-324}}, {"n", 42}};
