@@ -12,6 +12,7 @@
 #include "nnspice/common/fs_util.hpp"
 #include "nnspice/common/progress.hpp"
 #include "nnspice/common/run_info.hpp"
+#include "nnspice/common/store.hpp"
 #include "nnspice/train/config.hpp"
 #include "nnspice/train/weights_io.hpp"
 #include "train_cli.hpp"
@@ -55,6 +56,10 @@ int cmd_train(int argc, char** argv) {
   o.add_options()
     ("layers", po::value<std::string>(), h_layers.c_str())
     ("calibration", po::value<std::string>(), "calibration.json of the chip (slopes, negative gains, optional per-synapse gains); default: homogeneous model")
+    ("corner-calibration", po::value<std::vector<std::string>>()->composing(),
+     "corner-aware training: another calibration.json (the chip measured at another temperature or supply, e.g. "
+     "characterize --temp-C 85; or another chip) trained against together with --calibration, mean loss; repeat for more "
+     "(at most 15); accuracies reported per calibration")
     ("negative-gain", po::value<double>(), "homogeneous model only: gain of negative weights (default 1)")
     ("epochs", po::value<int>(), h_epochs.c_str())
     ("lr", po::value<double>(), h_lr.c_str())
@@ -100,18 +105,24 @@ int cmd_train(int argc, char** argv) {
   train::Calibration cal = cfg.calibration.empty() ? train::homogeneous_calibration(cfg.train.layers, cfg.negative_gain)
                                                    : train::read_calibration(cfg.calibration, cfg.synapse_gains);
   cal.check_matches(cfg.train.layers);
+  std::vector<train::Calibration> cals{cal};
+  for (const auto& f : cfg.corner_calibrations) {
+    cals.push_back(train::read_calibration(f, cfg.synapse_gains));
+    cals.back().check_matches(cfg.train.layers);
+  }
   const bool quiet = vm["quiet"].as<bool>();
   const std::string model = cfg.calibration.empty()    ? std::string("homogeneous")
                             : cal.has_synapse_gains() ? "chip (" + cfg.calibration + ", per-synapse gains)"
                             : !cfg.synapse_gains      ? "chip (" + cfg.calibration + ", per-neuron model: synapse_gains false)"
                                                       : "chip (" + cfg.calibration + ")";
+  const std::string corners = cals.size() == 1 ? std::string() : fmt::format(" + {} corner calibration(s), corner-aware", cals.size() - 1);
 
   if (!quiet) fmt::print(stderr, "loading {} ...\n", cfg.data.name);
   const train::DataSplits data = train::load_dataset(cfg.data);
   if (!quiet)
     fmt::print(stderr, "{}: {} train / {} validation / {} test samples, {} features; network {}, {} model\n",
                cfg.data.name, data.train.size(), data.validation.size(), data.test.size(), data.train.features(),
-               train::format_layers(cfg.train.layers), model);
+               train::format_layers(cfg.train.layers), model + corners);
 
   make_dirs(cfg.out);
   nlohmann::json record = {{"seed", cfg.train.seed}, {"config", cfg.to_json()}, {"dataset", data.info},
@@ -124,7 +135,7 @@ int cmd_train(int argc, char** argv) {
   hooks.resume = vm["resume"].as<bool>();
   hooks.progress = !quiet;
   hooks.on_notice = [](const std::string& line) { fmt::print("{}\n", line); };
-  const train::TrainResult r = train::train_network(cfg.train, cal, data, hooks);
+  const train::TrainResult r = train::train_network(cfg.train, cals, data, hooks);
   // (train_network refuses a model with NaN/Inf outputs: NumericalError, exit 1, nothing written)
 
   const auto files = train::write_weight_codes(cfg.out, r.net);
@@ -178,6 +189,21 @@ int cmd_train(int argc, char** argv) {
       {"output_health", health},
       {"options", cfg.to_json()},
       {"curve", curve}};
+  if (cals.size() > 1) {
+    // Corner-aware: the accuracies above are means over the calibrations; here each one's.
+    nlohmann::json per = nlohmann::json::array();
+    auto at = [](const std::vector<double>& v, std::size_t k) { return k < v.size() ? nlohmann::json(v[k]) : nlohmann::json(nullptr); };
+    for (std::size_t k = 0; k < cals.size(); ++k)
+      per.push_back({{"calibration", k == 0 ? cfg.calibration : cfg.corner_calibrations[k - 1]},
+                     {"calibration_fnv1a64", hex64(fnv1a64(read_file(k == 0 ? cfg.calibration : cfg.corner_calibrations[k - 1])))},
+                     {"chip", cals[k].chip},
+                     {"train_accuracy", at(r.train_accuracies, k)},
+                     {"validation_accuracy", at(r.validation_accuracies, k)},
+                     {"test_accuracy", at(r.test_accuracies, k)}});
+    summary["corner_calibrations"] = cfg.corner_calibrations;
+    summary["corners"] = per;
+    summary["accuracies_are"] = "means over the calibrations (corners)";
+  }
   write_json(cfg.out + "/summary.json", summary);
   if (cfg.plot)
     train::plot_learning_curve(cfg.out, r.history,
@@ -202,6 +228,9 @@ int cmd_train(int argc, char** argv) {
              100 * r.test_accuracy, 100 * r.train_accuracy,
              r.validation_accuracy >= 0 ? fmt::format(", validation {:.2f} %", 100 * r.validation_accuracy) : "",
              r.epochs_run, r.selected_epoch, format_duration(r.wall_s));
+  for (std::size_t k = 0; cals.size() > 1 && k < cals.size() && k < r.test_accuracies.size(); ++k)
+    fmt::print("{}: test accuracy with {}: {:.2f} %\n", cfg.out, k == 0 ? cfg.calibration : cfg.corner_calibrations[k - 1],
+               100 * r.test_accuracies[k]);
   fmt::print("{}: output health: {} dead output unit(s), {} of {} test samples with all-zero outputs, {} recovery(ies) in {} "
              "epoch(s) with dead outputs{}\n",
              cfg.out, r.train_health.dead_units.size(), r.test_health.all_zero_samples, r.test_health.samples,

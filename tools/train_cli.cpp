@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <filesystem>
+
 #include "nnspice/common/error.hpp"
 
 namespace nnspice::tools {
@@ -79,6 +81,22 @@ train::TrainConfig resolve_train_config(const po::variables_map& vm, bool traini
   if (!training_flags) return c;
   if (vm.count("layers")) c.train.layers = train::parse_layers(vm["layers"].as<std::string>(), "--layers");
   str("calibration", c.calibration);
+  if (vm.count("corner-calibration")) c.corner_calibrations = vm["corner-calibration"].as<std::vector<std::string>>();
+  if (!c.corner_calibrations.empty()) {
+    if (c.calibration.empty())
+      throw InputError(fmt::format("--corner-calibration {}: needs --calibration (the chip at its reference corner)",
+                                   c.corner_calibrations.front()));
+    if (c.corner_calibrations.size() > 15)
+      throw InputError(fmt::format("--corner-calibration given {} times: at most 15 (16 calibrations in all)", c.corner_calibrations.size()));
+    std::vector<std::string> seen{c.calibration};
+    for (const auto& f : c.corner_calibrations) {
+      if (f.empty()) throw InputError("--corner-calibration = '': an empty file name");
+      for (const auto& g : seen)
+        if (std::filesystem::exists(f) && std::filesystem::exists(g) ? std::filesystem::equivalent(f, g) : f == g)
+          throw InputError(fmt::format("--corner-calibration {}: given twice (with --calibration or another --corner-calibration {})", f, g));
+      seen.push_back(f);
+    }
+  }
   if (vm.count("negative-gain")) c.negative_gain = vm["negative-gain"].as<double>();
   if (!(c.negative_gain > 0)) throw InputError(fmt::format("--negative-gain = {}: must be > 0", c.negative_gain));
   if (vm.count("epochs")) c.train.epochs = vm["epochs"].as<int>();

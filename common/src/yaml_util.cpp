@@ -177,6 +177,20 @@ std::vector<long long> YamlMap::get_int_list(const std::string& key) const {
   return out;
 }
 
+std::vector<std::string> YamlMap::get_string_list(const std::string& key) const {
+  std::vector<std::string> out;
+  if (!has(key)) return out;
+  const YAML::Node v = node_[key];
+  if (v.IsScalar()) return {v.Scalar()};
+  if (!v.IsSequence()) fail(key, "expected a list of strings");
+  for (const auto& e : v) {
+    if (!e.IsScalar())
+      throw InputError(yaml_where(e, file_), fmt::format("{}.{}: expected a string, found a {}", context_, key, e.IsMap() ? "mapping" : "list"));
+    out.push_back(e.Scalar());
+  }
+  return out;
+}
+
 YamlMap YamlMap::get_map(const std::string& key) const {
   return YamlMap(has(key) ? node_[key] : YAML::Node(YAML::NodeType::Map), file_, context_.empty() ? key : context_ + "." + key);
 }

@@ -134,8 +134,8 @@ def load_dataset(name: str = "mnist", *, mnist: Optional[PathLike] = None, fsdd:
 # Commands that always write a folder: without ``out`` they get a new temporary one.
 _AUTO_OUT = {"netlist", "characterize", "train", "infer", "evaluate", "dynamics", "simulate", "calibration"}
 
-# Options given once per value (simulate --option key=value).
-_REPEATED = {"option"}
+# Options given once per value (simulate --option key=value, train --corner-calibration FILE).
+_REPEATED = {"option", "corner_calibration"}
 
 # Boolean options that take a value ("--synapse-gains false"); every other bool is a switch (True = given).
 _VALUE_BOOLS = {"synapse_gains", "quantize", "plot", "augment", "revive_dead"}

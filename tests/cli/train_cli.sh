@@ -34,6 +34,36 @@ acc=$(sed -n 's/.*test accuracy \([0-9.]*\) %.*/\1/p' "$D/train.txt")
 grep -q "accuracy $acc %" "$D/infer.txt" || { cat "$D/infer.txt"; fail "infer accuracy differs from train ($acc %)"; }
 [[ -f "$D/infer/outputs.npy" && -f "$D/infer/confusion.csv" ]] || fail "infer outputs"
 
+# corner-aware training (issue 19): the chip at a second corner; accuracies per calibration, each reproduced by infer
+"$N" calibration random --layers 4-7-3 --sigma 0.3 --negative-gain 0.8 --seed 8 --out "$D/hot" > /dev/null || fail "calibration hot"
+"$N" train --config "$SRC/examples/train_iris.yaml" --calibration "$D/chip/calibration.json" \
+  --corner-calibration "$D/hot/calibration.json" --out "$D/corner" --quiet > "$D/corner.txt" || { cat "$D/corner.txt"; fail "corner-aware train"; }
+/usr/bin/python3 - "$D/corner/summary.json" "$D/hot/calibration.json" > "$D/corner_acc.txt" <<'PY' || fail "corner-aware summary"
+import json, sys
+s = json.load(open(sys.argv[1]))
+c = s["corners"]
+assert len(c) == 2 and c[1]["calibration"] == sys.argv[2], c
+per = [x["test_accuracy"] for x in c]
+assert abs(s["test_accuracy"] - sum(per) / 2) < 1e-12, (s["test_accuracy"], per)
+assert s["options"]["corner_calibrations"] == [sys.argv[2]]
+print("%.2f" % (100 * per[1]))
+PY
+hot=$(cat "$D/corner_acc.txt")
+grep -q "test accuracy with $D/hot/calibration.json: $hot %" "$D/corner.txt" || { cat "$D/corner.txt"; fail "per-corner accuracy not printed"; }
+"$N" infer --weights "$D/corner" --calibration "$D/hot/calibration.json" --dataset iris --seed 2 --out "$D/infer_hot" > "$D/infer_hot.txt" \
+  || fail "infer hot"
+grep -q "accuracy $hot %" "$D/infer_hot.txt" || { cat "$D/infer_hot.txt"; fail "infer at the second corner differs from train's ($hot %)"; }
+expect_exit 2 "needs --calibration" "$N" train --dataset iris --corner-calibration "$D/hot/calibration.json" --out "$D/c2" --quiet
+expect_exit 2 "given twice" "$N" train --dataset iris --calibration "$D/chip/calibration.json" \
+  --corner-calibration "$D/chip/../chip/calibration.json" --out "$D/c3" --quiet
+"$N" calibration random --layers 4-9-3 --sigma 0.3 --seed 8 --out "$D/other" > /dev/null || fail "calibration other"
+expect_exit 2 "$D/other/calibration.json" "$N" train --dataset iris --calibration "$D/chip/calibration.json" \
+  --corner-calibration "$D/other/calibration.json" --out "$D/c4" --quiet
+printf 'dataset: iris\ncalibration: %s\ncorner_calibrations: []\n' "$D/chip/calibration.json" > "$D/corner_empty.yaml"
+expect_exit 2 "corner_empty.yaml:3" "$N" train --config "$D/corner_empty.yaml" --out "$D/c5" --quiet
+printf 'dataset: iris\ncalibration: %s\ncorner_calibrations: {a: 1}\n' "$D/chip/calibration.json" > "$D/corner_map.yaml"
+expect_exit 2 "corner_calibrations" "$N" train --config "$D/corner_map.yaml" --out "$D/c6" --quiet
+
 # code-gains: the chip's calibration plus the process's code linearity (ngspice), trained per code
 "$N" calibration code-gains --calibration "$D/chip/calibration.json" --input-current 15e-9 --out "$D/codes" > "$D/codes.txt" \
   || { cat "$D/codes.txt"; fail "calibration code-gains"; }

@@ -168,3 +168,75 @@ TEST(Config, UnknownKeyAndWrongTypeNameKeyAndLine) {
   EXPECT_EQ(c.train.loss, Loss::cross_entropy);
   EXPECT_EQ(c.train.batch_size, 10);  // iris default kept
 }
+
+namespace {
+// The accuracy of the trained codes under another calibration (the programmed chip at another corner).
+double accuracy_with(const TrainConfig& c, const Calibration& cal, const Network<float>& trained, const Dataset& set) {
+  Network<float> net;
+  net.configure(c.train.layers, cal, c.train.grid, c.train.quantize);
+  for (std::size_t l = 0; l < trained.num_layers(); ++l) net.set_codes(l, trained.codes(l));
+  return accuracy(net, set);
+}
+}  // namespace
+
+TEST(CornerAware, TheSameCalibrationTwiceIsTheSingleCalibrationRunBitForBit) {
+  // The mean over K copies of one calibration halves every gradient term exactly and adds the halves back:
+  // any slip in the 1/K weighting, the gradient sum or the accuracy means shows as a different weight.
+  TrainConfig c = iris_config(4);
+  c.train.epochs = 15;
+  c.train.l1_activity = 1e-3;  // the activity term is weighted per calibration too
+  const Calibration cal = random_calibration(c.train.layers, 0.2, 1.3, 0.1, 11);
+  const DataSplits data = load_dataset(c.data);
+  TrainHooks hooks;
+  hooks.progress = false;
+  const TrainResult one = train_network(c.train, cal, data, hooks);
+  const TrainResult two = train_network(c.train, std::vector<Calibration>{cal, cal}, data, hooks);
+  for (std::size_t l = 0; l < one.net.num_layers(); ++l) EXPECT_EQ(one.net.master[l], two.net.master[l]) << "layer " << l;
+  EXPECT_EQ(one.test_accuracy, two.test_accuracy);
+  EXPECT_EQ(one.train_accuracy, two.train_accuracy);
+  ASSERT_EQ(two.test_accuracies.size(), 2u);
+  EXPECT_EQ(two.test_accuracies[0], two.test_accuracies[1]);
+  ASSERT_EQ(one.history.size(), two.history.size());
+  for (std::size_t e = 0; e < one.history.size(); ++e) {
+    // (the reported loss adds the halves in another order: equal to the last bits, not bit for bit)
+    EXPECT_DOUBLE_EQ(one.history[e].train_loss, two.history[e].train_loss) << "epoch " << e + 1;
+    EXPECT_EQ(one.history[e].train_accuracy, two.history[e].train_accuracy) << "epoch " << e + 1;
+  }
+}
+
+TEST(CornerAware, PerCalibrationAccuraciesAreThoseOfTheWeightsUnderEachCalibration) {
+  TrainConfig c = iris_config(2);
+  const Calibration a = random_calibration(c.train.layers, 0.3, 1.4, 0.0, 7);
+  const Calibration b = random_calibration(c.train.layers, 0.3, 0.7, 0.0, 8);
+  const DataSplits data = load_dataset(c.data);
+  TrainHooks hooks;
+  hooks.progress = false;
+  const TrainResult r = train_network(c.train, std::vector<Calibration>{a, b}, data, hooks);
+  ASSERT_EQ(r.test_accuracies.size(), 2u);
+  ASSERT_EQ(r.train_accuracies.size(), 2u);
+  EXPECT_EQ(r.test_accuracies[0], accuracy_with(c, a, r.net, data.test));
+  EXPECT_EQ(r.test_accuracies[1], accuracy_with(c, b, r.net, data.test));
+  EXPECT_EQ(r.train_accuracies[1], accuracy_with(c, b, r.net, data.train));
+  EXPECT_DOUBLE_EQ(r.test_accuracy, (r.test_accuracies[0] + r.test_accuracies[1]) / 2);
+  EXPECT_DOUBLE_EQ(r.train_accuracy, (r.train_accuracies[0] + r.train_accuracies[1]) / 2);
+}
+
+TEST(CornerAware, MismatchedCalibrationsAreRefusedNamingThem) {
+  TrainConfig c = iris_config(2);
+  const DataSplits data = load_dataset(c.data);
+  Calibration a = random_calibration(c.train.layers, 0.2, 1.4, 0.0, 7);
+  a.source = "a.json";
+  Calibration wrong = random_calibration({4, 9, 9, 3}, 0.2, 1.4, 0.0, 7);
+  wrong.source = "wrong.json";
+  EXPECT_THROW(train_network(c.train, std::vector<Calibration>{a, wrong}, data), nnspice::InputError);
+  Calibration gains = a;
+  add_random_synapse_gains(gains, 0.1, 3);
+  gains.source = "gains.json";
+  try {
+    train_network(c.train, std::vector<Calibration>{a, gains}, data);
+    ADD_FAILURE() << "no error";
+  } catch (const nnspice::InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("gains.json"), std::string::npos) << e.what();
+  }
+  EXPECT_THROW(train_network(c.train, std::vector<Calibration>{}, data), nnspice::InputError);
+}

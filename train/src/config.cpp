@@ -61,6 +61,7 @@ nlohmann::json TrainConfig::to_json() const {
   j["train_limit"] = data.train_limit;
   j["test_limit"] = data.test_limit;
   j["calibration"] = calibration;
+  if (!corner_calibrations.empty()) j["corner_calibrations"] = corner_calibrations;  // (absent: the record of before)
   j["negative_gain"] = negative_gain;
   j["synapse_gains"] = synapse_gains;
   j["out"] = out;
@@ -70,7 +71,7 @@ nlohmann::json TrainConfig::to_json() const {
 
 const std::vector<std::string>& train_config_keys() {
   static const std::vector<std::string> keys = {
-      "dataset",     "mnist",        "fsdd",          "iris_csv",   "layers",      "calibration",   "negative_gain",
+      "dataset",     "mnist",        "fsdd",          "iris_csv",   "layers",      "calibration",   "corner_calibrations", "negative_gain",
       "seed",        "epochs",       "lr",   "lr_schedule", "lr_final_fraction",            "batch",      "loss",        "out",           "target_scale",
       "adam_beta1",  "adam_beta2",   "adam_eps",      "init_range", "l1_negative", "l1_activity",   "relu_leak",  "quantize",
       "weight_step", "max_code",     "patience",      "threads",    "pixels",      "num_pixels",    "pixel_threshold",
@@ -122,6 +123,13 @@ void apply_train_yaml(const std::string& path, TrainConfig& c) {
     }
   }
   c.calibration = m.get_string("calibration", c.calibration);
+  if (m.has("corner_calibrations")) {
+    c.corner_calibrations = m.get_string_list("corner_calibrations");
+    if (c.corner_calibrations.empty()) m.fail("corner_calibrations", "an empty list (leave the key out to train on `calibration` alone)");
+    if (c.corner_calibrations.size() > 15) m.fail("corner_calibrations", fmt::format("{} files: at most 15 (16 calibrations in all)", c.corner_calibrations.size()));
+    for (const auto& f : c.corner_calibrations)
+      if (f.empty()) m.fail("corner_calibrations", "an empty file name");
+  }
   c.negative_gain = positive("negative_gain", c.negative_gain);
   c.synapse_gains = m.get_bool("synapse_gains", c.synapse_gains);
   t.seed = static_cast<std::uint64_t>(positive_int("seed", static_cast<long long>(t.seed), 0, std::numeric_limits<long long>::max()));

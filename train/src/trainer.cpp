@@ -223,8 +223,25 @@ std::uint64_t data_hash(const Dataset& d) {
 
 TrainResult train_network(const TrainOptions& o, const Calibration& cal, const DataSplits& data,
                           const TrainHooks& hooks) {
+  return train_network(o, std::vector<Calibration>{cal}, data, hooks);
+}
+
+TrainResult train_network(const TrainOptions& o, const std::vector<Calibration>& cals, const DataSplits& data,
+                          const TrainHooks& hooks) {
   o.validate();
-  cal.check_matches(o.layers);
+  if (cals.empty()) throw InputError("train_network: no calibration");
+  constexpr std::size_t kMaxCalibrations = 16;
+  if (cals.size() > kMaxCalibrations)
+    throw InputError(fmt::format("{} calibrations: corner-aware training takes at most {}", cals.size(), kMaxCalibrations));
+  for (const auto& c : cals) c.check_matches(o.layers);
+  for (std::size_t k = 1; k < cals.size(); ++k)
+    if (cals[k].has_synapse_gains() != cals[0].has_synapse_gains())
+      throw InputError(fmt::format("{}: {} per-synapse gains, {} {}: corner calibrations must use the same model",
+                                   cals[k].source.empty() ? fmt::format("calibration {}", k) : cals[k].source,
+                                   cals[k].has_synapse_gains() ? "has" : "has no",
+                                   cals[0].source.empty() ? std::string("the first calibration") : cals[0].source,
+                                   cals[0].has_synapse_gains() ? "has them" : "has none"));
+  const Calibration& cal = cals[0];
   const Dataset& tr = data.train;
   if (tr.size() == 0) throw InputError("the training set is empty");
   if (tr.features() != static_cast<std::size_t>(o.layers.front()))
@@ -238,7 +255,11 @@ TrainResult train_network(const TrainOptions& o, const Calibration& cal, const D
 
   nlohmann::json run_key = o.to_json();
   run_key["synapse_gains"] = cal.has_synapse_gains();
-  run_key["calibration"] = fmt::format("{:016x}", calibration_hash(cal));
+  {
+    std::string key = fmt::format("{:016x}", calibration_hash(cal));  // (one calibration: the key of before)
+    for (std::size_t k = 1; k < cals.size(); ++k) key += fmt::format(",{:016x}", calibration_hash(cals[k]));
+    run_key["calibration"] = key;
+  }
   run_key["data"] = fmt::format("{:016x}", data_hash(tr));
 
   TrainState st;
@@ -278,6 +299,33 @@ TrainResult train_network(const TrainOptions& o, const Calibration& cal, const D
     }
   }
   st.options = run_key;
+  // The other corners' networks: their own slopes and gains, and the chip's one set of codes: those of st.net
+  // (set before every use). A chip is programmed once; at another corner the same codes are worth other currents
+  // (a negative code's grid follows the negative gain, so re-quantising the masters there would pick other codes).
+  // The float model (quantize false) shares the masters. The gradient of a corner passes straight through its
+  // grid values to st.net's masters, with st.net's clip mask.
+  const std::size_t K = cals.size();
+  std::vector<Network<float>> corner(K - 1);
+  for (std::size_t k = 1; k < K; ++k) corner[k - 1].configure(o.layers, cals[k], o.grid, o.quantize);
+  auto sync_corners_from = [&](const Network<float>& from) {
+    for (std::size_t l = 0; l < L && !corner.empty(); ++l) {
+      if (!o.quantize) {
+        for (auto& c : corner) c.master[l] = from.master[l];
+        continue;
+      }
+      const Eigen::MatrixXi codes = from.codes(l);
+      for (auto& c : corner) c.set_codes(l, codes);
+    }
+  };
+  auto sync_corners = [&] { sync_corners_from(st.net); };
+  auto net_of = [&](std::size_t k) -> const Network<float>& { return k == 0 ? st.net : corner[k - 1]; };
+  // Mean accuracy over the calibrations (one: exactly accuracy(st.net, set)).
+  auto mean_accuracy = [&](const Dataset& set) {
+    sync_corners();
+    double sum = 0;
+    for (std::size_t k = 0; k < K; ++k) sum += accuracy(net_of(k), set);
+    return K == 1 ? sum : sum / static_cast<double>(K);
+  };
 
   const std::size_t n = tr.size(), B = static_cast<std::size_t>(o.batch_size);
   const std::size_t batches = (n + B - 1) / B;
@@ -288,7 +336,7 @@ TrainResult train_network(const TrainOptions& o, const Calibration& cal, const D
   // in part order, so results depend on `threads` but never on timing.
   struct Part {
     ForwardCache<float> cache;
-    std::vector<Mat> grads;
+    std::vector<Mat> grads, corner_grads, pass0;  // pass0: st.net's clip mask (corner-aware)
     Mat xb, d_out;
     std::vector<int> yb;
     double loss = 0;
@@ -311,21 +359,31 @@ TrainResult train_network(const TrainOptions& o, const Calibration& cal, const D
       p.xb.col(static_cast<Eigen::Index>(i)) = tr.x.col(static_cast<Eigen::Index>(perm[first + i]));
       p.yb[i] = tr.y[perm[first + i]];
     }
-    const Mat& out = forward(st.net, p.xb, p.cache);
-    const double share = static_cast<double>(count) / static_cast<double>(batch_total);
-    p.loss = share * static_cast<double>(loss_and_grad<float>(o.loss, o.target_scale, out, p.yb.data(), p.d_out));
-    p.d_out *= static_cast<float>(share);
-    if (o.l1_activity > 0)
-      for (std::size_t l = 1; l < L; ++l)
-        p.loss += o.l1_activity * static_cast<double>(p.cache.a[l].sum()) / static_cast<double>(batch_total);
+    p.loss = 0;
     p.correct = 0;
-    for (std::size_t i = 0; i < count; ++i) {
-      Eigen::Index k;
-      out.col(static_cast<Eigen::Index>(i)).maxCoeff(&k);
-      p.correct += static_cast<int>(k) == p.yb[i];
+    // Corner-aware: the batch once per calibration, each with weight 1/K (K = 1: the plain step).
+    const double per_net = static_cast<double>(batch_total) * static_cast<double>(K);
+    for (std::size_t k = 0; k < K; ++k) {
+      const Network<float>& net = net_of(k);
+      const Mat& out = forward(net, p.xb, p.cache);
+      if (K > 1 && k == 0) p.pass0 = p.cache.pass;
+      if (k > 0) p.cache.pass = p.pass0;
+      const double share = static_cast<double>(count) / per_net;
+      p.loss += share * static_cast<double>(loss_and_grad<float>(o.loss, o.target_scale, out, p.yb.data(), p.d_out));
+      p.d_out *= static_cast<float>(share);
+      if (o.l1_activity > 0)
+        for (std::size_t l = 1; l < L; ++l)
+          p.loss += o.l1_activity * static_cast<double>(p.cache.a[l].sum()) / per_net;
+      for (std::size_t i = 0; i < count; ++i) {
+        Eigen::Index c;
+        out.col(static_cast<Eigen::Index>(i)).maxCoeff(&c);
+        p.correct += static_cast<int>(c) == p.yb[i];
+      }
+      backward(net, p.cache, p.d_out, static_cast<float>(o.l1_activity / per_net), k == 0 ? p.grads : p.corner_grads,
+               static_cast<float>(o.relu_leak), o.revive_dead ? &out_leak : nullptr);
+      if (k > 0)
+        for (std::size_t l = 0; l < L; ++l) p.grads[l] += p.corner_grads[l];
     }
-    backward(st.net, p.cache, p.d_out, static_cast<float>(o.l1_activity / static_cast<double>(batch_total)), p.grads,
-             static_cast<float>(o.relu_leak), o.revive_dead ? &out_leak : nullptr);
   };
   constexpr std::size_t kMinPart = 32;  // smaller parts are not worth a thread
 
@@ -349,6 +407,7 @@ TrainResult train_network(const TrainOptions& o, const Calibration& cal, const D
     double loss_sum = 0;
     std::size_t correct = 0;
     for (std::size_t b = 0; b < batches; ++b) {
+      sync_corners();
       const std::size_t s = b * B, m = std::min(B, n - s);
       const std::size_t np = std::max<std::size_t>(1, std::min(parts.size(), m / kMinPart));
       std::vector<std::thread> workers;
@@ -409,7 +468,7 @@ TrainResult train_network(const TrainOptions& o, const Calibration& cal, const D
     rec.epoch = epoch;
     rec.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - te).count();  // training only
     rec.train_loss = loss_sum / static_cast<double>(n);
-    rec.train_accuracy = static_cast<double>(correct) / static_cast<double>(n);
+    rec.train_accuracy = static_cast<double>(correct) / static_cast<double>(n * K);
     const OutputHealth health = output_health(predict(st.net, monitor), o.dead_fraction);
     rec.dead_outputs = health.dead_units;
     rec.zero_outputs = health.all_zero_samples;
@@ -448,8 +507,8 @@ TrainResult train_network(const TrainOptions& o, const Calibration& cal, const D
                                       "its incoming weights were re-drawn from |U(-{}, {})|",
                                       epoch, j, o.revive_patience, o.init_range, o.init_range));
       }
-    if (has_val) rec.validation_accuracy = accuracy(st.net, data.validation);
-    if (data.test.size() > 0) rec.test_accuracy = accuracy(st.net, data.test);
+    if (has_val) rec.validation_accuracy = mean_accuracy(data.validation);
+    if (data.test.size() > 0) rec.test_accuracy = mean_accuracy(data.test);
     st.history.push_back(rec);
     st.epoch = epoch;
     if (has_val) {
@@ -483,19 +542,26 @@ TrainResult train_network(const TrainOptions& o, const Calibration& cal, const D
   r.stopped_early = st.stopped_early;
   // One forward pass per set gives the accuracy, the output health and the NaN/Inf check: a model with
   // non-finite outputs has no accuracy (issue 17, class 4), it is a failure, never a result.
-  auto final_pass = [&](const Dataset& set, const char* name, OutputHealth* health) -> double {
+  sync_corners_from(r.net);
+  auto final_pass = [&](const Dataset& set, const char* name, OutputHealth* health, std::vector<double>& per) -> double {
     if (set.size() == 0) return -1;
-    const Eigen::MatrixXf out = outputs(r.net, set);
-    if (const NonFinite bad = non_finite_samples(out); bad.count > 0)
-      throw NumericalError(fmt::format("the trained model gives NaN/Inf outputs for {} of {} samples of the {} set (first: sample {}): no accuracy "
-                                       "(weights not written)",
-                                       bad.count, set.size(), name, bad.first));
-    if (health) *health = output_health(out, o.dead_fraction);
-    return accuracy_of(out, set);
+    double sum = 0;
+    for (std::size_t k = 0; k < K; ++k) {
+      const Eigen::MatrixXf out = outputs(k == 0 ? r.net : corner[k - 1], set);
+      if (const NonFinite bad = non_finite_samples(out); bad.count > 0)
+        throw NumericalError(fmt::format("the trained model gives NaN/Inf outputs for {} of {} samples of the {} set (first: sample {}){}: no "
+                                         "accuracy (weights not written)",
+                                         bad.count, set.size(), name, bad.first,
+                                         K == 1 ? std::string() : fmt::format(" with calibration {} ({})", k, cals[k].source)));
+      if (health && k == 0) *health = output_health(out, o.dead_fraction);
+      per.push_back(accuracy_of(out, set));
+      sum += per.back();
+    }
+    return K == 1 ? sum : sum / static_cast<double>(K);
   };
-  r.train_accuracy = final_pass(tr, "train", &r.train_health);
-  r.validation_accuracy = final_pass(data.validation, "validation", nullptr);
-  r.test_accuracy = final_pass(data.test, "test", data.test.size() > 0 ? &r.test_health : nullptr);
+  r.train_accuracy = final_pass(tr, "train", &r.train_health, r.train_accuracies);
+  r.validation_accuracy = final_pass(data.validation, "validation", nullptr, r.validation_accuracies);
+  r.test_accuracy = final_pass(data.test, "test", data.test.size() > 0 ? &r.test_health : nullptr, r.test_accuracies);
   r.monitor_samples = static_cast<std::size_t>(monitor.cols());
   r.wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return r;

@@ -32,6 +32,8 @@ class YamlMap {
   std::string get_string(const std::string& key) const;
   bool get_bool(const std::string& key, bool fallback) const;
   std::vector<long long> get_int_list(const std::string& key) const;
+  /// A list of strings (a single string = a list of one); absent = empty.
+  std::vector<std::string> get_string_list(const std::string& key) const;
   YamlMap get_map(const std::string& key) const;
   YAML::Node node() const { return node_; }
   const std::string& file() const { return file_; }

@@ -15,6 +15,9 @@ struct TrainConfig {
   TrainOptions train;
   DatasetOptions data;
   std::string calibration;       ///< calibration.json; "" = homogeneous model
+  /// Corner-aware training: more calibrations (the chip at other temperatures / supplies, or other chips) the
+  /// same weights are trained against, with `calibration` (needs it). Empty = train on `calibration` only.
+  std::vector<std::string> corner_calibrations;
   double negative_gain = 1.0;    ///< homogeneous model only: the global negative-weight gain
   /// Use the calibration's per-synapse gains when it has them (false: its per-neuron model).
   bool synapse_gains = true;

@@ -95,6 +95,9 @@ struct TrainResult {
   int epochs_run = 0, selected_epoch = 0;
   bool stopped_early = false;
   double train_accuracy = 0, validation_accuracy = -1, test_accuracy = -1;
+  /// Corner-aware training: the accuracies with each calibration (calibrations[0] first); the fields above are
+  /// their means. One calibration: one entry each, equal to the fields above.
+  std::vector<double> train_accuracies, validation_accuracies, test_accuracies;
   double wall_s = 0;
   OutputHealth train_health, test_health;  ///< of the selected weights (test: empty when there is no test set)
   std::size_t monitor_samples = 0;         ///< size of the per-epoch monitoring batch
@@ -115,6 +118,13 @@ struct TrainHooks {
 /// per-synapse gains when it has them (Calibration::drop_synapse_gains for the per-neuron model); the
 /// checkpoint records whether it did, and a resume must agree.
 TrainResult train_network(const TrainOptions& options, const Calibration& calibration, const DataSplits& data,
+                          const TrainHooks& hooks = {});
+/// Corner-aware training (issue 19): one set of weights against several calibrations of the same chip (e.g. measured
+/// at several temperatures or supplies). Every batch runs through the network once per calibration; the loss and
+/// its gradient are the mean over them, and the per-epoch accuracies (validation: the selection) are their means.
+/// The output-health monitor and the dead-output recovery use calibrations[0]. One calibration = the overload
+/// above, bit for bit. All must match options.layers.
+TrainResult train_network(const TrainOptions& options, const std::vector<Calibration>& calibrations, const DataSplits& data,
                           const TrainHooks& hooks = {});
 
 /// Samples (columns) of `outputs` holding a NaN or Inf: how many, and the first one's index.
