@@ -65,7 +65,11 @@ grep -q "bound of 50000000" err.txt || fail "no bound in: $(cat err.txt)"
 expect_error 2 "network 3000-3000-10 has" dynamics -l 3000-3000-10 --random-patterns 2 -o d
 expect_error 2 "network 100000-100000 has" characterize --layers 100000-100000 --out c
 # ... and to train (was: bad_alloc, then "out of memory", exit 1)
-expect_error 2 "layers = 4-100000-100000-3 (10000700000 weights). Violated constraint: at most 4500000 weights" train --dataset iris --layers 4-100000-100000-3 --out t
+expect_error 2 "--layers (YAML layers) = 4-100000-100000-3 (10000700000 weights). Violated constraint: at most 4500000 weights" train --dataset iris --layers 4-100000-100000-3 --out t
+# training options are named as the user gives them: the flag and the YAML key (was: TrainOptions::epochs)
+expect_error 2 "--epochs (YAML epochs) = 0. Violated constraint: epochs >= 1" train --dataset iris --epochs 0 --out t
+expect_error 2 "--batch (YAML batch) = 0. Violated constraint: batch >= 1" train --dataset iris --batch 0 --out t
+expect_error 2 "--lr (YAML lr) = -1. Violated constraint: lr > 0" train --dataset iris --lr -1 --out t
 
 # ---- class 9: labels and data ----
 mnist=${NNSPICE_MNIST_DIR:-/usr/local/share/nnspice/mnist}

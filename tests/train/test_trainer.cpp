@@ -133,7 +133,7 @@ TEST(Trainer, OptionsAreValidated) {
     o.validate();
     FAIL();
   } catch (const nnspice::InputError& e) {
-    EXPECT_NE(std::string(e.what()).find("TrainOptions::learning_rate = -0.1. Violated constraint: learning_rate > 0"),
+    EXPECT_NE(std::string(e.what()).find("--lr (YAML lr) = -0.1. Violated constraint: lr > 0"),
               std::string::npos)
         << e.what();
   }

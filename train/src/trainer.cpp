@@ -36,8 +36,15 @@ std::string loss_name(Loss loss) {
 }
 
 void TrainOptions::validate() const {
+  // Named as the user gives it: the option (--epochs) and the YAML key (epochs); two fields are spelt otherwise there.
   auto fail = [](const std::string& field, const std::string& value, const std::string& constraint) {
-    throw InputError(fmt::format("TrainOptions::{} = {}. Violated constraint: {}", field, value, constraint));
+    const std::string key = field == "learning_rate" ? "lr" : field == "batch_size" ? "batch" : field;
+    std::string flag = key;
+    for (char& ch : flag) ch = ch == '_' ? '-' : ch;
+    std::string rule = constraint;
+    if (key != field)
+      for (std::size_t at; (at = rule.find(field)) != std::string::npos;) rule.replace(at, field.size(), key);
+    throw InputError(fmt::format("--{} (YAML {}) = {}. Violated constraint: {}", flag, key, value, rule));
   };
   if (layers.size() < 2) fail("layers", fmt::format("{}", format_layers(layers)), "at least 2 layers");
   // Bound before allocation (issue 17, class 7): the largest network nnspice builds as a chip has 5e7 transistors
