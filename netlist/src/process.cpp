@@ -267,6 +267,31 @@ Process load_process(const std::string& path) {
   return p;
 }
 
+std::string process_yaml(const Process& p) {
+  // Every field, in load_process's keys and units; numbers with 17 significant digits so the file reads back
+  // to the same doubles. Text fields were checked by load_process (or are the built-in defaults).
+  auto num = [](double v) { return fmt::format("{:.17g}", v); };
+  auto text = [](const std::string& v) {  // a YAML single-quoted scalar: ' doubled, nothing else special
+    std::string q = "'";
+    for (char c : v) q += c == '\'' ? std::string("''") : std::string(1, c);
+    return q + "'";
+  };
+  std::string y = "# written by nnspice (netlist::process_yaml)\n";
+  y += fmt::format("name: {}\nmodel_card: {}\nnmos_model: {}\npmos_model: {}\nvdd_V: {}\ntemp_C: {}\nsizes:\n", text(p.name), text(p.model_card),
+                   text(p.nmos_model), text(p.pmos_model), num(p.vdd_V), num(p.temp_C));
+  for (std::size_t i = 0; i < kDeviceRoles; ++i)
+    y += fmt::format("  {}: {{w_um: {}, l_um: {}}}\n", role_name(static_cast<DeviceRole>(i)), num(p.sizes[i].w_m * 1e6), num(p.sizes[i].l_m * 1e6));
+  y += fmt::format("mismatch:\n  convention: {}\n  a_vt_mV_um: {}\n  classes:\n",
+                   p.convention == MismatchConvention::per_device ? "per_device" : "pair_difference", num(p.a_vt_V_m[0] * 1e9));
+  for (std::size_t i = 0; i < kDeviceRoles; ++i) y += fmt::format("    {}: {}\n", role_name(static_cast<DeviceRole>(i)), num(p.a_vt_V_m[i] * 1e9));
+  y += fmt::format("parasitics:\n  vn_fF: {}\n  vp_fF: {}\n  out_fF: {}\n  bit_fF: [{}, {}, {}]\n", num(p.c_vn_F * 1e15), num(p.c_vp_F * 1e15),
+                   num(p.c_out_F * 1e15), num(p.c_bit_F[0] * 1e15), num(p.c_bit_F[1] * 1e15), num(p.c_bit_F[2] * 1e15));
+  y += "ngspice_options:";
+  if (p.ngspice_options.empty()) y += " {}";
+  for (const auto& [k, v] : p.ngspice_options) y += fmt::format("\n  {}: {}", text(k), text(v));
+  return y + "\n";
+}
+
 Process default_process() { return load_process(data_dir() + "/process/tsmc180.yaml"); }
 
 Process load_process_or_default(const std::string& path) { return path.empty() ? default_process() : load_process(path); }

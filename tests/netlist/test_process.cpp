@@ -78,3 +78,29 @@ TEST(Process, Bsim3Version31CardRejectedBecauseOfDelvto) {
   EXPECT_NE(m.find("v31.lib:10"), std::string::npos) << m;
   EXPECT_NE(m.find("rejects the delvto"), std::string::npos) << m;
 }
+
+// The one writer of process files (a sweep's derived processes): every field reads back to the value written.
+TEST(Process, WrittenYamlReadsBackToTheSameProcess) {
+  Process p = load_process(write("rt_in.yaml", "name: it's a test\nmodel_card: " + kCard +
+                                                    "\nvdd_V: 1.62\ntemp_C: 85\nsizes: {soma: {w_um: 3.1, l_um: 0.7}}\n"
+                                                    "mismatch: {convention: pair_difference, a_vt_mV_um: 4.95, classes: {switch: 2.5}}\n"
+                                                    "parasitics: {out_fF: 7, bit_fF: [1, 2, 3]}\nngspice_options: {itl1: 1000, gmin: 1e-15}\n"));
+  for (auto& s : p.sizes) s.w_m *= 1.7;  // a derived process: not what any file says
+  p.a_vt_V_m[2] *= 0.5;
+  const Process q = load_process(write("rt_out.yaml", process_yaml(p)));
+  EXPECT_EQ(q.name, p.name);
+  EXPECT_EQ(q.model_card, p.model_card);
+  EXPECT_EQ(q.nmos_model, p.nmos_model);
+  EXPECT_DOUBLE_EQ(q.vdd_V, p.vdd_V);
+  EXPECT_DOUBLE_EQ(q.temp_C, p.temp_C);
+  EXPECT_EQ(q.convention, p.convention);
+  for (std::size_t i = 0; i < kDeviceRoles; ++i) {
+    EXPECT_DOUBLE_EQ(q.sizes[i].w_m, p.sizes[i].w_m) << i;
+    EXPECT_DOUBLE_EQ(q.sizes[i].l_m, p.sizes[i].l_m) << i;
+    EXPECT_DOUBLE_EQ(q.a_vt_V_m[i], p.a_vt_V_m[i]) << i;
+  }
+  EXPECT_DOUBLE_EQ(q.c_out_F, p.c_out_F);
+  EXPECT_DOUBLE_EQ(q.c_bit_F[2], p.c_bit_F[2]);
+  EXPECT_EQ(q.ngspice_options, p.ngspice_options);
+  EXPECT_DOUBLE_EQ(q.sigma_vt_V(DeviceRole::mirror_mid), p.sigma_vt_V(DeviceRole::mirror_mid));
+}

@@ -70,6 +70,9 @@ struct Process {
 /// Unknown keys, wrong types, out-of-range values, a missing card or a card ngspice cannot use for
 /// mismatch (BSIM3 VERSION 3.1 selects BSIM3v1, which rejects delvto) -> InputError naming file:line.
 Process load_process(const std::string& path);
+/// The process as a YAML that load_process reads back to the same values (every field explicit, the model card
+/// as an absolute path), e.g. a derived process (scaled A_VT or sizes) of a sweep.
+std::string process_yaml(const Process& process);
 /// The shipped default process (data/process/tsmc180.yaml).
 Process default_process();
 /// Loads `path`, or the default when empty.
