@@ -33,7 +33,7 @@
 #include "nnspice/report/run_report.hpp"
 #include "nnspice/sim/session.hpp"
 #include "nnspice/train/dataset.hpp"
-#include "run_config.hpp"
+#include "run_exec.hpp"
 
 namespace nnspice::tools {
 namespace {
@@ -78,6 +78,8 @@ std::string num(double v) { return fmt::format("{}", v); }
 // Checks what the stages will need before any work starts (data sets present, process loadable).
 void preflight(const RunConfig& c) {
   if (!c.process.empty()) netlist::load_process(c.process);
+  for (const auto& x : c.experiments)
+    if (!x.process.empty()) netlist::load_process(x.process);
   for (const auto& x : c.experiments) {
     if (x.dataset == "mnist") {
       const std::string dir = train::resolve_mnist_dir(x.mnist_dir);
@@ -135,13 +137,31 @@ std::vector<std::string> corner_args(const StageCorner& corner) {
   return a;
 }
 
+// Everything the chip, characterisation and training stages of an experiment depend on.
+std::string preparation_key(const RunConfig& c, const Experiment& x) {
+  auto corner = [](const StageCorner& k) {
+    return fmt::format("{},{}", k.temp_C ? fmt::format("{}", *k.temp_C) : "-", k.vdd_V ? fmt::format("{}", *k.vdd_V) : "-");
+  };
+  return fmt::format("{}|{}|{}|{}|{}|{}|{}|{}|{}|{}|{}|{}|{}|{}|{}|{}", x.dataset, x.layers, x.mnist_dir, x.fsdd_dir, x.iris_csv, x.chip_seed,
+                     x.data_seed, x.chips, x.char_method, x.char_synapses, x.routings, x.train_epochs, x.train_limit, x.train_lr,
+                     x.process.empty() ? c.process : x.process, corner(c.corner) + "/" + corner(x.char_corner));
+}
+
 std::vector<StageSpec> plan(const RunConfig& c, const std::string& out) {
   std::vector<StageSpec> st;
   const std::string jobs = std::to_string(c.jobs);
-  std::vector<std::string> proc;
-  if (!c.process.empty()) proc = {"--process", c.process};
+  std::map<std::string, const Experiment*> prepared;  // preparation key -> the first experiment with it
   for (const auto& x : c.experiments) {
+    std::vector<std::string> proc;
+    if (const std::string& p = x.process.empty() ? c.process : x.process; !p.empty()) proc = {"--process", p};
     const std::string e = out + "/" + x.name;
+    // share_preparation (sweeps): an experiment whose chips, characterisation and training are those of an earlier
+    // one (it differs only in what is evaluated) uses that one's folders instead of repeating the work.
+    const std::string key = preparation_key(c, x);
+    const auto found = prepared.find(key);
+    const Experiment* src = x.share_preparation && found != prepared.end() ? found->second : nullptr;
+    if (found == prepared.end()) prepared.emplace(key, &x);
+    const std::string e_src = src ? out + "/" + src->name : e;
     const double size = static_cast<double>(netlist::NetworkSpec::parse(x.layers).n_synapses());
     auto add = [&](const std::string& dir, const std::string& group, std::string stage, std::string what, std::vector<std::string> args,
                    bool resumable, double weight) {
@@ -160,18 +180,22 @@ std::vector<StageSpec> plan(const RunConfig& c, const std::string& out) {
       return a;
     };
     // Ideal weights: trained once per experiment on the homogeneous model.
-    add(e, x.name, "train_homogeneous", "train 3-bit weights on the homogeneous (ideal) model", train_args(""), true, train_cost(x, size));
+    if (!src)
+      add(e, x.name, "train_homogeneous", "train 3-bit weights on the homogeneous (ideal) model", train_args(""), true, train_cost(x, size));
     for (long long k = 0; k < x.chips; ++k) {
       const std::string d = experiment_plan(x, out).chip_dir(k);
+      const std::string d_src = src ? experiment_plan(*src, out).chip_dir(k) : d;  // chip, characterisation, chip-aware weights
       const std::string group = x.chips == 1 ? x.name : fmt::format("{}/chip_{}", x.name, k);
       const std::uint64_t seed = x.chip_seed + static_cast<std::uint64_t>(k);
-      const std::string chip = d + "/chip/chip.csv", cal = d + "/characterize/calibration.json";
-      std::vector<std::string> a = {"netlist", "--layers", x.layers, "--seed", std::to_string(seed)};
+      const std::string chip = d_src + "/chip/chip.csv", cal = d_src + "/characterize/calibration.json";
+      const std::string tables = d_src + "/tables";
+      std::vector<std::string> a;
+      if (!src) {
+      a = {"netlist", "--layers", x.layers, "--seed", std::to_string(seed)};
       a.insert(a.end(), proc.begin(), proc.end());
       for (const auto& v : corner_args(c.corner)) a.push_back(v);
       add(d, group, "chip", fmt::format("draw chip {} (seed {}) and write its netlist", x.layers, seed), a, false, 0.01);
       // One folder of decomposed-engine tables per chip: evaluations reuse the characterisation's code-0 tables.
-      const std::string tables = d + "/tables";
       a = {"characterize", "--layers", x.layers, "--chip", chip, "--method", x.char_method, "--routings", std::to_string(x.routings), "--workers", jobs,
            "--table-cache", tables};
       // Per-synapse calibration: every synapse measured alone, at ±7 or per code; training and inference then use it.
@@ -189,8 +213,9 @@ std::vector<StageSpec> plan(const RunConfig& c, const std::string& out) {
       add(d, group, "train_chip",
           per_synapse ? "train 3-bit weights on the chip's measured slopes and per-synapse gains" : "train 3-bit weights on the chip's measured slopes",
           train_args(cal), true, train_cost(x, size));
+      }
       for (const bool chip_aware : {false, true}) {
-        a = {"infer", "--weights", chip_aware ? d + "/train_chip" : e + "/train_homogeneous", "--calibration", cal, "--seed", std::to_string(x.data_seed)};
+        a = {"infer", "--weights", chip_aware ? d_src + "/train_chip" : e_src + "/train_homogeneous", "--calibration", cal, "--seed", std::to_string(x.data_seed)};
         const auto da = data_args(x, "--iris-csv");
         a.insert(a.end(), da.begin(), da.end());
         add(d, group, chip_aware ? "infer_chip" : "infer_homogeneous",
@@ -198,7 +223,7 @@ std::vector<StageSpec> plan(const RunConfig& c, const std::string& out) {
             a, false, 0.1 + 2e-4 * size);
       }
       for (const bool chip_aware : {false, true}) {
-        a = {"evaluate", "--layers", x.layers, "--weights", chip_aware ? d + "/train_chip" : e + "/train_homogeneous", "--chip", chip, "--method",
+        a = {"evaluate", "--layers", x.layers, "--weights", chip_aware ? d_src + "/train_chip" : e_src + "/train_homogeneous", "--chip", chip, "--method",
              x.eval_method, "--jobs", jobs, "--data-seed", std::to_string(x.data_seed), "--table-cache", tables};
         const auto da = data_args(x, "--iris");
         a.insert(a.end(), da.begin(), da.end());
@@ -214,7 +239,7 @@ std::vector<StageSpec> plan(const RunConfig& c, const std::string& out) {
         const bool tabulated = x.dyn_method == "tabulated" || (x.dyn_method == "auto" && engine::use_fast_engine(netlist::NetworkSpec::parse(x.layers)));
         std::string levels;
         for (double v : x.dyn_levels) levels += (levels.empty() ? "" : ",") + num(v);
-        a = {"dynamics", "--layers", x.layers, "--chip", chip, "--weights", d + "/train_chip", "--count", std::to_string(x.dyn_count), "--mean-input",
+        a = {"dynamics", "--layers", x.layers, "--chip", chip, "--weights", d_src + "/train_chip", "--count", std::to_string(x.dyn_count), "--mean-input",
              levels, "--method", x.dyn_method, "--jobs", jobs, "--data-seed", std::to_string(x.data_seed), "--table-cache", tables};
         if (x.dyn_tmax > 0) a.insert(a.end(), {"--tmax", num(x.dyn_tmax)});
         if (x.dyn_chunk > 0) a.insert(a.end(), {"--chunk", std::to_string(x.dyn_chunk)});
@@ -382,39 +407,19 @@ nlohmann::json write_report(const RunConfig& c, const std::string& out, double w
 
 }  // namespace
 
-int cmd_run(int argc, char** argv) {
-  po::options_description o("Options");
-  o.add_options()
-    ("config", po::value<std::string>()->default_value(""), "run config YAML (default: the embedded default, see --print-default)")
-    ("out,o", po::value<std::string>(), "output folder (overrides the config's `out`)")
-    ("resume", po::bool_switch(), "continue an interrupted run: finished stages are kept, the interrupted one resumes")
-    ("dry-run", po::bool_switch(), "print the plan (every stage and its command) and exit")
-    ("print-default", po::bool_switch(), "print the embedded default config and exit");
-  po::positional_options_description pos;
-  pos.add("config", 1);
-  po::variables_map vm;
-  if (!parse_options(argc, argv, o, vm, "nnspice run [config.yaml] [--out DIR] [--resume] [--dry-run]",
-                     "The whole method end to end: draw a chip, characterise it, train ideal and chip-aware 3-bit networks,\n"
-                     "measure behavioural and circuit-level accuracy, simulate pattern-switch transients (time to output, energy\n"
-                     "per operation), and write report.html + report.md with figures, summary.json, config.yaml and run.json into one folder.\n"
-                     "Unknown keys or wrong types in the config are rejected before any work starts.",
-                     &pos))
-    return 0;
-  if (vm["print-default"].as<bool>()) {
-    fmt::print("{}", kDefaultConfig);
-    return 0;
-  }
-  const std::string cfg_path = vm["config"].as<std::string>();
-  RunConfig cfg = cfg_path.empty() ? parse_run_config(kDefaultConfig, "(embedded default)") : parse_run_config(read_file(cfg_path, kConfigFileLimit), cfg_path);
-  if (vm.count("out")) cfg.out = vm["out"].as<std::string>();
-  const bool resume = vm["resume"].as<bool>();
+report::ExperimentResults read_experiment_results(const Experiment& x, const std::string& out) {
+  return report::read_experiment(experiment_plan(x, out), out);
+}
+
+void print_plan(const RunConfig& cfg) {
   const auto stages = plan(cfg, cfg.out);
-  if (vm["dry-run"].as<bool>()) {
-    fmt::print("plan: {} stages into {} (config {})\n", stages.size(), cfg.out, cfg.source);
-    for (std::size_t k = 0; k < stages.size(); ++k)
-      fmt::print("{:2}. {:<28} {}\n    {}{}\n", k + 1, stages[k].name, stages[k].what, quote(stages[k].args), stages[k].resumable ? " [--resume]" : "");
-    return 0;
-  }
+  fmt::print("plan: {} stages into {} (config {})\n", stages.size(), cfg.out, cfg.source);
+  for (std::size_t k = 0; k < stages.size(); ++k)
+    fmt::print("{:2}. {:<28} {}\n    {}{}\n", k + 1, stages[k].name, stages[k].what, quote(stages[k].args), stages[k].resumable ? " [--resume]" : "");
+}
+
+RunOutcome execute_run(const RunConfig& cfg, bool resume) {
+  const auto stages = plan(cfg, cfg.out);
   preflight(cfg);
   if (!resume && file_exists(cfg.out + "/config.yaml"))
     throw InputError(fmt::format("{} already holds a run: pass --resume to continue it, or choose another --out", cfg.out));
@@ -496,6 +501,42 @@ int cmd_run(int argc, char** argv) {
                e["name"].get<std::string>(), e["dataset"].get<std::string>(), e["layers"].get<std::string>(), p(a["ideal_model_ideal_weights"]),
                p(a["chip_model_ideal_weights"]), p(a["chip_model_chip_aware_weights"]), p(a["circuit_ideal_weights"]), p(a["circuit_chip_aware_weights"]));
   }
+  return {failed, wall};
+}
+
+int cmd_run(int argc, char** argv) {
+  po::options_description o("Options");
+  o.add_options()
+    ("config", po::value<std::string>()->default_value(""), "run config YAML (default: the embedded default, see --print-default)")
+    ("out,o", po::value<std::string>(), "output folder (overrides the config's `out`)")
+    ("resume", po::bool_switch(), "continue an interrupted run: finished stages are kept, the interrupted one resumes")
+    ("dry-run", po::bool_switch(), "print the plan (every stage and its command) and exit")
+    ("print-default", po::bool_switch(), "print the embedded default config and exit");
+  po::positional_options_description pos;
+  pos.add("config", 1);
+  po::variables_map vm;
+  if (!parse_options(argc, argv, o, vm, "nnspice run [config.yaml] [--out DIR] [--resume] [--dry-run]",
+                     "The whole method end to end: draw a chip, characterise it, train ideal and chip-aware 3-bit networks,\n"
+                     "measure behavioural and circuit-level accuracy, simulate pattern-switch transients (time to output, energy\n"
+                     "per operation), and write report.html + report.md with figures, summary.json, config.yaml and run.json into one folder.\n"
+                     "Unknown keys or wrong types in the config are rejected before any work starts.",
+                     &pos))
+    return 0;
+  if (vm["print-default"].as<bool>()) {
+    fmt::print("{}", kDefaultConfig);
+    return 0;
+  }
+  const std::string cfg_path = vm["config"].as<std::string>();
+  RunConfig cfg = cfg_path.empty() ? parse_run_config(kDefaultConfig, "(embedded default)") : parse_run_config(read_file(cfg_path, kConfigFileLimit), cfg_path);
+  if (vm.count("out")) cfg.out = vm["out"].as<std::string>();
+  const bool resume = vm["resume"].as<bool>();
+  if (vm["dry-run"].as<bool>()) {
+    print_plan(cfg);
+    return 0;
+  }
+  const RunOutcome r = execute_run(cfg, resume);
+  const int failed = r.failed;
+  const double wall = r.wall_s;
   fmt::print("report: {}/report.html (and report.md; {} stage(s) failed, {})\n", cfg.out, failed, format_duration(wall));
   return failed ? static_cast<int>(ExitCode::failure) : 0;
 }

@@ -17,6 +17,8 @@ const std::vector<Command>& commands() {
 #ifdef NNSPICE_HAVE_EVALUATE
       {"evaluate", "circuit-level accuracy of a programmed chip on every test sample (fast DC engine or ngspice; MPI)", cmd_evaluate},
       {"run", "the main job: chip -> characterise -> train -> evaluate -> transients -> report.md (YAML config)", cmd_run},
+      {"sweep", "design-space grid (temperature, supply, input current, network, A_VT, area) x Monte Carlo chips: accuracy, yield, energy",
+       cmd_sweep},
 #endif
       {"infer", "evaluate trained weight codes on a chip's behavioural model: accuracy, confusion matrix, outputs", cmd_infer},
 #ifdef NNSPICE_HAVE_MEMRISTOR

@@ -32,6 +32,7 @@ int cmd_dnpu(int argc, char** argv);
 int cmd_dynamics(int argc, char** argv);
 int cmd_evaluate(int argc, char** argv);
 int cmd_run(int argc, char** argv);
+int cmd_sweep(int argc, char** argv);
 int cmd_memristor(int argc, char** argv);
 
 }  // namespace nnspice::tools

@@ -8,6 +8,10 @@
 #include <string>
 #include <vector>
 
+namespace nnspice {
+class YamlMap;
+}
+
 namespace nnspice::tools {
 
 /// The corner of a stage (`temp_C`, `vdd_V` in the config; --temp-C / --vdd-V of the stage); unset = the process's.
@@ -17,6 +21,7 @@ struct StageCorner {
 
 struct Experiment {
   std::string name, dataset, layers, mnist_dir, fsdd_dir, iris_csv;
+  std::string process;             // process YAML of this experiment ("" = the run's)
   std::uint64_t chip_seed = 7, data_seed = 1;
   std::string char_method = "auto", eval_method = "auto", dyn_method = "auto";
   std::string char_synapses = "none";  // characterize --synapses --synapse-codes: none (per-neuron model) | 7 | bits | all
@@ -29,6 +34,9 @@ struct Experiment {
   long long chips = 1;             // Monte Carlo: chips drawn with seeds chip_seed, chip_seed+1, ...
   // Corners per stage (each defaults to the run's): characterise and train at one, evaluate or simulate at another.
   StageCorner char_corner, eval_corner, dyn_corner;
+  // Set by `nnspice sweep` (not a config key): when an earlier experiment has the same chips, characterisation and
+  // training, use its stages' folders instead of repeating them (this one adds its own infer/evaluate/dynamics).
+  bool share_preparation = false;
 };
 
 struct RunConfig {
@@ -41,6 +49,15 @@ struct RunConfig {
 /// The per-synapse chip models `characterize: {synapses: ...}` and `evaluate --synapse-codes` accept: none (per-neuron
 /// slopes) or a value of characterize --synapse-codes (7, bits, all; measure/ is not linked here).
 bool is_synapse_model(const std::string& value);
+
+/// One experiment's keys (all but `name`) from its map: the same keys, defaults and checks as in a run config; stages
+/// without their own temp_C / vdd_V get `corner`. Throws InputError naming file:line (used by `nnspice sweep` too).
+Experiment parse_experiment(const YamlMap& e, const StageCorner& corner);
+/// The keys of an experiment's map: `more` and those parse_experiment reads.
+std::vector<std::string> experiment_keys(std::vector<std::string> more);
+
+/// temp_C / vdd_V of a map over `inherited`, within the bounds of --temp-C / --vdd-V (InputError at file:line).
+StageCorner read_corner(const YamlMap& m, StageCorner inherited);
 
 /// Parses and validates a run config (`name` = the file, for messages). Throws InputError.
 RunConfig parse_run_config(const std::string& text, const std::string& name);

@@ -42,7 +42,7 @@ void Process::validate() const {
       bad(fmt::format("sizes.{}.w_um", role_name(r)), sizes[i].w_m * 1e6, fmt::format(fmt::runtime(size_rule), "w_um"));
     if (!(sizes[i].l_m >= B::min_size_m && sizes[i].l_m < B::max_size_m))
       bad(fmt::format("sizes.{}.l_um", role_name(r)), sizes[i].l_m * 1e6, fmt::format(fmt::runtime(size_rule), "l_um"));
-    if (!(a_vt_V_m[i] >= 0 && a_vt_V_m[i] < 1e-7)) bad(fmt::format("mismatch.a_vt_mV_um({})", role_name(r)), a_vt_V_m[i] * 1e6 / 1e-3 * 1e-3, "0 <= a_vt_mV_um < 100");
+    if (!(a_vt_V_m[i] >= 0 && a_vt_V_m[i] < 1e-7)) bad(fmt::format("mismatch.a_vt_mV_um({})", role_name(r)), a_vt_V_m[i] * 1e9, "0 <= a_vt_mV_um < 100");
     // The chip this process draws must load again: sigma_VT = A_VT / sqrt(W L) within the chip file's bound.
     if (!(sigma_vt_V(r) <= B::max_sigma_vt_V))
       bad(fmt::format("sizes.{} (sigma_VT = A_VT / sqrt(W L))", role_name(r)), sigma_vt_V(r),

@@ -37,6 +37,8 @@ class YamlMap {
   YamlMap get_map(const std::string& key) const;
   YAML::Node node() const { return node_; }
   const std::string& file() const { return file_; }
+  /// Where the map is in its file, e.g. "experiments[0]" ("" = the top level).
+  const std::string& context() const { return context_; }
   /// A location for `key` (or for the map when key is empty or absent).
   SourceLocation where(const std::string& key = {}) const;
   /// Throws InputError at `key`: "<context>.<key> = <value>: <what>".

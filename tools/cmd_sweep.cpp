@@ -1,0 +1,454 @@
+// nnspice sweep: a grid over design parameters (temperature, supply, mean input current, network, A_VT and
+// transistor-area scale, training corner), each point a Monte Carlo over chips of one experiment of `nnspice
+// run`. The grid becomes one run config (one experiment per point) executed in this process by the run's own
+// stage machinery (tools/run_exec.hpp), so a sweep resumes stage by stage and a point whose stage fails is
+// recorded and the sweep goes on. Then per point: circuit-level accuracy over chips (mean, sd, yield = the
+// fraction of chips at or above the target), time to output and energy per operation (chip 0), an area proxy.
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <boost/program_options.hpp>
+#include <cmath>
+#include <filesystem>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <set>
+
+#include "cli_util.hpp"
+#include "commands.hpp"
+#include "nnspice/common/csv.hpp"
+#include "nnspice/common/error.hpp"
+#include "nnspice/common/figure.hpp"
+#include "nnspice/common/fs_util.hpp"
+#include "nnspice/common/json_util.hpp"
+#include "nnspice/common/progress.hpp"
+#include "nnspice/common/run_info.hpp"
+#include "nnspice/common/yaml_util.hpp"
+#include "nnspice/engine/device_tables.hpp"
+#include "nnspice/netlist/network.hpp"
+#include "nnspice/netlist/process.hpp"
+#include "run_exec.hpp"
+
+namespace po = boost::program_options;
+
+namespace nnspice::tools {
+namespace {
+
+constexpr std::size_t kMaxPoints = 1000;
+constexpr std::size_t kMaxValuesPerAxis = 100;
+
+// The axes a sweep may vary. Numbers unless noted; every value is checked at its line before any work.
+struct AxisRule {
+  const char* name;
+  const char* meaning;
+  double lo, hi;  // numeric bounds (inclusive); unused for text axes
+  bool text;
+};
+const AxisRule kAxes[] = {
+    {"temp_C", "evaluation (and transient) temperature in C; characterise and train at the sweep's corner unless training: recalibrated",
+     engine::kTableMinTemp_C, engine::kTableMaxTemp_C, false},
+    {"vdd_V", "evaluation (and transient) supply in V; as temp_C", 0.5, 4.75, false},
+    {"input_mean_A", "mean input current of the circuit-level evaluation and of the transients (A)", 1e-12, 1e-5, false},
+    {"a_vt_scale", "Pelgrom A_VT of every device class x this factor (a derived process file per value)", 1e-3, 100, false},
+    {"area_scale", "every transistor's W and L x sqrt(this factor): area x factor, W/L kept (a derived process file)", 1e-3, 1e3, false},
+    {"layers", "the network, e.g. 196-50-10 (same inputs and outputs as experiment.layers)", 0, 0, true},
+    {"training", "nominal (characterised and trained at the sweep's corner) | recalibrated (characterised at the point's corner)", 0, 0, true},
+};
+
+const AxisRule* find_axis(const std::string& name) {
+  for (const auto& a : kAxes)
+    if (name == a.name) return &a;
+  return nullptr;
+}
+
+struct Axis {
+  std::string name;
+  std::vector<std::string> text;  // every value as written (numbers too: the CSV column)
+  std::vector<double> number;     // numeric axes
+};
+
+struct Sweep {
+  RunConfig run;              // base: out, process, jobs, corner
+  Experiment base;            // experiment: the point before its axis values
+  double target = 0.96;       // yield target (fraction)
+  std::vector<Axis> axes;
+  std::string source, text;
+};
+
+std::string fmt_value(double v) { return fmt::format("{}", v); }
+
+Sweep parse_sweep(const std::string& text, const std::string& file) {
+  Sweep s;
+  s.source = file;
+  s.text = text;
+  const YAML::Node root = parse_yaml(text, file);
+  YamlMap m(root, file, "");
+  m.check_keys({"out", "process", "jobs", "temp_C", "vdd_V", "target_accuracy", "experiment", "axes"});
+  s.run.source = file;
+  s.run.text = text;
+  s.run.corner = read_corner(m, {});
+  s.run.out = m.get_string("out", "out/sweep");
+  s.run.process = m.get_string("process", "");
+  s.run.jobs = static_cast<int>(m.get_int("jobs", 2));
+  if (s.run.jobs < 1 || s.run.jobs > 256) m.fail("jobs", "expected 1..256");
+  s.target = m.get_double("target_accuracy", 0.96);
+  if (!(s.target > 0 && s.target <= 1)) m.fail("target_accuracy", "expected a fraction in (0, 1], e.g. 0.96");
+  if (!m.has("experiment") || !root["experiment"].IsMap())
+    throw InputError(m.where("experiment"), "experiment: expected a map: one experiment of `nnspice run` (dataset, layers, chips, characterize, ...)");
+  const YamlMap e = m.get_map("experiment");
+  e.check_keys(experiment_keys({}));
+  s.base = parse_experiment(e, s.run.corner);
+  s.base.name = "p";
+
+  const YAML::Node ax = root["axes"];
+  if (!ax || !ax.IsMap() || ax.size() == 0)
+    throw InputError(m.where("axes"), "axes: expected a non-empty map of axis: [values], e.g. {temp_C: [-40, 27, 85]}");
+  const YamlMap am = m.get_map("axes");
+  std::size_t points = 1;
+  const auto base_layers = netlist::NetworkSpec::parse(s.base.layers).layers;
+  for (auto it = ax.begin(); it != ax.end(); ++it) {
+    const std::string name = it->first.Scalar();
+    const AxisRule* rule = find_axis(name);
+    if (!rule) {
+      std::string known;
+      for (const auto& a : kAxes) known += (known.empty() ? "" : ", ") + std::string(a.name);
+      if (name == "weight_bits" || name == "bits")
+        am.fail(name, "weight bits other than 3 (sign + 3 bits) are not built yet: the netlist, chip files and engine have 3-bit synapses only");
+      if (name == "chip_seed" || name == "chips")
+        am.fail(name, "chips are not an axis: every point is a Monte Carlo over experiment.chips chips (seeds experiment.chip_seed, +1, ...)");
+      throw InputError(am.where(name), fmt::format("axes: unknown axis '{}' (known: {})", name, known));
+    }
+    const YAML::Node values = it->second;
+    if (!values.IsSequence() || values.size() == 0) am.fail(name, "expected a non-empty list of values");
+    if (values.size() > kMaxValuesPerAxis) am.fail(name, fmt::format("{} values: at most {} per axis", values.size(), kMaxValuesPerAxis));
+    Axis a;
+    a.name = name;
+    std::set<std::string> seen;
+    for (const auto& v : values) {
+      const std::string where = fmt::format("axes.{}", name);
+      if (!v.IsScalar()) throw InputError(yaml_where(v, file), fmt::format("{}: expected a scalar value", where));
+      const std::string t = v.Scalar();
+      auto bad = [&](const std::string& why) { throw InputError(yaml_where(v, file), fmt::format("{}: value '{}': {}", where, t, why)); };
+      if (rule->text) {
+        if (name == "layers") {
+          std::vector<int> l;
+          try {
+            l = netlist::NetworkSpec::parse(t, where).layers;
+          } catch (const InputError& err) {
+            bad(err.what());
+          }
+          if (l.front() != base_layers.front() || l.back() != base_layers.back())
+            bad(fmt::format("the data set needs {} inputs and {} outputs, as experiment.layers {}", base_layers.front(), base_layers.back(), s.base.layers));
+        } else if (t != "nominal" && t != "recalibrated") {
+          bad("expected nominal or recalibrated");
+        }
+        a.text.push_back(t);
+      } else {
+        double d = 0;
+        if (!YAML::convert<double>::decode(v, d) || !std::isfinite(d)) bad("not a number");
+        if (!(d >= rule->lo && d <= rule->hi)) bad(fmt::format("outside {} .. {} ({})", rule->lo, rule->hi, rule->meaning));
+        a.number.push_back(d);
+        a.text.push_back(fmt_value(d));
+      }
+      if (!seen.insert(a.text.back()).second) bad("given twice");
+    }
+    points *= a.text.size();
+    if (points > kMaxPoints) am.fail(name, fmt::format("the grid has more than {} points", kMaxPoints));
+    s.axes.push_back(std::move(a));
+  }
+  return s;
+}
+
+struct Point {
+  std::vector<std::size_t> index;  // per axis
+  Experiment x;
+  double area_um2 = 0;
+  std::string process_text;  // a derived process (x.process), written before the run
+};
+
+// Sum of W*L over every transistor of the chip (somas, synapses, readout sinks): the area proxy.
+double area_um2(const netlist::Process& p, const std::string& layers) {
+  std::array<std::size_t, netlist::kDeviceRoles> n{};
+  for (const auto& t : netlist::enumerate_transistors(netlist::NetworkSpec::parse(layers))) ++n[static_cast<std::size_t>(t.role)];
+  double a = 0;
+  for (std::size_t r = 0; r < netlist::kDeviceRoles; ++r) a += static_cast<double>(n[r]) * p.sizes[r].w_m * p.sizes[r].l_m * 1e12;
+  return a;
+}
+
+// The grid's points (the last axis fastest) with their experiments; a derived process is checked here and written
+// (to OUT/processes) only when the whole grid is valid.
+std::vector<Point> expand(const Sweep& s) {
+  const netlist::Process base_process = netlist::load_process_or_default(s.run.process);
+  std::vector<Point> pts;
+  std::vector<std::size_t> idx(s.axes.size(), 0);
+  for (;;) {
+    Point p;
+    p.index = idx;
+    p.x = s.base;
+    p.x.name = fmt::format("p{:03}", pts.size());
+    p.x.share_preparation = true;
+    double avt = 1, area = 1;
+    bool recalibrated = false;
+    for (std::size_t a = 0; a < s.axes.size(); ++a) {
+      const Axis& ax = s.axes[a];
+      const std::string& t = ax.text[idx[a]];
+      const double v = ax.number.empty() ? 0 : ax.number[idx[a]];
+      if (ax.name == "temp_C") p.x.eval_corner.temp_C = p.x.dyn_corner.temp_C = v;
+      if (ax.name == "vdd_V") p.x.eval_corner.vdd_V = p.x.dyn_corner.vdd_V = v;
+      if (ax.name == "input_mean_A") {
+        p.x.eval_input_mean = v;
+        p.x.dyn_levels = {v};
+      }
+      if (ax.name == "a_vt_scale") avt = v;
+      if (ax.name == "area_scale") area = v;
+      if (ax.name == "layers") p.x.layers = t;
+      if (ax.name == "training") recalibrated = t == "recalibrated";
+    }
+    if (recalibrated) p.x.char_corner = p.x.eval_corner;
+    netlist::Process proc = base_process;
+    if (avt != 1 || area != 1) {
+      for (auto& a : proc.a_vt_V_m) a *= avt;
+      for (auto& z : proc.sizes) {
+        z.w_m *= std::sqrt(area);
+        z.l_m *= std::sqrt(area);
+      }
+      const std::string file = fmt::format("{}/processes/a_vt_x{}_area_x{}.yaml", s.run.out, fmt_value(avt), fmt_value(area));
+      try {
+        proc.validate();
+      } catch (const InputError& err) {
+        throw InputError(fmt::format("{}: a_vt_scale {} x area_scale {} of process {} gives an invalid process: {}", s.source, fmt_value(avt),
+                                     fmt_value(area), proc.source.empty() ? "(default)" : proc.source, err.what()));
+      }
+      p.x.process = file;
+      p.process_text = netlist::process_yaml(proc);
+    }
+    p.area_um2 = area_um2(proc, p.x.layers);
+    pts.push_back(std::move(p));
+    std::size_t a = s.axes.size();
+    while (a > 0 && ++idx[a - 1] == s.axes[a - 1].text.size()) idx[--a] = 0;
+    if (a == 0) break;
+  }
+  return pts;
+}
+
+nlohmann::json num_or_null(double v) { return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(nullptr); }
+
+struct PointStats {
+  report::Stat circuit_chip, circuit_ideal;
+  long chips_evaluated = 0, chips_failed = 0;
+  double yield_chip = NAN, yield_ideal = NAN;
+  double tto_s = NAN, energy_pJ = NAN, power_W = NAN;
+};
+
+report::Stat stat_of(const std::vector<double>& v) {
+  report::Stat s;
+  s.n = static_cast<long>(v.size());
+  if (v.empty()) return s;
+  double sum = 0;
+  for (double x : v) sum += x;
+  s.mean = sum / static_cast<double>(v.size());
+  double ss = 0;
+  for (double x : v) ss += (x - s.mean) * (x - s.mean);
+  s.sd = v.size() > 1 ? std::sqrt(ss / static_cast<double>(v.size() - 1)) : 0.0;
+  s.min = *std::min_element(v.begin(), v.end());
+  s.max = *std::max_element(v.begin(), v.end());
+  return s;
+}
+
+void write_sweep_figures(const Sweep& s, const std::vector<Point>& pts, const std::vector<PointStats>& st) {
+  // One figure per numeric axis with >= 2 values: the points where every other axis is at its first value, one
+  // series per training mode when `training` is an axis too (accuracy vs temperature per training mode).
+  std::size_t training = s.axes.size();
+  for (std::size_t b = 0; b < s.axes.size(); ++b)
+    if (s.axes[b].name == "training") training = b;
+  for (std::size_t a = 0; a < s.axes.size(); ++a) {
+    const Axis& ax = s.axes[a];
+    if (ax.number.size() < 2) continue;
+    const std::size_t series = training < s.axes.size() ? s.axes[training].text.size() : 1;
+    std::vector<FigureData> data;
+    std::string plot;
+    for (std::size_t m = 0; m < series; ++m) {
+      const std::string label = training < s.axes.size() ? s.axes[training].text[m] : "";
+      std::string dat = "# value circuit_chip_aware_mean sd circuit_ideal_mean sd yield_chip_aware yield_ideal\n";
+      for (std::size_t k = 0; k < pts.size(); ++k) {
+        bool on_line = true;
+        for (std::size_t b = 0; b < s.axes.size(); ++b)
+          on_line = on_line && (b == a || (b == training ? pts[k].index[b] == m : pts[k].index[b] == 0));
+        if (!on_line) continue;
+        auto pc = [](double v) { return std::isfinite(v) ? fmt::format("{}", 100 * v) : std::string("NaN"); };
+        dat += fmt::format("{} {} {} {} {} {} {}\n", ax.number[pts[k].index[a]], pc(st[k].circuit_chip.mean), pc(st[k].circuit_chip.sd),
+                           pc(st[k].circuit_ideal.mean), pc(st[k].circuit_ideal.sd), pc(st[k].yield_chip), pc(st[k].yield_ideal));
+      }
+      const std::string file = label.empty() ? ax.name + ".dat" : ax.name + "_" + label + ".dat";
+      const std::string t = label.empty() ? "" : ", " + label;
+      // The ideal weights do not depend on the training mode: drawn once.
+      plot += fmt::format("{}'{}' using 1:2:3 with yerrorlines title 'chip-aware weights{}', '' using 1:6 axes x1y2 with linespoints dt 2 "
+                          "title 'yield, chip-aware{}'",
+                          m ? ", " : "", file, t, t);
+      if (m == 0)
+        plot += ", '' using 1:4:5 with yerrorlines title 'ideal weights', '' using 1:7 axes x1y2 with linespoints dt 3 title 'yield, ideal weights'";
+      data.push_back({file, dat});
+    }
+    const bool logx = ax.name == "a_vt_scale" || ax.name == "area_scale" || ax.name == "input_mean_A";
+    write_figure(s.run.out, "accuracy_vs_" + ax.name,
+                 fmt::format("set termoption noenhanced\nset xlabel '{}'\nset ylabel 'circuit-level test accuracy (%)'\nset y2label 'yield (%)'\n"
+                             "set y2range [0:105]\nset ytics nomirror\nset y2tics\nset grid\n{}set key outside right\n"
+                             "set title 'accuracy (mean +- sd over chips) and yield (target {} %) vs {}'\nplot {}",
+                             ax.name, logx ? "set logscale x\n" : "", 100 * s.target, ax.name, plot),
+                 data, {1100, 500});
+  }
+  // Accuracy against energy per operation (chip 0's transients): the trade-off plane of the grid.
+  std::string dat;
+  for (std::size_t k = 0; k < pts.size(); ++k)
+    if (std::isfinite(st[k].energy_pJ) && std::isfinite(st[k].circuit_chip.mean))
+      dat += fmt::format("{} {} {}\n", st[k].energy_pJ, 100 * st[k].circuit_chip.mean, pts[k].x.name);
+  if (!dat.empty())
+    write_figure(s.run.out, "accuracy_vs_energy",
+                 "set termoption noenhanced\nset xlabel 'energy per operation to output (pJ, chip 0)'\nset ylabel 'circuit-level accuracy, chip-aware (%)'\n"
+                 "set grid\nset title 'grid points: accuracy vs energy'\n"
+                 "plot 'energy.dat' using 1:2 with points pt 7 notitle, '' using 1:2:3 with labels offset 1,1 notitle",
+                 {{"energy.dat", dat}});
+}
+
+}  // namespace
+
+int cmd_sweep(int argc, char** argv) {
+  po::options_description o("Options");
+  o.add_options()
+    ("config", po::value<std::string>(), "sweep YAML (examples/sweep_*.yaml)")
+    ("out,o", po::value<std::string>(), "output folder (overrides the config's `out`)")
+    ("resume", po::bool_switch(), "continue an interrupted sweep: finished stages of every point are kept")
+    ("dry-run", po::bool_switch(), "print the grid and every stage's command, and exit");
+  po::positional_options_description pos;
+  pos.add("config", 1);
+  po::variables_map vm;
+  std::string axes_help = "Axes (each a list of values; the grid is their product, at most 1000 points):\n";
+  for (const auto& a : kAxes) axes_help += fmt::format("  {:<13} {}\n", a.name, a.meaning);
+  if (!parse_options(argc, argv, o, vm, "nnspice sweep sweep.yaml [--out DIR] [--resume] [--dry-run]",
+                     "A grid over design parameters, each point a Monte Carlo over chips of one `nnspice run` experiment: per point\n"
+                     "circuit-level accuracy over chips (mean, sd, yield = fraction of chips >= target_accuracy) for chip-aware and\n"
+                     "ideal weights, time to output and energy per operation (chip 0), an area proxy (sum of W*L). Writes sweep.csv\n"
+                     "(a row per point and chip), summary.json, figures, and the run (OUT/run: stages, report.html).\n" +
+                         axes_help,
+                     &pos))
+    return 0;
+  if (!vm.count("config")) throw InputError("a sweep config is required: nnspice sweep sweep.yaml (see --help)");
+  const std::string path = vm["config"].as<std::string>();
+  Sweep s = parse_sweep(read_file(path, kConfigFileLimit), path);
+  if (vm.count("out")) s.run.out = vm["out"].as<std::string>();
+  const bool resume = vm["resume"].as<bool>();
+  if (!resume && !vm["dry-run"].as<bool>() && file_exists(s.run.out + "/config.yaml"))
+    throw InputError(fmt::format("{} already holds a sweep: pass --resume to continue it, or choose another --out", s.run.out));
+  const std::vector<Point> pts = expand(s);
+  RunConfig run = s.run;
+  run.out = s.run.out + "/run";
+  for (const auto& p : pts) run.experiments.push_back(p.x);
+  fmt::print("sweep {}: {} point(s) x {} chip(s) into {}\n", path, pts.size(), s.base.chips, s.run.out);
+  for (const auto& p : pts) {
+    std::string v;
+    for (std::size_t a = 0; a < s.axes.size(); ++a) v += fmt::format("{}{}={}", a ? ", " : "", s.axes[a].name, s.axes[a].text[p.index[a]]);
+    fmt::print("  {}: {}\n", p.x.name, v);
+  }
+  if (vm["dry-run"].as<bool>()) {
+    print_plan(run);
+    return 0;
+  }
+  make_dirs(s.run.out);
+  for (const auto& p : pts)
+    if (!p.process_text.empty() && (!file_exists(p.x.process) || read_file(p.x.process) != p.process_text)) {
+      make_dirs(s.run.out + "/processes");
+      write_file_atomic(p.x.process, p.process_text);
+    }
+  write_file_atomic(s.run.out + "/config.yaml", s.text);
+  write_run_json(s.run.out, {{"config", path}, {"points", pts.size()}, {"chips_per_point", s.base.chips}, {"resume", resume}});
+  const RunOutcome outcome = execute_run(run, resume);
+
+  // Per point and chip: the typed results of the run's stages.
+  std::vector<PointStats> st(pts.size());
+  std::string csv = "point";
+  for (const auto& a : s.axes) csv += "," + a.name;
+  csv += ",chip_seed,chip_model_chip_aware,circuit_ideal,circuit_chip_aware,circuit_samples,time_to_output_s,energy_per_op_pJ,area_um2,status\n";
+  nlohmann::json points = nlohmann::json::array();
+  for (std::size_t k = 0; k < pts.size(); ++k) {
+    const Point& p = pts[k];
+    const report::ExperimentResults r = read_experiment_results(p.x, run.out);
+    std::vector<double> chip, ideal;
+    long reached_chip = 0, reached_ideal = 0;
+    if (!r.dynamics.empty()) {
+      st[k].tto_s = r.dynamics[0].time_to_output_s.mean;
+      st[k].energy_pJ = r.dynamics[0].energy_per_op_pJ.mean;
+      st[k].power_W = r.dynamics[0].power_W.mean;
+    }
+    std::string values;
+    for (std::size_t a = 0; a < s.axes.size(); ++a) values += "," + s.axes[a].text[p.index[a]];
+    for (long long c = 0; c < p.x.chips; ++c) {
+      const report::ChipAccuracy* ca = nullptr;
+      for (const auto& x : r.chips)
+        if (x.seed == p.x.chip_seed + static_cast<std::uint64_t>(c)) ca = &x;
+      const double acc_chip = ca ? ca->accuracy[4] : NAN, acc_ideal = ca ? ca->accuracy[3] : NAN;
+      const bool ok = std::isfinite(acc_chip) && std::isfinite(acc_ideal);
+      if (ok) {
+        chip.push_back(acc_chip);
+        ideal.push_back(acc_ideal);
+        reached_chip += acc_chip >= s.target;
+        reached_ideal += acc_ideal >= s.target;
+      } else {
+        ++st[k].chips_failed;
+      }
+      auto cell = [](double v) { return std::isfinite(v) ? fmt::format("{}", v) : std::string(); };
+      csv += fmt::format("{}{},{},{},{},{},{},{},{},{},{}\n", p.x.name, values, p.x.chip_seed + static_cast<std::uint64_t>(c),
+                         cell(ca ? ca->accuracy[2] : NAN), cell(acc_ideal), cell(acc_chip), ca ? ca->circuit_samples : 0,
+                         c == 0 ? cell(st[k].tto_s) : "", c == 0 ? cell(st[k].energy_pJ) : "", p.area_um2, ok ? "ok" : "failed");
+    }
+    st[k].chips_evaluated = static_cast<long>(chip.size());
+    st[k].circuit_chip = stat_of(chip);
+    st[k].circuit_ideal = stat_of(ideal);
+    if (!chip.empty()) {
+      st[k].yield_chip = static_cast<double>(reached_chip) / static_cast<double>(chip.size());
+      st[k].yield_ideal = static_cast<double>(reached_ideal) / static_cast<double>(chip.size());
+    }
+    nlohmann::json vals = nlohmann::json::object();
+    for (std::size_t a = 0; a < s.axes.size(); ++a) {
+      if (s.axes[a].number.empty()) vals[s.axes[a].name] = s.axes[a].text[p.index[a]];
+      else vals[s.axes[a].name] = s.axes[a].number[p.index[a]];
+    }
+    auto stat = [](const report::Stat& x) { return nlohmann::json{{"mean", num_or_null(x.mean)}, {"sd", num_or_null(x.sd)}, {"n", x.n}}; };
+    points.push_back({{"point", p.x.name},
+                      {"values", vals},
+                      {"folder", run.out + "/" + p.x.name},
+                      {"chips", p.x.chips},
+                      {"chips_evaluated", st[k].chips_evaluated},
+                      {"chips_failed", st[k].chips_failed},
+                      {"circuit_chip_aware", stat(st[k].circuit_chip)},
+                      {"circuit_ideal", stat(st[k].circuit_ideal)},
+                      {"yield_chip_aware", num_or_null(st[k].yield_chip)},
+                      {"yield_ideal", num_or_null(st[k].yield_ideal)},
+                      {"time_to_output_s", num_or_null(st[k].tto_s)},
+                      {"energy_per_op_pJ", num_or_null(st[k].energy_pJ)},
+                      {"power_W", num_or_null(st[k].power_W)},
+                      {"area_um2", p.area_um2},
+                      {"status", st[k].chips_failed == 0 ? "ok" : st[k].chips_evaluated == 0 ? "failed" : "partial"}});
+  }
+  write_file_atomic(s.run.out + "/sweep.csv", csv);
+  nlohmann::json axes = nlohmann::json::array();
+  for (const auto& a : s.axes) axes.push_back({{"name", a.name}, {"values", a.text}});
+  write_json(s.run.out + "/summary.json", {{"config", path},
+                                           {"target_accuracy", s.target},
+                                           {"yield_is", "fraction of the chips evaluated whose circuit-level test accuracy >= target_accuracy"},
+                                           {"axes", axes},
+                                           {"points", points},
+                                           {"failed_stages", outcome.failed},
+                                           {"wall_s", outcome.wall_s},
+                                           {"run", run.out}});
+  write_sweep_figures(s, pts, st);
+  for (std::size_t k = 0; k < pts.size(); ++k) {
+    auto pc = [](double v) { return std::isfinite(v) ? fmt::format("{:.2f} %", 100 * v) : std::string("n/a"); };
+    fmt::print("{}: circuit chip-aware {} ± {} (yield {}), ideal weights {} (yield {}), {}/{} chips{}\n", pts[k].x.name, pc(st[k].circuit_chip.mean),
+               pc(st[k].circuit_chip.sd), pc(st[k].yield_chip), pc(st[k].circuit_ideal.mean), pc(st[k].yield_ideal), st[k].chips_evaluated,
+               pts[k].x.chips, st[k].chips_failed ? fmt::format(" ({} failed: see {}/{})", st[k].chips_failed, run.out, pts[k].x.name) : "");
+  }
+  fmt::print("sweep: {}/sweep.csv, {}/summary.json ({} stage(s) failed, {})\n", s.run.out, s.run.out, outcome.failed, format_duration(outcome.wall_s));
+  return outcome.failed ? static_cast<int>(ExitCode::failure) : 0;
+}
+
+}  // namespace nnspice::tools
