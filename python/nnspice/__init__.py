@@ -337,3 +337,8 @@ def run(config: Optional[PathLike] = None, *, out: Optional[PathLike] = None, **
     """``nnspice run [config.yaml]``: the main job (report.html in result.out)."""
     positional = (config,) if config is not None else ()
     return command("run", *positional, out=out, **options)
+
+
+def sweep(config: PathLike, *, out: Optional[PathLike] = None, **options) -> Result:
+    """``nnspice sweep sweep.yaml``: a design-space grid x Monte Carlo chips (sweep.csv, summary.json in result.out)."""
+    return command("sweep", config, out=out, **options)

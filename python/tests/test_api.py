@@ -135,7 +135,7 @@ def test_dataset_as_numpy():
 
 
 def test_failed_command_raises_with_result(tmp_path):
-    with pytest.raises(nnspice.InputError, match="epochs = 0"):
+    with pytest.raises(nnspice.InputError, match=r"--epochs \(YAML epochs\) = 0\. Violated constraint: epochs >= 1"):
         nnspice.train("iris", epochs=0, out=tmp_path / "t")
     with pytest.raises(nnspice.InputError, match="unknown command 'nope'"):
         nnspice.command("nope")
@@ -152,3 +152,15 @@ def test_run_dry_run_prints_the_plan(tmp_path, capfd):
     printed = capfd.readouterr().out
     assert "plan:" in printed and "iris/chip" in printed and str(tmp_path / "r") in printed
     assert r.returncode == 0
+
+
+def test_sweep_dry_run_prints_the_grid_and_a_bad_axis_is_an_input_error(tmp_path, capfd):
+    cfg = tmp_path / "s.yaml"
+    cfg.write_text("experiment: {dataset: iris, layers: 4-7-3, chips: 2}\naxes: {temp_C: [27, 85], vdd_V: [1.8, 1.62]}\n")
+    r = nnspice.sweep(cfg, out=tmp_path / "s", dry_run=True)
+    printed = capfd.readouterr().out
+    assert "4 point(s) x 2 chip(s)" in printed and "p003: temp_C=85, vdd_V=1.62" in printed
+    assert r.returncode == 0
+    cfg.write_text("experiment: {dataset: iris, layers: 4-7-3}\naxes: {bits: [2, 4]}\n")
+    with pytest.raises(nnspice.InputError, match="s.yaml:2:8: axes.bits: weight bits other than 3 .* are not built yet"):
+        nnspice.sweep(cfg, out=tmp_path / "s2", dry_run=True)
