@@ -204,7 +204,14 @@ std::vector<Point> expand(const Sweep& s) {
       if (ax.name == "layers") p.x.layers = t;
       if (ax.name == "training") recalibrated = t == "recalibrated";
     }
-    if (recalibrated) p.x.char_corner = p.x.eval_corner;
+    if (recalibrated) {
+      // Characterised at the point's corner; where that is the sweep's own corner, exactly as a nominal point (so the
+      // two share their chips, characterisation and training).
+      const double t_nominal = s.run.corner.temp_C.value_or(base_process.temp_C), v_nominal = s.run.corner.vdd_V.value_or(base_process.vdd_V);
+      p.x.char_corner = p.x.eval_corner;
+      if (p.x.char_corner.temp_C.value_or(t_nominal) == t_nominal) p.x.char_corner.temp_C = s.run.corner.temp_C;
+      if (p.x.char_corner.vdd_V.value_or(v_nominal) == v_nominal) p.x.char_corner.vdd_V = s.run.corner.vdd_V;
+    }
     netlist::Process proc = base_process;
     if (avt != 1 || area != 1) {
       for (auto& a : proc.a_vt_V_m) a *= avt;

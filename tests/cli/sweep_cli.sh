@@ -43,6 +43,14 @@ printf 'out: %s/o\n%s\naxes: {}\n' "$D" "$base" > bad.yaml
 "$N" sweep bad.yaml > out.txt 2> err.txt; [[ $? == 2 ]] && grep -qF "axes: expected a non-empty map" err.txt || fail "empty axes: $(cat err.txt)"
 "$N" sweep --help | grep -q "a_vt_scale" || fail "--help does not list the axes"
 
+# training modes (dry run): recalibrated at 27 C is the nominal point (shared); at 85 C it characterises at 85 C
+printf 'out: %s/tm\n%s\naxes:\n  temp_C: [27, 85]\n  training: [nominal, recalibrated]\n' "$D" "$base" > tm.yaml
+"$N" sweep tm.yaml --dry-run > tm.txt 2>&1 || fail "training dry run: $(cat tm.txt)"
+! grep -q "p001/chip_0/characterize" tm.txt || fail "27 C recalibrated characterises again: $(grep characterize tm.txt)"
+! grep -q "p002/chip_0/characterize" tm.txt || fail "85 C nominal characterises again"
+grep -A1 "p003/chip_0/characterize" tm.txt | grep -q -- "--temp-C 85" || fail "85 C recalibrated is not characterised at 85 C: $(grep -A1 p003/chip_0/characterize tm.txt)"
+grep -A1 "p002/chip_0/evaluate_chip" tm.txt | grep -q -- "--weights $D/tm/run/p000/chip_0/train_chip .*--temp-C 85" || fail "85 C nominal does not evaluate the 27 C weights at 85 C"
+
 # A small grid: 2 temperatures x A_VT x 2 (one value: a derived process), 2 chips each.
 printf 'out: %s/sw\ntarget_accuracy: 0.8\n%s\naxes:\n  temp_C: [27, 85]\n  a_vt_scale: [2]\n' "$D" "$base" > s.yaml
 "$N" sweep s.yaml --dry-run > dry.txt 2>&1 || fail "dry run: $(cat dry.txt)"
