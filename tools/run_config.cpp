@@ -126,6 +126,14 @@ Experiment parse_experiment(const YamlMap& e, const StageCorner& corner) {
   return x;
 }
 
+void read_run_settings(const YamlMap& m, RunConfig& c) {
+  c.corner = read_corner(m, {});
+  c.out = m.get_string("out", c.out);
+  c.process = m.get_string("process", "");
+  c.jobs = static_cast<int>(m.get_int("jobs", 2));
+  if (c.jobs < 1 || c.jobs > 256) m.fail("jobs", "expected 1..256");
+}
+
 RunConfig parse_run_config(const std::string& text, const std::string& name) {
   RunConfig c;
   c.source = name;
@@ -133,11 +141,7 @@ RunConfig parse_run_config(const std::string& text, const std::string& name) {
   const YAML::Node root = parse_yaml(text, name);
   YamlMap m(root, name, "");
   m.check_keys({"out", "process", "jobs", "temp_C", "vdd_V", "experiments"});
-  c.corner = read_corner(m, {});
-  c.out = m.get_string("out", c.out);
-  c.process = m.get_string("process", "");
-  c.jobs = static_cast<int>(m.get_int("jobs", 2));
-  if (c.jobs < 1 || c.jobs > 256) m.fail("jobs", "expected 1..256");
+  read_run_settings(m, c);
   const YAML::Node ex = root["experiments"];
   if (!ex || !ex.IsSequence() || ex.size() == 0)
     throw InputError(m.where("experiments"), "experiments: expected a non-empty list of experiments");

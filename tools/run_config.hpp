@@ -59,6 +59,9 @@ std::vector<std::string> experiment_keys(std::vector<std::string> more);
 /// temp_C / vdd_V of a map over `inherited`, within the bounds of --temp-C / --vdd-V (InputError at file:line).
 StageCorner read_corner(const YamlMap& m, StageCorner inherited);
 
+/// The run-wide keys of a map: temp_C / vdd_V (the corner), out (default: c.out as it is), process, jobs.
+void read_run_settings(const YamlMap& m, RunConfig& c);
+
 /// Parses and validates a run config (`name` = the file, for messages). Throws InputError.
 RunConfig parse_run_config(const std::string& text, const std::string& name);
 

@@ -9,7 +9,7 @@ seconds=${1:?usage: fuzz_all.sh SECONDS [WORK] [target ...]}
 work=${2:-build-fuzz/long}
 shift $(( $# >= 2 ? 2 : 1 ))
 targets=("$@")
-[ ${#targets[@]} -eq 0 ] && targets=(npy csv chip calibration idx wav torch netlist process train_config run_config layer_spec store)
+[ ${#targets[@]} -eq 0 ] && targets=(npy csv chip calibration idx wav torch netlist process train_config run_config layer_spec store sweep_config)
 export ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 status=0
 for t in "${targets[@]}"; do
