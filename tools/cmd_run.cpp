@@ -144,7 +144,12 @@ std::string preparation_key(const RunConfig& c, const Experiment& x) {
   };
   return fmt::format("{}|{}|{}|{}|{}|{}|{}|{}|{}|{}|{}|{}|{}|{}|{}|{}", x.dataset, x.layers, x.mnist_dir, x.fsdd_dir, x.iris_csv, x.chip_seed,
                      x.data_seed, x.chips, x.char_method, x.char_synapses, x.routings, x.train_epochs, x.train_limit, x.train_lr,
-                     x.process.empty() ? c.process : x.process, corner(c.corner) + "/" + corner(x.char_corner));
+                     x.process.empty() ? c.process : x.process, corner(c.corner) + "/" + corner(x.char_corner)) +
+         [&] {
+           std::string t;
+           for (const auto& k : x.train_corners) t += "|" + corner(k);
+           return t;
+         }();
 }
 
 std::vector<StageSpec> plan(const RunConfig& c, const std::string& out) {
@@ -210,9 +215,24 @@ std::vector<StageSpec> plan(const RunConfig& c, const std::string& out) {
           a, true,
           // per-neuron: 4-7-3 full netlist 4 s, 196-20-10 native 21 s, 196-50-10 native 42 s; --synapses and codes cost more
           (2 + size / 200) * (!per_synapse ? 1.0 : x.char_synapses == "7" ? 2.7 : x.char_synapses == "bits" ? 4.0 : 6.0));
+      // Corner-aware training: the same measurement at each further corner (the same chip file and table folder;
+      // synapse tables are keyed by temperature and supply).
+      const std::vector<std::string> char_base(a.begin(), a.end() - static_cast<std::ptrdiff_t>(corner_args(x.char_corner).size()));
+      for (std::size_t j = 0; j < x.train_corners.size(); ++j) {
+        std::vector<std::string> cj = char_base;
+        for (const auto& v : corner_args(x.train_corners[j])) cj.push_back(v);
+        add(d, group, fmt::format("characterize_c{}", j), fmt::format("measure slopes and gains at corner {} (corner-aware training)", j + 1), cj, true,
+            (2 + size / 200) * (!per_synapse ? 1.0 : 3.0));
+      }
       add(d, group, "train_chip",
           per_synapse ? "train 3-bit weights on the chip's measured slopes and per-synapse gains" : "train 3-bit weights on the chip's measured slopes",
-          train_args(cal), true, train_cost(x, size));
+          [&] {
+            // Corner-aware: the other corners' calibrations (characterize_c<j>, below) join the chip's own.
+            std::vector<std::string> t = train_args(cal);
+            for (std::size_t j = 0; j < x.train_corners.size(); ++j) t.insert(t.end(), {"--corner-calibration", fmt::format("{}/characterize_c{}/calibration.json", d, j)});
+            return t;
+          }(),
+          true, train_cost(x, size) * static_cast<double>(1 + x.train_corners.size()));
       }
       for (const bool chip_aware : {false, true}) {
         a = {"infer", "--weights", chip_aware ? d_src + "/train_chip" : e_src + "/train_homogeneous", "--calibration", cal, "--seed", std::to_string(x.data_seed)};

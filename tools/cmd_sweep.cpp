@@ -80,7 +80,10 @@ std::vector<Point> expand(const Sweep& s) {
       if (ax.name == "a_vt_scale") avt = v;
       if (ax.name == "area_scale") area = v;
       if (ax.name == "layers") p.x.layers = t;
-      if (ax.name == "training") recalibrated = t == "recalibrated";
+      if (ax.name == "training") {
+        recalibrated = t == "recalibrated";
+        if (t != "corner_aware") p.x.train_corners.clear();  // experiment.train.corners are the corner_aware points' only
+      }
     }
     if (recalibrated) {
       // Characterised at the point's corner; where that is the sweep's own corner, exactly as a nominal point (so the

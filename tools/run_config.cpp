@@ -75,7 +75,18 @@ Experiment parse_experiment(const YamlMap& e, const StageCorner& corner) {
     ch.fail("synapses", "expected none (per-neuron model), 7 (every synapse at +7 and -7), bits or all (gains per code)");
 
   const YamlMap tr = e.get_map("train");
-  tr.check_keys({"epochs", "lr", "train_limit"});
+  tr.check_keys({"epochs", "lr", "train_limit", "corners"});
+  if (tr.has("corners")) {
+    const YAML::Node l = tr.node()["corners"];
+    if (!l.IsSequence() || l.size() == 0 || l.size() > 15)
+      tr.fail("corners", "expected a list of 1..15 corners, e.g. [{temp_C: -40}, {temp_C: 85}] (corner-aware training)");
+    for (std::size_t j = 0; j < l.size(); ++j) {
+      const YamlMap cm(l[j], e.file(), fmt::format("{}{}train.corners[{}]", e.context(), e.context().empty() ? "" : ".", j));
+      if (!l[j].IsMap() || l[j].size() == 0) throw InputError(yaml_where(l[j], e.file()), fmt::format("train.corners[{}]: expected a map with temp_C and/or vdd_V", j));
+      cm.check_keys({"temp_C", "vdd_V"});
+      x.train_corners.push_back(read_corner(cm, x.char_corner));
+    }
+  }
   x.train_epochs = tr.get_int("epochs", -1);
   if (tr.has("epochs") && (x.train_epochs < 1 || x.train_epochs > 100000)) tr.fail("epochs", "expected 1..100000");
   x.train_lr = tr.get_double("lr", -1);

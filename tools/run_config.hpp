@@ -34,6 +34,9 @@ struct Experiment {
   long long chips = 1;             // Monte Carlo: chips drawn with seeds chip_seed, chip_seed+1, ...
   // Corners per stage (each defaults to the run's): characterise and train at one, evaluate or simulate at another.
   StageCorner char_corner, eval_corner, dyn_corner;
+  // Corner-aware training (train: {corners: [{temp_C: -40}, ...]}): the chip is characterised at each of these too
+  // and the chip-aware weights are trained against all the calibrations (train --corner-calibration).
+  std::vector<StageCorner> train_corners;
   // Set by `nnspice sweep` (not a config key): when an earlier experiment has the same chips, characterisation and
   // training, use its stages' folders instead of repeating them (this one adds its own infer/evaluate/dynamics).
   bool share_preparation = false;

@@ -23,7 +23,8 @@ const std::vector<AxisRule> kAxes = {
     {"a_vt_scale", "Pelgrom A_VT of every device class x this factor (a derived process file per value)", 1e-3, 100, false},
     {"area_scale", "every transistor's W and L x sqrt(this factor): area x factor, W/L kept (a derived process file)", 1e-3, 1e3, false},
     {"layers", "the network, e.g. 196-50-10 (same inputs and outputs as experiment.layers)", 0, 0, true},
-    {"training", "nominal (characterised and trained at the sweep's corner) | recalibrated (characterised at the point's corner)", 0, 0, true},
+    {"training", "nominal (characterised and trained at the sweep's corner) | recalibrated (characterised at the point's corner) | "
+                 "corner_aware (trained against the sweep's corner and experiment.train.corners)", 0, 0, true},
 };
 
 const AxisRule* find_axis(const std::string& name) {
@@ -97,8 +98,10 @@ Sweep parse_sweep(const std::string& text, const std::string& file) {
           }
           if (l.front() != base_layers.front() || l.back() != base_layers.back())
             bad(fmt::format("the data set needs {} inputs and {} outputs, as experiment.layers {}", base_layers.front(), base_layers.back(), s.base.layers));
-        } else if (t != "nominal" && t != "recalibrated") {
-          bad("expected nominal or recalibrated");
+        } else if (t != "nominal" && t != "recalibrated" && t != "corner_aware") {
+          bad("expected nominal, recalibrated or corner_aware");
+        } else if (t == "corner_aware" && s.base.train_corners.empty()) {
+          bad("corner_aware needs the corners to train against: experiment.train.corners, e.g. [{temp_C: -40}, {temp_C: 85}]");
         }
         a.text.push_back(t);
       } else {

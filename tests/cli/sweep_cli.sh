@@ -33,7 +33,7 @@ expect_bad "axes.temp_C: value 'hot': not a number" "  temp_C: [hot]"
 expect_bad "axes.vdd_V: value '0.1': outside 0.5 .. 4.75" "  vdd_V: [0.1]"
 expect_bad "bad.yaml:12:16: axes.temp_C: value '27.0': given twice" "  temp_C: [27, 27.0]"
 expect_bad "the data set needs 4 inputs and 3 outputs" "  layers: [5-7-3]"
-expect_bad "axes.training: value 'hot': expected nominal or recalibrated" "  training: [hot]"
+expect_bad "axes.training: value 'hot': expected nominal, recalibrated or corner_aware" "  training: [hot]"
 expect_bad "target_accuracy = 1.5: expected a fraction in (0, 1]" "  temp_C: [27]" "target_accuracy: 1.5"
 expect_bad "a_vt_scale 50 x area_scale 1 of process" "  a_vt_scale: [1, 50]"
 grep -qF "process.mismatch.a_vt_mV_um(soma) = 165." err.txt || fail "the A_VT value: $(cat err.txt)"
@@ -50,6 +50,20 @@ printf 'out: %s/tm\n%s\naxes:\n  temp_C: [27, 85]\n  training: [nominal, recalib
 ! grep -q "p002/chip_0/characterize" tm.txt || fail "85 C nominal characterises again"
 grep -A1 "p003/chip_0/characterize" tm.txt | grep -q -- "--temp-C 85" || fail "85 C recalibrated is not characterised at 85 C: $(grep -A1 p003/chip_0/characterize tm.txt)"
 grep -A1 "p002/chip_0/evaluate_chip" tm.txt | grep -q -- "--weights $D/tm/run/p000/chip_0/train_chip .*--temp-C 85" || fail "85 C nominal does not evaluate the 27 C weights at 85 C"
+
+# corner-aware points: characterised at each of train.corners too, trained against all of them
+expect_bad "corner_aware needs the corners to train against" "  training: [nominal, corner_aware]"
+printf 'out: %s/o\n%s\naxes: {temp_C: [27]}\n' "$D" "$(echo "$base" | sed 's/train: {epochs: 100}/train: {epochs: 100, corners: []}/')" > bad.yaml
+"$N" sweep bad.yaml > out.txt 2> err.txt; [[ $? == 2 ]] && grep -qF "bad.yaml:7:24: experiment.train.corners: expected a list of 1..15 corners" err.txt || fail "empty corners: $(cat err.txt)"
+printf 'out: %s/o\n%s\naxes: {temp_C: [27]}\n' "$D" "$(echo "$base" | sed 's/train: {epochs: 100}/train: {epochs: 100, corners: [{temp_C: 300}]}/')" > bad.yaml
+"$N" sweep bad.yaml > out.txt 2> err.txt; [[ $? == 2 ]] && grep -qF "temp_C = 300: expected -40 .. 125 C" err.txt || fail "corner out of range: $(cat err.txt)"
+printf 'out: %s/ca\n%s\naxes:\n  temp_C: [85]\n  training: [nominal, corner_aware]\n' "$D" \
+  "$(echo "$base" | sed 's/train: {epochs: 100}/train: {epochs: 100, corners: [{temp_C: -40}, {temp_C: 85}]}/')" > ca.yaml
+"$N" sweep ca.yaml --dry-run > ca.txt 2>&1 || fail "corner-aware dry run: $(cat ca.txt)"
+grep -A1 "p001/chip_1/characterize_c1 " ca.txt | grep -q -- "--temp-C 85 --out" || fail "no 85 C characterisation: $(grep -A1 characterize_c ca.txt)"
+grep -A1 "p001/chip_1/train_chip " ca.txt | grep -q -- "--corner-calibration $D/ca/run/p001/chip_1/characterize_c0/calibration.json --corner-calibration $D/ca/run/p001/chip_1/characterize_c1/calibration.json" ||
+  fail "corner-aware training lacks its calibrations: $(grep -A1 p001/chip_1/train_chip ca.txt)"
+! grep -A1 "p000/chip_0/train_chip " ca.txt | grep -q -- "--corner-calibration" || fail "a nominal point trains corner-aware"
 
 # A small grid: 2 temperatures x A_VT x 2 (one value: a derived process), 2 chips each.
 printf 'out: %s/sw\ntarget_accuracy: 0.8\n%s\naxes:\n  temp_C: [27, 85]\n  a_vt_scale: [2]\n' "$D" "$base" > s.yaml
