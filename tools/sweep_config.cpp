@@ -117,6 +117,10 @@ Sweep parse_sweep(const std::string& text, const std::string& file) {
     if (points > kMaxSweepPoints) am.fail(name, fmt::format("the grid has more than {} points", kMaxSweepPoints));
     s.axes.push_back(std::move(a));
   }
+  // Bound before work: every chip of every point is ~7 stages of its own.
+  if (static_cast<double>(points) * static_cast<double>(s.base.chips) > static_cast<double>(kMaxSweepChips))
+    throw InputError(e.where("chips"), fmt::format("experiment.chips = {} x {} points = {} chips: a sweep evaluates at most {} chips", s.base.chips, points,
+                                                   static_cast<double>(points) * static_cast<double>(s.base.chips), kMaxSweepChips));
   return s;
 }
 

@@ -13,6 +13,7 @@ namespace nnspice::tools {
 
 inline constexpr std::size_t kMaxSweepPoints = 1000;
 inline constexpr std::size_t kMaxValuesPerAxis = 100;
+inline constexpr std::size_t kMaxSweepChips = 100000;  ///< points x experiment.chips
 
 /// An axis a sweep may vary: its name, what a point changes, and its numeric bounds (inclusive; text axes: none).
 struct AxisRule {

@@ -39,6 +39,9 @@ expect_bad "a_vt_scale 50 x area_scale 1 of process" "  a_vt_scale: [1, 50]"
 grep -qF "process.mismatch.a_vt_mV_um(soma) = 165." err.txt || fail "the A_VT value: $(cat err.txt)"
 expect_bad "the grid has more than 1000 points" "  temp_C: [$(seq -s, -40 1 59)]
   a_vt_scale: [$(seq -s, 1 1 11)]"
+printf 'out: %s/o\n%s\naxes:\n  temp_C: [%s]\n' "$D" "$(echo "$base" | sed 's/chips: 2/chips: 10000/')" "$(seq -s, -40 1 10)" > bad.yaml
+"$N" sweep bad.yaml > out.txt 2> err.txt; [[ $? == 2 ]] && grep -qF "experiment.chips = 10000 x 51 points = 510000 chips: a sweep evaluates at most 100000" err.txt ||
+  fail "too many chips: $(cat err.txt)"
 printf 'out: %s/o\n%s\naxes: {}\n' "$D" "$base" > bad.yaml
 "$N" sweep bad.yaml > out.txt 2> err.txt; [[ $? == 2 ]] && grep -qF "axes: expected a non-empty map" err.txt || fail "empty axes: $(cat err.txt)"
 "$N" sweep --help | grep -q "a_vt_scale" || fail "--help does not list the axes"
