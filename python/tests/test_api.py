@@ -1,4 +1,5 @@
 """The Python package against the CLI: same chips, files, numbers and error messages."""
+import os
 import re
 
 import numpy as np
@@ -164,3 +165,16 @@ def test_sweep_dry_run_prints_the_grid_and_a_bad_axis_is_an_input_error(tmp_path
     cfg.write_text("experiment: {dataset: iris, layers: 4-7-3}\naxes: {bits: [2, 4]}\n")
     with pytest.raises(nnspice.InputError, match="s.yaml:2:8: axes.bits: weight bits other than 3 .* are not built yet"):
         nnspice.sweep(cfg, out=tmp_path / "s2", dry_run=True)
+
+
+def test_corner_aware_training_takes_a_list_of_corner_calibrations(tmp_path):
+    # A 4-7-3 chip characterised at 27 and 85 C; train against both: one accuracy per calibration in summary.json.
+    chip = nnspice.draw_chip("4-7-3", seed=7)
+    c27 = nnspice.characterize("4-7-3", chip=chip, method="full", routings=4, out=tmp_path / "c27")
+    c85 = nnspice.characterize("4-7-3", chip=chip, method="full", routings=4, temp_C=85, out=tmp_path / "c85")
+    r = nnspice.train("iris", calibration=c27.out / "calibration.json", corner_calibration=[c85.out / "calibration.json"],
+                      epochs=30, plot=False, quiet=True, out=tmp_path / "t")
+    corners = r.summary["corners"]
+    assert [os.path.basename(os.path.dirname(c["calibration"])) for c in corners] == ["c27", "c85"]
+    assert all(0 <= c["test_accuracy"] <= 1 for c in corners)
+    assert abs(r.summary["test_accuracy"] - sum(c["test_accuracy"] for c in corners) / 2) < 1e-12
