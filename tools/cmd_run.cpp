@@ -33,6 +33,7 @@
 #include "nnspice/report/run_report.hpp"
 #include "nnspice/sim/session.hpp"
 #include "nnspice/train/dataset.hpp"
+#include "mpi_env.hpp"
 #include "run_exec.hpp"
 
 namespace nnspice::tools {
@@ -546,6 +547,8 @@ int cmd_run(int argc, char** argv) {
     fmt::print("{}", kDefaultConfig);
     return 0;
   }
+  if (mpi_launcher_size() > 1)
+    throw InputError("nnspice run starts its stages as child processes on this machine: start it without mpirun (its stages use --jobs workers)");
   const std::string cfg_path = vm["config"].as<std::string>();
   RunConfig cfg = cfg_path.empty() ? parse_run_config(kDefaultConfig, "(embedded default)") : parse_run_config(read_file(cfg_path, kConfigFileLimit), cfg_path);
   if (vm.count("out")) cfg.out = vm["out"].as<std::string>();

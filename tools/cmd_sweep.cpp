@@ -27,6 +27,7 @@
 #include "nnspice/engine/device_tables.hpp"
 #include "nnspice/netlist/network.hpp"
 #include "nnspice/netlist/process.hpp"
+#include "mpi_env.hpp"
 #include "run_exec.hpp"
 #include "sweep_config.hpp"
 
@@ -221,6 +222,8 @@ int cmd_sweep(int argc, char** argv) {
                      &pos))
     return 0;
   if (!vm.count("config")) throw InputError("a sweep config is required: nnspice sweep sweep.yaml (see --help)");
+  if (mpi_launcher_size() > 1)
+    throw InputError("nnspice sweep starts its stages as child processes on this machine: start it without mpirun (its stages use --jobs workers)");
   const std::string path = vm["config"].as<std::string>();
   Sweep s = parse_sweep(read_file(path, kConfigFileLimit), path);
   if (vm.count("out")) s.run.out = vm["out"].as<std::string>();

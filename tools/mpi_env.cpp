@@ -12,7 +12,7 @@
 
 namespace nnspice::tools {
 
-static int launcher_size() {
+int mpi_launcher_size() {
   for (const char* v : {"OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "PMIX_SIZE"})
     if (const char* s = std::getenv(v)) return std::atoi(s);
   return 1;
@@ -24,7 +24,7 @@ MpiEnv& MpiEnv::instance() {
 }
 
 MpiEnv::MpiEnv() {
-  const int launched = launcher_size();
+  const int launched = mpi_launcher_size();
 #ifdef NNSPICE_WITH_MPI
   if (launched > 1) {
     // Worker processes are forked for ngspice; they never call MPI. Silence OpenMPI's fork warning.

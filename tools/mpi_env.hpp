@@ -10,6 +10,10 @@
 
 namespace nnspice::tools {
 
+/// The number of ranks the launcher started (OMPI_COMM_WORLD_SIZE / PMI_SIZE / PMIX_SIZE), 1 without mpirun; does not
+/// initialise MPI.
+int mpi_launcher_size();
+
 class MpiEnv {
  public:
   static MpiEnv& instance();
