@@ -174,7 +174,7 @@ expect_exit 2 "revive_leak" "$N" train --dataset iris --revive-leak -0.1 --out "
 expect_exit 2 "calibration is for network 4-8-3" "$N" train --dataset iris --calibration "$D/chip483/calibration.json" --out "$D/bad" --quiet
 printf 'dataset: iris\nepochs: 3\nlearnig_rate: 0.1\n' > "$D/bad.yaml"
 expect_exit 2 "bad.yaml:3" "$N" train --config "$D/bad.yaml" --out "$D/bad" --quiet
-expect_exit 2 "learning_rate > 0" "$N" train --dataset iris --lr -1 --out "$D/bad" --quiet
+expect_exit 2 "--lr (YAML lr) = -1. Violated constraint: lr > 0" "$N" train --dataset iris --lr -1 --out "$D/bad" --quiet
 mkdir -p "$D/mnist"
 head -c 1000 /dev/zero > "$D/mnist/train-images-idx3-ubyte"
 printf '\x00\x00\x08\x03\x00\x00\x00\x02\x00\x00\x00\x1c\x00\x00\x00\x1c' > "$D/mnist/train-images-idx3-ubyte"
