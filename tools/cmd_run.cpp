@@ -138,36 +138,46 @@ std::vector<std::string> corner_args(const StageCorner& corner) {
   return a;
 }
 
-// Everything the chip, characterisation and training stages of an experiment depend on.
-std::string preparation_key(const RunConfig& c, const Experiment& x) {
+// What each preparation stage of an experiment depends on (for share_preparation): the chips (netlist), their
+// characterisation, the ideal weights, and the chip-aware weights (all of the above + the training corners).
+struct PreparationKeys {
+  std::string chip, characterize, homogeneous, chip_aware;
+};
+PreparationKeys preparation_keys(const RunConfig& c, const Experiment& x) {
   auto corner = [](const StageCorner& k) {
     return fmt::format("{},{}", k.temp_C ? fmt::format("{}", *k.temp_C) : "-", k.vdd_V ? fmt::format("{}", *k.vdd_V) : "-");
   };
-  return fmt::format("{}|{}|{}|{}|{}|{}|{}|{}|{}|{}|{}|{}|{}|{}|{}|{}", x.dataset, x.layers, x.mnist_dir, x.fsdd_dir, x.iris_csv, x.chip_seed,
-                     x.data_seed, x.chips, x.char_method, x.char_synapses, x.routings, x.train_epochs, x.train_limit, x.train_lr,
-                     x.process.empty() ? c.process : x.process, corner(c.corner) + "/" + corner(x.char_corner)) +
-         [&] {
-           std::string t;
-           for (const auto& k : x.train_corners) t += "|" + corner(k);
-           return t;
-         }();
+  PreparationKeys k;
+  k.chip = fmt::format("{}|{}|{}|{}|{}", x.layers, x.chip_seed, x.chips, x.process.empty() ? c.process : x.process, corner(c.corner));
+  k.characterize = fmt::format("{}|{}|{}|{}|{}", k.chip, x.char_method, x.char_synapses, x.routings, corner(x.char_corner));
+  k.homogeneous = fmt::format("{}|{}|{}|{}|{}|{}|{}|{}|{}", x.dataset, x.layers, x.mnist_dir, x.fsdd_dir, x.iris_csv, x.data_seed, x.train_epochs,
+                              x.train_limit, x.train_lr);
+  k.chip_aware = k.characterize + "|" + k.homogeneous;
+  for (const auto& t : x.train_corners) k.chip_aware += fmt::format("|{}", corner(t));
+  return k;
 }
 
 std::vector<StageSpec> plan(const RunConfig& c, const std::string& out) {
   std::vector<StageSpec> st;
   const std::string jobs = std::to_string(c.jobs);
-  std::map<std::string, const Experiment*> prepared;  // preparation key -> the first experiment with it
+  // preparation key -> the first experiment with it, per kind of stage
+  std::map<std::string, const Experiment*> chips_of, characterized, homogeneous_of, chip_aware_of;
   for (const auto& x : c.experiments) {
     std::vector<std::string> proc;
     if (const std::string& p = x.process.empty() ? c.process : x.process; !p.empty()) proc = {"--process", p};
     const std::string e = out + "/" + x.name;
-    // share_preparation (sweeps): an experiment whose chips, characterisation and training are those of an earlier
-    // one (it differs only in what is evaluated) uses that one's folders instead of repeating the work.
-    const std::string key = preparation_key(c, x);
-    const auto found = prepared.find(key);
-    const Experiment* src = x.share_preparation && found != prepared.end() ? found->second : nullptr;
-    if (found == prepared.end()) prepared.emplace(key, &x);
-    const std::string e_src = src ? out + "/" + src->name : e;
+    // share_preparation (sweeps): a stage whose inputs are those of an earlier experiment's (the same chips, the same
+    // characterisation, the same training) is not repeated: this experiment uses that one's folder.
+    const PreparationKeys keys = preparation_keys(c, x);
+    auto source = [&](std::map<std::string, const Experiment*>& m, const std::string& key) -> const Experiment* {
+      const auto [it, fresh] = m.emplace(key, &x);
+      return x.share_preparation && !fresh ? it->second : nullptr;
+    };
+    const Experiment* src_chip = source(chips_of, keys.chip);
+    const Experiment* src_char = source(characterized, keys.characterize);
+    const Experiment* src_homog = source(homogeneous_of, keys.homogeneous);
+    const Experiment* src = source(chip_aware_of, keys.chip_aware);  // chip-aware weights (and their corner measurements)
+    const std::string e_src = src_homog ? out + "/" + src_homog->name : e;
     const double size = static_cast<double>(netlist::NetworkSpec::parse(x.layers).n_synapses());
     auto add = [&](const std::string& dir, const std::string& group, std::string stage, std::string what, std::vector<std::string> args,
                    bool resumable, double weight) {
@@ -186,21 +196,23 @@ std::vector<StageSpec> plan(const RunConfig& c, const std::string& out) {
       return a;
     };
     // Ideal weights: trained once per experiment on the homogeneous model.
-    if (!src)
+    if (!src_homog)
       add(e, x.name, "train_homogeneous", "train 3-bit weights on the homogeneous (ideal) model", train_args(""), true, train_cost(x, size));
     for (long long k = 0; k < x.chips; ++k) {
       const std::string d = experiment_plan(x, out).chip_dir(k);
-      const std::string d_src = src ? experiment_plan(*src, out).chip_dir(k) : d;  // chip, characterisation, chip-aware weights
+      auto dir_of = [&](const Experiment* from) { return from ? experiment_plan(*from, out).chip_dir(k) : d; };
+      const std::string d_chip = dir_of(src_chip), d_char = dir_of(src_char), d_src = dir_of(src);
       const std::string group = x.chips == 1 ? x.name : fmt::format("{}/chip_{}", x.name, k);
       const std::uint64_t seed = x.chip_seed + static_cast<std::uint64_t>(k);
-      const std::string chip = d_src + "/chip/chip.csv", cal = d_src + "/characterize/calibration.json";
-      const std::string tables = d_src + "/tables";
+      const std::string chip = d_chip + "/chip/chip.csv", cal = d_char + "/characterize/calibration.json";
+      const std::string tables = d_chip + "/tables";  // one table folder per chip (its tables are keyed by corner)
       std::vector<std::string> a;
-      if (!src) {
-      a = {"netlist", "--layers", x.layers, "--seed", std::to_string(seed)};
-      a.insert(a.end(), proc.begin(), proc.end());
-      for (const auto& v : corner_args(c.corner)) a.push_back(v);
-      add(d, group, "chip", fmt::format("draw chip {} (seed {}) and write its netlist", x.layers, seed), a, false, 0.01);
+      if (!src_chip) {
+        a = {"netlist", "--layers", x.layers, "--seed", std::to_string(seed)};
+        a.insert(a.end(), proc.begin(), proc.end());
+        for (const auto& v : corner_args(c.corner)) a.push_back(v);
+        add(d, group, "chip", fmt::format("draw chip {} (seed {}) and write its netlist", x.layers, seed), a, false, 0.01);
+      }
       // One folder of decomposed-engine tables per chip: evaluations reuse the characterisation's code-0 tables.
       a = {"characterize", "--layers", x.layers, "--chip", chip, "--method", x.char_method, "--routings", std::to_string(x.routings), "--workers", jobs,
            "--table-cache", tables};
@@ -209,7 +221,8 @@ std::vector<StageSpec> plan(const RunConfig& c, const std::string& out) {
       if (per_synapse) a.insert(a.end(), {"--synapses", "--synapse-codes", x.char_synapses});
       a.insert(a.end(), proc.begin(), proc.end());
       for (const auto& v : corner_args(x.char_corner)) a.push_back(v);
-      add(d, group, "characterize",
+      if (!src_char)
+        add(d, group, "characterize",
           per_synapse ? fmt::format("measure slopes, negative gains and every synapse's gains (codes {}; {} routings, {} solver)", x.char_synapses,
                                     x.routings, x.char_method)
                       : fmt::format("measure slopes and negative gains ({} routings, {} solver)", x.routings, x.char_method),
@@ -219,13 +232,14 @@ std::vector<StageSpec> plan(const RunConfig& c, const std::string& out) {
       // Corner-aware training: the same measurement at each further corner (the same chip file and table folder;
       // synapse tables are keyed by temperature and supply).
       const std::vector<std::string> char_base(a.begin(), a.end() - static_cast<std::ptrdiff_t>(corner_args(x.char_corner).size()));
-      for (std::size_t j = 0; j < x.train_corners.size(); ++j) {
+      for (std::size_t j = 0; !src && j < x.train_corners.size(); ++j) {
         std::vector<std::string> cj = char_base;
         for (const auto& v : corner_args(x.train_corners[j])) cj.push_back(v);
         add(d, group, fmt::format("characterize_c{}", j), fmt::format("measure slopes and gains at corner {} (corner-aware training)", j + 1), cj, true,
             (2 + size / 200) * (!per_synapse ? 1.0 : 3.0));
       }
-      add(d, group, "train_chip",
+      if (!src)
+        add(d, group, "train_chip",
           per_synapse ? "train 3-bit weights on the chip's measured slopes and per-synapse gains" : "train 3-bit weights on the chip's measured slopes",
           [&] {
             // Corner-aware: the other corners' calibrations (characterize_c<j>, below) join the chip's own.
@@ -234,7 +248,6 @@ std::vector<StageSpec> plan(const RunConfig& c, const std::string& out) {
             return t;
           }(),
           true, train_cost(x, size) * static_cast<double>(1 + x.train_corners.size()));
-      }
       for (const bool chip_aware : {false, true}) {
         a = {"infer", "--weights", chip_aware ? d_src + "/train_chip" : e_src + "/train_homogeneous", "--calibration", cal, "--seed", std::to_string(x.data_seed)};
         const auto da = data_args(x, "--iris-csv");

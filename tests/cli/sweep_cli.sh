@@ -68,6 +68,8 @@ grep -A1 "p001/chip_1/characterize_c1 " ca.txt | grep -q -- "--temp-C 85 --out" 
 grep -A1 "p001/chip_1/train_chip " ca.txt | grep -q -- "--corner-calibration $D/ca/run/p001/chip_1/characterize_c0/calibration.json --corner-calibration $D/ca/run/p001/chip_1/characterize_c1/calibration.json" ||
   fail "corner-aware training lacks its calibrations: $(grep -A1 p001/chip_1/train_chip ca.txt)"
 ! grep -A1 "p000/chip_0/train_chip " ca.txt | grep -q -- "--corner-calibration" || fail "a nominal point trains corner-aware"
+! grep -qE "p001/chip_[01]/(chip|characterize) |p001/train_homogeneous" ca.txt || fail "the corner-aware point redraws or re-characterises the nominal chips"
+grep -A1 "p001/chip_1/train_chip " ca.txt | grep -q -- "--calibration $D/ca/run/p000/chip_1/characterize/calibration.json" || fail "corner-aware training not on the shared nominal calibration"
 
 # A small grid: 2 temperatures x A_VT x 2 (one value: a derived process), 2 chips each.
 printf 'out: %s/sw\ntarget_accuracy: 0.8\n%s\naxes:\n  temp_C: [27, 85]\n  a_vt_scale: [2]\n' "$D" "$base" > s.yaml
