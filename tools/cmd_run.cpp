@@ -18,6 +18,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <map>
+#include <set>
 
 #include "nnspice/engine/method.hpp"
 #include "cli_util.hpp"
@@ -78,9 +79,11 @@ std::string num(double v) { return fmt::format("{}", v); }
 
 // Checks what the stages will need before any work starts (data sets present, process loadable).
 void preflight(const RunConfig& c) {
-  if (!c.process.empty()) netlist::load_process(c.process);
+  std::set<std::string> processes;  // each once: a sweep's points share a few derived processes
+  if (!c.process.empty()) processes.insert(c.process);
   for (const auto& x : c.experiments)
-    if (!x.process.empty()) netlist::load_process(x.process);
+    if (!x.process.empty()) processes.insert(x.process);
+  for (const auto& p : processes) netlist::load_process(p);
   for (const auto& x : c.experiments) {
     if (x.dataset == "mnist") {
       const std::string dir = train::resolve_mnist_dir(x.mnist_dir);
@@ -571,10 +574,8 @@ int cmd_run(int argc, char** argv) {
     return 0;
   }
   const RunOutcome r = execute_run(cfg, resume);
-  const int failed = r.failed;
-  const double wall = r.wall_s;
-  fmt::print("report: {}/report.html (and report.md; {} stage(s) failed, {})\n", cfg.out, failed, format_duration(wall));
-  return failed ? static_cast<int>(ExitCode::failure) : 0;
+  fmt::print("report: {}/report.html (and report.md; {} stage(s) failed, {})\n", cfg.out, r.failed, format_duration(r.wall_s));
+  return r.failed ? static_cast<int>(ExitCode::failure) : 0;
 }
 
 }  // namespace nnspice::tools

@@ -6,25 +6,21 @@
 // fraction of chips at or above the target), time to output and energy per operation (chip 0), an area proxy.
 #include <fmt/format.h>
 
-#include <algorithm>
 #include <boost/program_options.hpp>
+#include <algorithm>
+#include <array>
 #include <cmath>
-#include <filesystem>
 #include <map>
 #include <nlohmann/json.hpp>
-#include <set>
 
 #include "cli_util.hpp"
 #include "commands.hpp"
-#include "nnspice/common/csv.hpp"
 #include "nnspice/common/error.hpp"
 #include "nnspice/common/figure.hpp"
 #include "nnspice/common/fs_util.hpp"
 #include "nnspice/common/json_util.hpp"
 #include "nnspice/common/progress.hpp"
 #include "nnspice/common/run_info.hpp"
-#include "nnspice/common/yaml_util.hpp"
-#include "nnspice/engine/device_tables.hpp"
 #include "nnspice/netlist/network.hpp"
 #include "nnspice/netlist/process.hpp"
 #include "mpi_env.hpp"
@@ -45,10 +41,17 @@ struct Point {
   std::string process_text;  // a derived process (x.process), written before the run
 };
 
-// Sum of W*L over every transistor of the chip (somas, synapses, readout sinks): the area proxy.
-double area_um2(const netlist::Process& p, const std::string& layers) {
-  std::array<std::size_t, netlist::kDeviceRoles> n{};
+using RoleCounts = std::array<std::size_t, netlist::kDeviceRoles>;
+
+// Transistors per device class of a network's chip (somas, synapses, readout sinks).
+RoleCounts role_counts(const std::string& layers) {
+  RoleCounts n{};
   for (const auto& t : netlist::enumerate_transistors(netlist::NetworkSpec::parse(layers))) ++n[static_cast<std::size_t>(t.role)];
+  return n;
+}
+
+// Sum of W*L over every transistor of the chip: the area proxy.
+double area_um2(const netlist::Process& p, const RoleCounts& n) {
   double a = 0;
   for (std::size_t r = 0; r < netlist::kDeviceRoles; ++r) a += static_cast<double>(n[r]) * p.sizes[r].w_m * p.sizes[r].l_m * 1e12;
   return a;
@@ -58,6 +61,7 @@ double area_um2(const netlist::Process& p, const std::string& layers) {
 // (to OUT/processes) only when the whole grid is valid.
 std::vector<Point> expand(const Sweep& s) {
   const netlist::Process base_process = netlist::load_process_or_default(s.run.process);
+  std::map<std::string, RoleCounts> counts;  // per network: enumerating a big chip's transistors once, not per point
   std::vector<Point> pts;
   std::vector<std::size_t> idx(s.axes.size(), 0);
   for (;;) {
@@ -111,7 +115,9 @@ std::vector<Point> expand(const Sweep& s) {
       p.x.process = file;
       p.process_text = netlist::process_yaml(proc);
     }
-    p.area_um2 = area_um2(proc, p.x.layers);
+    auto it = counts.find(p.x.layers);
+    if (it == counts.end()) it = counts.emplace(p.x.layers, role_counts(p.x.layers)).first;
+    p.area_um2 = area_um2(proc, it->second);
     pts.push_back(std::move(p));
     std::size_t a = s.axes.size();
     while (a > 0 && ++idx[a - 1] == s.axes[a - 1].text.size()) idx[--a] = 0;
@@ -128,21 +134,6 @@ struct PointStats {
   double yield_chip = NAN, yield_ideal = NAN;
   double tto_s = NAN, energy_pJ = NAN, power_W = NAN;
 };
-
-report::Stat stat_of(const std::vector<double>& v) {
-  report::Stat s;
-  s.n = static_cast<long>(v.size());
-  if (v.empty()) return s;
-  double sum = 0;
-  for (double x : v) sum += x;
-  s.mean = sum / static_cast<double>(v.size());
-  double ss = 0;
-  for (double x : v) ss += (x - s.mean) * (x - s.mean);
-  s.sd = v.size() > 1 ? std::sqrt(ss / static_cast<double>(v.size() - 1)) : 0.0;
-  s.min = *std::min_element(v.begin(), v.end());
-  s.max = *std::max_element(v.begin(), v.end());
-  return s;
-}
 
 void write_sweep_figures(const Sweep& s, const std::vector<Point>& pts, const std::vector<PointStats>& st) {
   // One figure per numeric axis with >= 2 values: the points where every other axis is at its first value, one
@@ -263,7 +254,6 @@ int cmd_sweep(int argc, char** argv) {
   for (std::size_t k = 0; k < pts.size(); ++k) {
     const Point& p = pts[k];
     const report::ExperimentResults r = read_experiment_results(p.x, run.out);
-    std::vector<double> chip, ideal;
     long reached_chip = 0, reached_ideal = 0;
     if (!r.dynamics.empty()) {
       st[k].tto_s = r.dynamics[0].time_to_output_s.mean;
@@ -272,32 +262,24 @@ int cmd_sweep(int argc, char** argv) {
     }
     std::string values;
     for (std::size_t a = 0; a < s.axes.size(); ++a) values += "," + s.axes[a].text[p.index[a]];
-    for (long long c = 0; c < p.x.chips; ++c) {
-      const report::ChipAccuracy* ca = nullptr;
-      for (const auto& x : r.chips)
-        if (x.seed == p.x.chip_seed + static_cast<std::uint64_t>(c)) ca = &x;
-      const double acc_chip = ca ? ca->accuracy[4] : NAN, acc_ideal = ca ? ca->accuracy[3] : NAN;
+    // read_experiment gives chip c (seed chip_seed + c) at index c, and the mean / sd over the chips that have each
+    // accuracy (a stage that failed leaves NaN).
+    for (const report::ChipAccuracy& ca : r.chips) {
+      const double acc_chip = ca.accuracy[4], acc_ideal = ca.accuracy[3];
       const bool ok = std::isfinite(acc_chip) && std::isfinite(acc_ideal);
-      if (ok) {
-        chip.push_back(acc_chip);
-        ideal.push_back(acc_ideal);
-        reached_chip += acc_chip >= s.target;
-        reached_ideal += acc_ideal >= s.target;
-      } else {
-        ++st[k].chips_failed;
-      }
+      st[k].chips_failed += !ok;
+      reached_chip += acc_chip >= s.target;  // (false for NaN)
+      reached_ideal += acc_ideal >= s.target;
       auto cell = [](double v) { return std::isfinite(v) ? fmt::format("{}", v) : std::string(); };
-      csv += fmt::format("{}{},{},{},{},{},{},{},{},{},{}\n", p.x.name, values, p.x.chip_seed + static_cast<std::uint64_t>(c),
-                         cell(ca ? ca->accuracy[2] : NAN), cell(acc_ideal), cell(acc_chip), ca ? ca->circuit_samples : 0,
-                         c == 0 ? cell(st[k].tto_s) : "", c == 0 ? cell(st[k].energy_pJ) : "", p.area_um2, ok ? "ok" : "failed");
+      const bool first = ca.seed == p.x.chip_seed;
+      csv += fmt::format("{}{},{},{},{},{},{},{},{},{},{}\n", p.x.name, values, ca.seed, cell(ca.accuracy[2]), cell(acc_ideal), cell(acc_chip),
+                         ca.circuit_samples, first ? cell(st[k].tto_s) : "", first ? cell(st[k].energy_pJ) : "", p.area_um2, ok ? "ok" : "failed");
     }
-    st[k].chips_evaluated = static_cast<long>(chip.size());
-    st[k].circuit_chip = stat_of(chip);
-    st[k].circuit_ideal = stat_of(ideal);
-    if (!chip.empty()) {
-      st[k].yield_chip = static_cast<double>(reached_chip) / static_cast<double>(chip.size());
-      st[k].yield_ideal = static_cast<double>(reached_ideal) / static_cast<double>(chip.size());
-    }
+    st[k].circuit_chip = r.accuracy_over_chips[4];
+    st[k].circuit_ideal = r.accuracy_over_chips[3];
+    st[k].chips_evaluated = std::min(st[k].circuit_chip.n, st[k].circuit_ideal.n);
+    if (st[k].circuit_chip.n > 0) st[k].yield_chip = static_cast<double>(reached_chip) / static_cast<double>(st[k].circuit_chip.n);
+    if (st[k].circuit_ideal.n > 0) st[k].yield_ideal = static_cast<double>(reached_ideal) / static_cast<double>(st[k].circuit_ideal.n);
     nlohmann::json vals = nlohmann::json::object();
     for (std::size_t a = 0; a < s.axes.size(); ++a) {
       if (s.axes[a].number.empty()) vals[s.axes[a].name] = s.axes[a].text[p.index[a]];

@@ -9,6 +9,7 @@
 #include "nnspice/common/error.hpp"
 #include "nnspice/common/yaml_util.hpp"
 #include "nnspice/engine/device_tables.hpp"
+#include "nnspice/engine/method.hpp"
 #include "nnspice/netlist/network.hpp"
 
 namespace nnspice::tools {
@@ -66,8 +67,7 @@ Experiment parse_experiment(const YamlMap& e, const StageCorner& corner) {
   ch.check_keys({"method", "routings", "synapses", "temp_C", "vdd_V"});
   x.char_corner = read_corner(ch, corner);
   x.char_method = ch.get_string("method", x.char_method);
-  if (x.char_method != "auto" && x.char_method != "full" && x.char_method != "decomposed" && x.char_method != "decomposed-ngspice")
-    ch.fail("method", "expected auto, full, decomposed or decomposed-ngspice");
+  if (!engine::is_dc_method(x.char_method)) ch.fail("method", "expected auto, full, decomposed or decomposed-ngspice");
   x.routings = ch.get_int("routings", 10);
   if (x.routings < 1 || x.routings > 10000) ch.fail("routings", "expected 1..10000");
   x.char_synapses = ch.get_string("synapses", x.char_synapses);
@@ -81,8 +81,9 @@ Experiment parse_experiment(const YamlMap& e, const StageCorner& corner) {
     if (!l.IsSequence() || l.size() == 0 || l.size() > 15)
       tr.fail("corners", "expected a list of 1..15 corners, e.g. [{temp_C: -40}, {temp_C: 85}] (corner-aware training)");
     for (std::size_t j = 0; j < l.size(); ++j) {
-      const YamlMap cm(l[j], e.file(), fmt::format("{}{}train.corners[{}]", e.context(), e.context().empty() ? "" : ".", j));
-      if (!l[j].IsMap() || l[j].size() == 0) throw InputError(yaml_where(l[j], e.file()), fmt::format("train.corners[{}]: expected a map with temp_C and/or vdd_V", j));
+      const std::string where = fmt::format("{}{}train.corners[{}]", e.context(), e.context().empty() ? "" : ".", j);
+      if (!l[j].IsMap() || l[j].size() == 0) throw InputError(yaml_where(l[j], e.file()), where + ": expected a map with temp_C and/or vdd_V");
+      const YamlMap cm(l[j], e.file(), where);
       cm.check_keys({"temp_C", "vdd_V"});
       x.train_corners.push_back(read_corner(cm, x.char_corner));
     }
@@ -98,8 +99,7 @@ Experiment parse_experiment(const YamlMap& e, const StageCorner& corner) {
   ev.check_keys({"method", "limit", "input_mean_A", "temp_C", "vdd_V"});
   x.eval_corner = read_corner(ev, corner);
   x.eval_method = ev.get_string("method", x.eval_method);
-  if (x.eval_method != "auto" && x.eval_method != "full" && x.eval_method != "decomposed" && x.eval_method != "decomposed-ngspice")
-    ev.fail("method", "expected auto, full, decomposed or decomposed-ngspice");
+  if (!engine::is_dc_method(x.eval_method)) ev.fail("method", "expected auto, full, decomposed or decomposed-ngspice");
   x.eval_limit = ev.get_int("limit", 0);
   if (x.eval_limit < 0) ev.fail("limit", "expected >= 0 (0 = the whole test set)");
   x.eval_input_mean = ev.get_double("input_mean_A", 0);

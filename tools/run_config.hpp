@@ -37,8 +37,9 @@ struct Experiment {
   // Corner-aware training (train: {corners: [{temp_C: -40}, ...]}): the chip is characterised at each of these too
   // and the chip-aware weights are trained against all the calibrations (train --corner-calibration).
   std::vector<StageCorner> train_corners;
-  // Set by `nnspice sweep` (not a config key): when an earlier experiment has the same chips, characterisation and
-  // training, use its stages' folders instead of repeating them (this one adds its own infer/evaluate/dynamics).
+  // Set by `nnspice sweep` (not a config key): each preparation stage (chip netlists, characterisation, ideal weights,
+  // chip-aware weights) whose inputs equal an earlier experiment's is not repeated; this one uses that one's folder
+  // (and always adds its own infer/evaluate/dynamics).
   bool share_preparation = false;
 };
 

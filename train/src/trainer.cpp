@@ -331,7 +331,7 @@ TrainResult train_network(const TrainOptions& o, const std::vector<Calibration>&
     sync_corners();
     double sum = 0;
     for (std::size_t k = 0; k < K; ++k) sum += accuracy(net_of(k), set);
-    return K == 1 ? sum : sum / static_cast<double>(K);
+    return sum / static_cast<double>(K);  // (K = 1: exactly the one accuracy)
   };
 
   const std::size_t n = tr.size(), B = static_cast<std::size_t>(o.batch_size);
@@ -564,7 +564,7 @@ TrainResult train_network(const TrainOptions& o, const std::vector<Calibration>&
       per.push_back(accuracy_of(out, set));
       sum += per.back();
     }
-    return K == 1 ? sum : sum / static_cast<double>(K);
+    return sum / static_cast<double>(K);  // (K = 1: exactly the one accuracy)
   };
   r.train_accuracy = final_pass(tr, "train", &r.train_health, r.train_accuracies);
   r.validation_accuracy = final_pass(data.validation, "validation", nullptr, r.validation_accuracies);

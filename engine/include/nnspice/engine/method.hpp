@@ -17,6 +17,9 @@ inline constexpr std::size_t kFullNetlistMaxTransistors = 20000;
 /// True when "auto" means the fast engine for this network.
 bool use_fast_engine(const netlist::NetworkSpec& spec);
 
+/// True for a DC method name: auto, full, decomposed or decomposed-ngspice.
+bool is_dc_method(const std::string& method);
+
 /// DC methods: "full" (ngspice op on the whole netlist), "decomposed" (synapse port tables by the native
 /// engine), "decomposed-ngspice" (the same decomposition with tables from ngspice DC sweeps: the
 /// reference), "auto" (the rule above). Returns the resolved name; InputError naming `what` otherwise.
