@@ -9,6 +9,7 @@
 #include <filesystem>
 
 #include "cli_util.hpp"
+#include "mpi_env.hpp"
 #include "nnspice/engine/method.hpp"
 #include "commands.hpp"
 #include "net_inputs.hpp"
@@ -116,7 +117,9 @@ int cmd_characterize(int argc, char** argv) {
                      "input current against its own, normalised to mean 1 per layer; the negative-weight gain per neuron from\n"
                      "positive+negative vs positive-only connections. Writes calibration.json (the trainer's format),\n"
                      "slopes_<l>.npy, negative_gain_<l>.npy, raw currents, summary.json, run.json and slopes.png.\n"
-                     "Operating points are checkpointed in DIR/ops.jsonl; --resume continues a killed run."))
+                     "Operating points are checkpointed in DIR/ops.jsonl; --resume continues a killed run.\n"
+                     "Under MPI (mpirun -np K nnspice characterize ...) the ranks split the operating points; the results are those\n"
+                     "of one process, rank 0 writes them."))
     return 0;
 
   const auto spec = netlist::NetworkSpec::parse(vm["layers"].as<std::string>());
@@ -186,8 +189,12 @@ int cmd_characterize(int argc, char** argv) {
                                  {"fit", measure::fit_kind_name(opt.fit)},
                                  {"evaluate", vm["evaluate"].as<std::size_t>()},
                                  {"resume", resume}};
-  const nlohmann::json record = {{"seed", chip.seed}, {"config", config}, {"versions", {{"ngspice", sim::Session::ngspice_version()}}}};
-  write_run_json(out, record);
+  MpiEnv& mpi = MpiEnv::instance();
+  const nlohmann::json record = {
+      {"seed", chip.seed}, {"config", config}, {"mpi_ranks", mpi.size()}, {"versions", {{"ngspice", sim::Session::ngspice_version()}}}};
+  // Under MPI every rank runs the same measurement; its operating points are dealt out (OpRunner) and rank 0 writes.
+  mpi.barrier();  // every rank has checked --out before rank 0 starts the log
+  if (mpi.rank() == 0) write_run_json(out, record);
 
   measure::RunnerOptions ro;
   ro.method = method;
@@ -196,18 +203,20 @@ int cmd_characterize(int argc, char** argv) {
   ro.table_cache_dir = vm["table-cache"].as<std::string>().empty() ? out + "/decomposed_tables" : vm["table-cache"].as<std::string>();
   ro.resume = resume;
   ro.progress = !vm["no-progress"].as<bool>();
+  ro.exchange = mpi.exchange();
   const auto t0 = std::chrono::steady_clock::now();
   measure::OpRunner runner(sim::NetworkChip{spec, process, chip}, ro);
   measure::Characterization c;
   try {
     c = measure::characterize(spec, runner, opt);
   } catch (const NumericalError& e) {  // no calibration: the failures file names the cause (the simulator's text)
-    write_json(out + "/failures.json", {{"error", e.what()}});
+    if (mpi.rank() == 0) write_json(out + "/failures.json", {{"error", e.what()}});
     throw;
   }
   const std::size_t n_eval = vm["evaluate"].as<std::size_t>();
   nlohmann::json evaluation;
   if (n_eval > 0) evaluation = measure::evaluate_models(spec, runner, c, n_eval, 5, opt.seed);
+  if (mpi.rank() != 0) return c.failed_ops ? static_cast<int>(ExitCode::sim_failure) : 0;
   c.runner = runner.stats();  // counts include the evaluation's operating points
   const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 
@@ -220,6 +229,7 @@ int cmd_characterize(int argc, char** argv) {
   summary["vdd_V"] = process.vdd_V;
   summary["wall_s"] = wall;
   summary["workers"] = ro.workers;
+  summary["mpi_ranks"] = mpi.size();
   if (!evaluation.is_null()) summary["evaluation"] = evaluation;
   // The self-audit covers every code: a seeded random weight set, its synapses' tables against ngspice.
   const auto audit = runner.engine_audit(netlist::random_weights(spec, chip.seed + 1), vm["audit"].as<std::size_t>());

@@ -8,6 +8,7 @@
 #include <limits>
 
 #include "cli_util.hpp"
+#include "mpi_env.hpp"
 #include "commands.hpp"
 #include "net_inputs.hpp"
 #include "nnspice/common/csv.hpp"
@@ -144,7 +145,9 @@ int cmd_dynamics(int argc, char** argv) {
                      "fig4_tto_power.png, fig4_energy_runtime.png. A failed transient is recorded for its pattern; the run goes on.\n"
       "Methods: full (the whole netlist in ngspice), layerwise (one ngspice transient per weight layer), tabulated\n"
       "(node equations from the chip's ngspice DC tables and calibrated capacitances; seconds per pattern at\n"
-      "196-100-50-10; validated against full with --validate, docs/dynamics.md)."))
+      "196-100-50-10; validated against full with --validate, docs/dynamics.md).\n"
+      "Under MPI (mpirun -np K nnspice dynamics ...) the ranks split the patterns and the tables; the results are those\n"
+      "of one process, rank 0 writes them."))
     return 0;
 
   NetworkInputs net = resolve_network_inputs(vm);
@@ -270,6 +273,11 @@ int cmd_dynamics(int argc, char** argv) {
 
   const std::string out = vm["out"].as<std::string>();
   make_dirs(out);
+  // Under MPI every rank runs this whole command; the patterns (and the tabulation) are dealt out, every rank ends
+  // with the same results, and rank 0 alone prints and writes.
+  MpiEnv& mpi = MpiEnv::instance();
+  const bool root = mpi.rank() == 0;
+  if (!root && !std::freopen("/dev/null", "w", stdout)) throw std::runtime_error("cannot silence stdout of MPI rank");
   sim::NetworkChip chip{net.spec, net.process, net.chip};
   sim::ParallelOptions par;
   par.workers = vm["jobs"].as<int>();
@@ -315,11 +323,21 @@ int cmd_dynamics(int argc, char** argv) {
     dopt.parallel = par;
     dopt.parallel.job_timeout_s = 0;
     dopt.cache_dir = vm["table-cache"].as<std::string>();
-    dopt.progress = progress;
+    dopt.progress = progress && root;
+    const Exchange ex = mpi.exchange();
+    if (ex.distributed()) dopt.chunk_owner = [ex](std::size_t c) { return ex.owns(c); };
     auto solver = std::make_shared<engine::DecomposedSolver>(chip, dopt);
     solver->tabulate(net.weights);
-    const auto audit = solver->audit(net.weights, vm["audit"].as<std::size_t>());
-    engine::report_audit(audit, "dynamics");
+    if (ex.distributed()) {
+      const auto all = ex.allgather(solver->export_tables());
+      for (int k = 0; k < ex.size; ++k)
+        if (k != ex.rank) solver->import_tables(all[static_cast<std::size_t>(k)]);
+    }
+    engine::DecomposedSolver::Audit audit;
+    if (root) {  // the audit goes into rank 0's summary only
+      audit = solver->audit(net.weights, vm["audit"].as<std::size_t>());
+      engine::report_audit(audit, "dynamics");
+    }
     const auto& st = solver->stats();
     sim::ParallelOptions p1;
     p1.workers = 1;
@@ -420,6 +438,7 @@ int cmd_dynamics(int argc, char** argv) {
     cfg.figure_pattern = vm["figure-pattern"].as<std::size_t>();
     cfg.progress = progress;
     cfg.name = name;
+    cfg.exchange = mpi.exchange();
     prepare(cfg.sw);
     const auto res = dynamics::run_experiment(cfg);
     json summary = res.summary;
@@ -428,9 +447,9 @@ int cmd_dynamics(int argc, char** argv) {
     summary["t_max_s"] = sw.t_max_s;
     summary["gate_load"] = gate_json();
     summary["tabulated_model"] = tab_json;
-    write_json(cfg.out_dir + "/summary.json", summary);
-    write_run_json(cfg.out_dir, {{"network", net.describe()}, {"level", name}, {"method", dynamics::method_name(sw.method)}});
-    dynamics::plot_unit_traces(cfg.out_dir, "fig3_transient", res.fig_time_s,
+    if (root) write_json(cfg.out_dir + "/summary.json", summary);
+    if (root) write_run_json(cfg.out_dir, {{"network", net.describe()}, {"level", name}, {"method", dynamics::method_name(sw.method)}, {"mpi_ranks", mpi.size()}});
+    if (root) dynamics::plot_unit_traces(cfg.out_dir, "fig3_transient", res.fig_time_s,
                                [&] {
                                  auto u = res.fig_units_A;
                                  if (!res.fig_output_A.empty()) u.push_back(res.fig_output_A);
@@ -472,8 +491,8 @@ int cmd_dynamics(int argc, char** argv) {
       fmt::print("{}: accuracy (asymptotic class) {:.1f} %, correct within the window {:.1f} %\n", name,
                  100 * summary["accuracy_asymptotic"].get<double>(), 100 * summary["correct_within_window_fraction"].get<double>());
   }
-  dynamics::plot_tto_vs_power(out, "fig4_tto_power", series, fmt::format("{} chip: time to output vs average power", net.spec.str()));
-  dynamics::plot_energy_vs_runtime(out, "fig4_energy_runtime", series, ops, fmt::format("{} chip: energy per operation vs run time", net.spec.str()));
+  if (root) dynamics::plot_tto_vs_power(out, "fig4_tto_power", series, fmt::format("{} chip: time to output vs average power", net.spec.str()));
+  if (root) dynamics::plot_energy_vs_runtime(out, "fig4_energy_runtime", series, ops, fmt::format("{} chip: energy per operation vs run time", net.spec.str()));
 
   // Validation of the method against the other one on the first patterns (first level).
   json validation = nullptr;
@@ -504,6 +523,7 @@ int cmd_dynamics(int argc, char** argv) {
       cfg.figure_pattern = std::numeric_limits<std::size_t>::max();
       cfg.progress = progress;
       cfg.name = std::string("validate ") + dynamics::method_name(m);
+      cfg.exchange = mpi.exchange();
       prepare(cfg.sw);
       recs.push_back(dynamics::run_experiment(cfg).records);
     }
@@ -552,7 +572,7 @@ int cmd_dynamics(int argc, char** argv) {
                   {"energy_tto_abs_rel_diff", {{"mean", erel_tto.empty() ? json(nullptr) : json(dynamics::statistics(erel_tto).mean)},
                                                {"max", erel_tto.empty() ? json(nullptr) : json(dynamics::statistics(erel_tto).max)}}},
                   {"rows", rows}};
-    write_json(out + "/validation.json", validation);
+    if (root) write_json(out + "/validation.json", validation);
     fmt::print("validation ({} vs {}, {} patterns): |rel. diff of time to output| mean {:.2f} %, max {:.2f} % over {} patterns with time to output > 0; "
                "same asymptotic class {}/{}; window energy |rel. diff| mean {:.2f} %\n",
                mname, rname, n_validate, st.n ? 100 * st.mean : NAN, st.n ? 100 * st.max : NAN, st.n, same_class, n_validate,
@@ -576,15 +596,17 @@ int cmd_dynamics(int argc, char** argv) {
               {"ngspice", sim::Session::ngspice_version()},
               {"levels", levels_json},
               {"validation", validation}};
+  std::size_t failed = 0;
+  for (const auto& l : levels_json) failed += l["failed"].get<std::size_t>();
+  if (!root) return failed == 0 ? 0 : static_cast<int>(ExitCode::sim_failure);
   write_json(out + "/summary.json", top);
   write_run_json(out, {{"network", net.describe()},
+                       {"mpi_ranks", mpi.size()},
                        {"seed", net.chip.seed},
                        {"config", {{"method", dynamics::method_name(sw.method)}, {"levels_A", levels}, {"t_stop_s", t_stop}, {"window_s", window},
                                    {"t_max_s", sw.t_max_s}, {"t_step_s", sw.t_step_s}, {"ramp_s", sw.ramp_s}, {"chunk", sw.chunk},
                                    {"from", from}, {"pattern_seed", vm["pattern-seed"].as<std::uint64_t>()}, {"patterns", pat.source}}},
                        {"ngspice", sim::Session::ngspice_version()}});
-  std::size_t failed = 0;
-  for (const auto& l : levels_json) failed += l["failed"].get<std::size_t>();
   fmt::print("-> {}\n", out);
   return failed == 0 ? 0 : static_cast<int>(ExitCode::sim_failure);
 }

@@ -19,6 +19,7 @@
 #include <filesystem>
 #include <map>
 #include <set>
+#include <string_view>
 
 #include "nnspice/engine/method.hpp"
 #include "cli_util.hpp"
@@ -307,6 +308,17 @@ std::string quote(const std::vector<std::string>& args) {
 // file outside the run folder it names (data, process), and the input hashes of the earlier stages whose
 // folders its arguments name (chip, calibration, weights). A changed config thus changes the hash of every
 // stage it affects and of everything downstream of them; resume redoes exactly those.
+// The earlier stages whose folders stage k's arguments name (its chip, calibration, weights).
+std::vector<std::size_t> arg_deps(const std::vector<StageSpec>& stages, std::size_t k, const std::string& out) {
+  std::vector<std::size_t> d;
+  for (std::size_t j = 0; j < k; ++j) {
+    const std::string dir = out + "/" + stages[j].name;
+    if (std::any_of(stages[k].args.begin(), stages[k].args.end(), [&](const std::string& a) { return a == dir || a.rfind(dir + "/", 0) == 0; }))
+      d.push_back(j);
+  }
+  return d;
+}
+
 std::vector<std::uint64_t> stage_inputs(const std::vector<StageSpec>& stages, const std::string& out) {
   std::vector<std::uint64_t> h(stages.size());
   for (std::size_t k = 0; k < stages.size(); ++k) {
@@ -318,15 +330,24 @@ std::vector<std::uint64_t> stage_inputs(const std::vector<StageSpec>& stages, co
       std::error_code ec;
       if (std::filesystem::is_regular_file(a, ec)) in.add_file(a, a);
     }
-    for (std::size_t j = 0; j < k; ++j) {
-      const std::string dir = out + "/" + stages[j].name;
-      const bool used = std::any_of(stages[k].args.begin(), stages[k].args.end(),
-                                    [&](const std::string& a) { return a == dir || a.rfind(dir + "/", 0) == 0; });
-      if (used) in.add(stages[j].name, hex64(h[j]));
-    }
+    for (std::size_t j : arg_deps(stages, k, out)) in.add(stages[j].name, hex64(h[j]));
     h[k] = in.hash();
   }
   return h;
+}
+
+// What must be finished before stage k starts: the stages its arguments name and the one before it in its group.
+std::vector<std::vector<std::size_t>> stage_deps(const std::vector<StageSpec>& stages, const std::string& out) {
+  std::vector<std::vector<std::size_t>> deps(stages.size());
+  for (std::size_t k = 0; k < stages.size(); ++k) {
+    deps[k] = arg_deps(stages, k, out);
+    for (std::size_t j = k; j-- > 0;)
+      if (stages[j].group == stages[k].group) {
+        if (std::find(deps[k].begin(), deps[k].end(), j) == deps[k].end()) deps[k].push_back(j);
+        break;
+      }
+  }
+  return deps;
 }
 
 const store::Kind kStageKind{"run-stage", 1};
@@ -350,6 +371,14 @@ int run_child(const std::vector<std::string>& args, const std::string& log) {
   std::vector<char*> argv;
   for (auto& s : argv_s) argv.push_back(s.data());
   argv.push_back(nullptr);
+  // The stage is one process of its own: without the MPI launcher's variables it does not join the job.
+  std::vector<char*> envp;
+  for (char** e = environ; *e; ++e) {
+    const std::string_view v(*e);
+    if (v.rfind("OMPI_", 0) == 0 || v.rfind("PMIX_", 0) == 0 || v.rfind("PMI_", 0) == 0) continue;
+    envp.push_back(*e);
+  }
+  envp.push_back(nullptr);
   const std::string exe = self_executable();
   const pid_t pid = ::fork();
   if (pid < 0) throw std::runtime_error("cannot start a stage: fork failed");
@@ -359,7 +388,7 @@ int run_child(const std::vector<std::string>& args, const std::string& log) {
       ::dup2(fileno(f), 1);
       std::fclose(f);
     }
-    ::execv(exe.c_str(), argv.data());
+    ::execve(exe.c_str(), argv.data(), envp.data());
     std::_Exit(127);
   }
   int status = 0;
@@ -456,54 +485,69 @@ void print_plan(const RunConfig& cfg) {
 }
 
 RunOutcome execute_run(const RunConfig& cfg, bool resume) {
+  // Under MPI (mpirun -np K) every rank walks the same plan: the stages are taken in waves of stages whose inputs
+  // are finished, each wave dealt out by cost over the ranks, each stage run as one child process as without MPI;
+  // after each wave the ranks exchange which stages finished. Rank 0 writes the run's own files and the report.
+  MpiEnv& mpi = MpiEnv::instance();
+  const Exchange ex = mpi.exchange();
+  const bool root = ex.rank == 0;
   const auto stages = plan(cfg, cfg.out);
   preflight(cfg);
   if (!resume && file_exists(cfg.out + "/config.yaml"))
     throw InputError(fmt::format("{} already holds a run: pass --resume to continue it, or choose another --out", cfg.out));
   // A changed config is allowed: each stage compares its recorded inputs with the new ones (stage_inputs).
   const auto inputs = stage_inputs(stages, cfg.out);
-  make_dirs(cfg.out);
-  write_file_atomic(cfg.out + "/config.yaml", cfg.text);
-  write_run_json(cfg.out, {{"config", cfg.source}, {"ngspice", sim::Session::ngspice_version()}, {"stages", stages.size()}, {"resume", resume}});
+  const auto deps = stage_deps(stages, cfg.out);
+  mpi.barrier();  // every rank has looked at the folder before rank 0 writes into it
+  if (root) {
+    make_dirs(cfg.out);
+    write_file_atomic(cfg.out + "/config.yaml", cfg.text);
+    write_run_json(cfg.out, {{"config", cfg.source},
+                             {"ngspice", sim::Session::ngspice_version()},
+                             {"stages", stages.size()},
+                             {"resume", resume},
+                             {"mpi_ranks", ex.size}});
+  }
+  mpi.barrier();
 
   double total_w = 0, done_w = 0;
   for (const auto& s : stages) total_w += s.weight;
   const auto t0 = std::chrono::steady_clock::now();
-  double first_elapsed = -1;
-  int failed = 0;
-  for (std::size_t k = 0; k < stages.size(); ++k) {
+  enum Status { pending, done, failed_stage, skipped };
+  std::vector<Status> status(stages.size(), pending);
+  const std::string who = ex.distributed() ? fmt::format(" rank {}", ex.rank) : "";
+  // Runs stage k (or keeps it, --resume); done or failed_stage.
+  auto run_stage = [&](std::size_t k) {
     const auto& s = stages[k];
     const std::string dir = cfg.out + "/" + s.name;
     const std::string marker = dir + "/stage.json", started = dir + ".inputs.json";  // started: beside its .log
     bool fresh = !resume;  // false: the stage may continue its own checkpoints (--resume)
     if (resume) {
-      auto done = store::load_json_record(marker, kStageKind, inputs[k]);
-      if (done && done.value->value("outputs", std::string()) != outputs_hash(dir)) {
-        done.value.reset();
-        done.reason = "its output files were changed after the stage finished";
+      auto finished = store::load_json_record(marker, kStageKind, inputs[k]);
+      if (finished && finished.value->value("outputs", std::string()) != outputs_hash(dir)) {
+        finished.value.reset();
+        finished.reason = "its output files were changed after the stage finished";
       }
-      if (done) {
-        fmt::print(stderr, "[run {}/{}] {}: done earlier, kept\n", k + 1, stages.size(), s.name);
-        done_w += s.weight;
-        continue;
+      if (finished) {
+        fmt::print(stderr, "[run{} {}/{}] {}: done earlier, kept\n", who, k + 1, stages.size(), s.name);
+        return done;
       }
       // Interrupted or changed: its own checkpoints count only when they were made from the same inputs.
       const auto begun = store::load_json_record(started, kStageKind, inputs[k]);
-      if (!done.missing() || (!begun && !begun.missing())) {
-        store::notice(done.missing() ? started : marker, done.missing() ? begun.reason : done.reason,
+      if (!finished.missing() || (!begun && !begun.missing())) {
+        store::notice(finished.missing() ? started : marker, finished.missing() ? begun.reason : finished.reason,
                       fmt::format("stage {} is redone from scratch", s.name));
         std::filesystem::remove_all(dir);
         fresh = true;
       }
     }
     const double el = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    if (first_elapsed < 0) first_elapsed = el;
     // Seconds per unit of stage weight: the weights are seconds on the project's machine, taken as 30 s of prior
     // evidence, so the first (cheap) stages do not extrapolate wildly.
     const double prior = 30;
     const double rate = (el + prior) / (done_w + prior);
-    fmt::print(stderr, "[run {}/{}] {}: {} (elapsed {}, ETA {})\n", k + 1, stages.size(), s.name, s.what, format_duration(el),
-               format_duration(rate * (total_w - done_w)));
+    fmt::print(stderr, "[run{} {}/{}] {}: {} (elapsed {}, ETA {})\n", who, k + 1, stages.size(), s.name, s.what, format_duration(el),
+               format_duration(rate * (total_w - done_w) / ex.size));
     std::vector<std::string> args = s.args;
     if (!fresh && s.resumable && file_exists(dir)) args.push_back("--resume");
     make_dirs(std::filesystem::path(dir).parent_path().string());
@@ -512,20 +556,64 @@ RunOutcome execute_run(const RunConfig& cfg, bool resume) {
     const int rc = run_child(args, cfg.out + "/" + s.name + ".log");
     const double stage_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - ts).count();
     if (rc != 0) {
-      ++failed;
-      fmt::print(stderr, "[run] stage {} failed (exit {}); its output: {}.log\n", s.name, rc, cfg.out + "/" + s.name);
-      // Later stages of the same group (experiment or chip) depend on this one: skip them.
-      while (k + 1 < stages.size() && stages[k + 1].group == s.group) {
-        fmt::print(stderr, "[run] skipping {} (depends on {})\n", stages[k + 1].name, s.name);
-        ++k;
-      }
-      continue;
+      fmt::print(stderr, "[run{}] stage {} failed (exit {}); its output: {}.log\n", who, s.name, rc, cfg.out + "/" + s.name);
+      return failed_stage;
     }
     make_dirs(dir);
     store::write_json_record(marker, kStageKind, inputs[k], {{"command", quote(args)}, {"wall_s", stage_s}, {"outputs", outputs_hash(dir)}});
-    done_w += s.weight;
+    return done;
+  };
+  // Runs stage k unless a stage it depends on failed or was skipped.
+  auto attempt = [&](std::size_t k) {
+    for (std::size_t d : deps[k])
+      if (status[d] == failed_stage || status[d] == skipped) {
+        fmt::print(stderr, "[run{}] skipping {} (depends on {})\n", who, stages[k].name, stages[d].name);
+        return skipped;
+      }
+    return run_stage(k);
+  };
+  auto finish = [&](std::size_t k, Status st) {
+    status[k] = st;
+    if (st == done) done_w += stages[k].weight;
+  };
+  if (!ex.distributed()) {
+    for (std::size_t k = 0; k < stages.size(); ++k) finish(k, attempt(k));
+  } else {
+    std::vector<std::size_t> level(stages.size(), 0);
+    std::size_t levels = 0;
+    for (std::size_t k = 0; k < stages.size(); ++k) {
+      for (std::size_t d : deps[k]) level[k] = std::max(level[k], level[d] + 1);
+      levels = std::max(levels, level[k] + 1);
+    }
+    for (std::size_t L = 0; L < levels; ++L) {
+      // The wave's stages, costliest first, each to the least loaded rank (the same deal on every rank).
+      std::vector<std::size_t> wave;
+      for (std::size_t k = 0; k < stages.size(); ++k)
+        if (level[k] == L) wave.push_back(k);
+      std::stable_sort(wave.begin(), wave.end(), [&](std::size_t a, std::size_t b) { return stages[a].weight > stages[b].weight; });
+      std::vector<double> load(static_cast<std::size_t>(ex.size), 0.0);
+      std::vector<std::size_t> mine;
+      for (std::size_t k : wave) {
+        const std::size_t r = static_cast<std::size_t>(std::min_element(load.begin(), load.end()) - load.begin());
+        load[r] += stages[k].weight;
+        if (static_cast<int>(r) == ex.rank) mine.push_back(k);
+      }
+      std::sort(mine.begin(), mine.end());
+      nlohmann::json msg = nlohmann::json::array();
+      for (std::size_t k : mine) msg.push_back({k, static_cast<int>(attempt(k))});
+      for (const auto& bytes : ex.allgather(msg.dump()))
+        for (const auto& e : nlohmann::json::parse(bytes)) {
+          const auto k = e[0].get<std::size_t>();
+          const int st = e[1].get<int>();
+          if (k >= stages.size() || level[k] != L || st < done || st > skipped)
+            throw std::runtime_error(fmt::format("run: a rank reported stage {} with status {} in wave {}", k, st, L));
+          finish(k, static_cast<Status>(st));
+        }
+    }
   }
+  const int failed = static_cast<int>(std::count(status.begin(), status.end(), failed_stage));
   const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  if (!root) return {failed, wall};
   nlohmann::json summary = write_report(cfg, cfg.out, wall);
   summary["failed_stages"] = failed;
   write_json(cfg.out + "/summary.json", summary);
@@ -556,15 +644,15 @@ int cmd_run(int argc, char** argv) {
                      "The whole method end to end: draw a chip, characterise it, train ideal and chip-aware 3-bit networks,\n"
                      "measure behavioural and circuit-level accuracy, simulate pattern-switch transients (time to output, energy\n"
                      "per operation), and write report.html + report.md with figures, summary.json, config.yaml and run.json into one folder.\n"
-                     "Unknown keys or wrong types in the config are rejected before any work starts.",
+                     "Unknown keys or wrong types in the config are rejected before any work starts.\n"
+                     "Under MPI (mpirun -np K nnspice run ...) the ranks share out the stages whose inputs are ready (chips of\n"
+                     "an experiment in parallel); every stage runs as without MPI, so the results are those of one process.",
                      &pos))
     return 0;
   if (vm["print-default"].as<bool>()) {
     fmt::print("{}", kDefaultConfig);
     return 0;
   }
-  if (mpi_launcher_size() > 1)
-    throw InputError("nnspice run starts its stages as child processes on this machine: start it without mpirun (its stages use --jobs workers)");
   const std::string cfg_path = vm["config"].as<std::string>();
   RunConfig cfg = cfg_path.empty() ? parse_run_config(kDefaultConfig, "(embedded default)") : parse_run_config(read_file(cfg_path, kConfigFileLimit), cfg_path);
   if (vm.count("out")) cfg.out = vm["out"].as<std::string>();
@@ -574,7 +662,8 @@ int cmd_run(int argc, char** argv) {
     return 0;
   }
   const RunOutcome r = execute_run(cfg, resume);
-  fmt::print("report: {}/report.html (and report.md; {} stage(s) failed, {})\n", cfg.out, r.failed, format_duration(r.wall_s));
+  if (MpiEnv::instance().rank() == 0)
+    fmt::print("report: {}/report.html (and report.md; {} stage(s) failed, {})\n", cfg.out, r.failed, format_duration(r.wall_s));
   return r.failed ? static_cast<int>(ExitCode::failure) : 0;
 }
 

@@ -208,13 +208,13 @@ int cmd_sweep(int argc, char** argv) {
                      "A grid over design parameters, each point a Monte Carlo over chips of one `nnspice run` experiment: per point\n"
                      "circuit-level accuracy over chips (mean, sd, yield = fraction of chips >= target_accuracy) for chip-aware and\n"
                      "ideal weights, time to output and energy per operation (chip 0), an area proxy (sum of W*L). Writes sweep.csv\n"
-                     "(a row per point and chip), summary.json, figures, and the run (OUT/run: stages, report.html).\n" +
+                     "(a row per point and chip), summary.json, figures, and the run (OUT/run: stages, report.html).\n"
+                     "Under MPI (mpirun -np K nnspice sweep ...) the ranks share out the stages (points and chips in parallel);\n"
+                     "the results are those of one process.\n" +
                          axes_help,
                      &pos))
     return 0;
   if (!vm.count("config")) throw InputError("a sweep config is required: nnspice sweep sweep.yaml (see --help)");
-  if (mpi_launcher_size() > 1)
-    throw InputError("nnspice sweep starts its stages as child processes on this machine: start it without mpirun (its stages use --jobs workers)");
   const std::string path = vm["config"].as<std::string>();
   Sweep s = parse_sweep(read_file(path, kConfigFileLimit), path);
   if (vm.count("out")) s.run.out = vm["out"].as<std::string>();
@@ -222,6 +222,9 @@ int cmd_sweep(int argc, char** argv) {
   if (!resume && !vm["dry-run"].as<bool>() && file_exists(s.run.out + "/config.yaml"))
     throw InputError(fmt::format("{} already holds a sweep: pass --resume to continue it, or choose another --out", s.run.out));
   const std::vector<Point> pts = expand(s);
+  MpiEnv& mpi = MpiEnv::instance();  // under mpirun the ranks share out the run's stages (execute_run); rank 0 writes
+  const bool root = mpi.rank() == 0;
+  if (!root && !std::freopen("/dev/null", "w", stdout)) throw std::runtime_error("cannot silence stdout of MPI rank");
   RunConfig run = s.run;
   run.out = s.run.out + "/run";
   for (const auto& p : pts) run.experiments.push_back(p.x);
@@ -235,15 +238,20 @@ int cmd_sweep(int argc, char** argv) {
     print_plan(run);
     return 0;
   }
-  make_dirs(s.run.out);
-  for (const auto& p : pts)
-    if (!p.process_text.empty() && (!file_exists(p.x.process) || read_file(p.x.process) != p.process_text)) {
-      make_dirs(s.run.out + "/processes");
-      write_file_atomic(p.x.process, p.process_text);
-    }
-  write_file_atomic(s.run.out + "/config.yaml", s.text);
-  write_run_json(s.run.out, {{"config", path}, {"points", pts.size()}, {"chips_per_point", s.base.chips}, {"resume", resume}});
+  mpi.barrier();  // every rank has looked at --out before rank 0 writes into it
+  if (root) {
+    make_dirs(s.run.out);
+    for (const auto& p : pts)
+      if (!p.process_text.empty() && (!file_exists(p.x.process) || read_file(p.x.process) != p.process_text)) {
+        make_dirs(s.run.out + "/processes");
+        write_file_atomic(p.x.process, p.process_text);
+      }
+    write_file_atomic(s.run.out + "/config.yaml", s.text);
+    write_run_json(s.run.out, {{"config", path}, {"points", pts.size()}, {"chips_per_point", s.base.chips}, {"resume", resume}, {"mpi_ranks", mpi.size()}});
+  }
+  mpi.barrier();
   const RunOutcome outcome = execute_run(run, resume);
+  if (!root) return outcome.failed ? static_cast<int>(ExitCode::failure) : 0;
 
   // Per point and chip: the typed results of the run's stages.
   std::vector<PointStats> st(pts.size());

@@ -6,19 +6,19 @@ const std::vector<Command>& commands() {
   static const std::vector<Command> table = {
       {"calibration", "write a calibration.json without a chip: random slopes (paper-like spread) or homogeneous", cmd_calibration},
 #ifdef NNSPICE_HAVE_MEASURE
-      {"characterize", "measure a chip: per-neuron slopes and negative gains (routings at +7) -> calibration.json", cmd_characterize},
+      {"characterize", "measure a chip: per-neuron slopes and negative gains (routings at +7) -> calibration.json", cmd_characterize, true},
 #endif
       {"device-tables", "build (or load) the native engine's device tables of a process ahead of time; prints their cost", cmd_device_tables},
       {"demo", "a quick look: 4-7-3 chip -> netlist -> in-process DC operating points -> output currents", cmd_demo},
       {"dnpu", "DNPU surrogates: eval, info, convert, spice element, seed experiments", cmd_dnpu},
 #ifdef NNSPICE_HAVE_DYNAMICS
-      {"dynamics", "pattern-switch transients: time to output, energy per operation (TOp/J), paper Fig. 3/4", cmd_dynamics},
+      {"dynamics", "pattern-switch transients: time to output, energy per operation (TOp/J), paper Fig. 3/4", cmd_dynamics, true},
 #endif
 #ifdef NNSPICE_HAVE_EVALUATE
-      {"evaluate", "circuit-level accuracy of a programmed chip on every test sample (fast DC engine or ngspice; MPI)", cmd_evaluate},
-      {"run", "the main job: chip -> characterise -> train -> evaluate -> transients -> report.md (YAML config)", cmd_run},
+      {"evaluate", "circuit-level accuracy of a programmed chip on every test sample (fast DC engine or ngspice; MPI)", cmd_evaluate, true},
+      {"run", "the main job: chip -> characterise -> train -> evaluate -> transients -> report.md (YAML config)", cmd_run, true},
       {"sweep", "design-space grid (temperature, supply, input current, network, A_VT, area) x Monte Carlo chips: accuracy, yield, energy",
-       cmd_sweep},
+       cmd_sweep, true},
 #endif
       {"infer", "evaluate trained weight codes on a chip's behavioural model: accuracy, confusion matrix, outputs", cmd_infer},
 #ifdef NNSPICE_HAVE_MEMRISTOR

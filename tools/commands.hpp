@@ -11,6 +11,7 @@ struct Command {
   const char* name;
   const char* summary;
   int (*run)(int argc, char** argv);
+  bool mpi = false;  ///< distributes its work over mpirun's ranks (others are refused under mpirun)
 };
 
 const std::vector<Command>& commands();

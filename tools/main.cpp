@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "commands.hpp"
+#include "mpi_env.hpp"
 #include "nnspice/common/error.hpp"
 #include "nnspice/common/malloc_tuning.hpp"
 #include "nnspice/common/run_info.hpp"
@@ -41,6 +42,14 @@ int main(int argc, char** argv) {
   if (const nnspice::tools::Command* found = nnspice::tools::find_command(argv[1])) {
     const auto& c = *found;
     try {
+      if (!c.mpi && nnspice::tools::mpi_launcher_size() > 1) {
+        std::string which;
+        for (const auto& m : nnspice::tools::commands())
+          if (m.mpi) which += std::string(which.empty() ? "" : ", ") + m.name;
+        throw nnspice::InputError(fmt::format("started by mpirun with {} ranks, but {} does not share its work between ranks (each would do all of "
+                                              "it): start it without mpirun. Under mpirun: {}",
+                                              nnspice::tools::mpi_launcher_size(), c.name, which));
+      }
       return nnspice::tools::run_command(c, std::vector<std::string>(argv + 2, argv + argc));
     } catch (const nnspice::InputError& e) {
       fmt::print(stderr, "nnspice {}: error: {}\n", c.name, e.what());

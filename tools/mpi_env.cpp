@@ -75,8 +75,8 @@ std::vector<std::string> MpiEnv::allgather(const std::string& mine) {
 #endif
 }
 
-evaluate::Exchange MpiEnv::exchange() {
-  evaluate::Exchange e;
+Exchange MpiEnv::exchange() {
+  Exchange e;
   e.rank = rank_;
   e.size = size_;
   e.allgather = [this](const std::string& b) { return allgather(b); };

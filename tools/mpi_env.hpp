@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "nnspice/evaluate/evaluate.hpp"
+#include "nnspice/common/exchange.hpp"
 
 namespace nnspice::tools {
 
@@ -22,7 +22,7 @@ class MpiEnv {
   void barrier();
   /// Every rank contributes bytes; every rank gets all contributions in rank order.
   std::vector<std::string> allgather(const std::string& mine);
-  evaluate::Exchange exchange();
+  Exchange exchange();
   ~MpiEnv();
 
  private:

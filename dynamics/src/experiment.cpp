@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 
@@ -269,8 +270,10 @@ ExperimentResult run_experiment(const ExperimentConfig& cfg) {
 
   SwitchOptions sw = cfg.sw;
   res.records.resize(n);
+  const Exchange& ex = cfg.exchange;
+  const bool root = ex.rank == 0;
   std::vector<std::size_t> todo;
-  for (std::size_t k = 0; k < n; ++k) {
+  for (std::size_t k = 0; root && k < n; ++k) {  // under MPI rank 0 decides what a --resume keeps
     const std::string ck = fmt::format("{}/patterns/{}.json", cfg.out_dir, k);
     if (cfg.resume) {
       const auto rec = store::load_json_record(ck, kPatternKind, pattern_inputs(cfg, k, ncurve), [&](const json& j) {
@@ -293,10 +296,20 @@ ExperimentResult run_experiment(const ExperimentConfig& cfg) {
     }
     todo.push_back(k);
   }
-  if (!cfg.resume) {  // a fresh run: checkpoints of an earlier run must not be mixed in by a later --resume
+  if (!cfg.resume && root) {  // a fresh run: checkpoints of an earlier run must not be mixed in by a later --resume
     for (const auto& e : fs::directory_iterator(cfg.out_dir + "/patterns"))
       if (e.path().extension() == ".json") fs::remove(e.path());
   }
+
+  std::vector<char> from_checkpoint(n, 1);
+  if (ex.distributed()) {  // rank 0's list; this exchange also keeps the others from writing before the clean-up above
+    const json t = json::parse(ex.from_root(json(todo).dump()));
+    todo = t.get<std::vector<std::size_t>>();
+  }
+  for (std::size_t k : todo) from_checkpoint[k] = 0;
+  std::vector<std::size_t> mine;  // this rank's share of todo
+  for (std::size_t i = 0; i < todo.size(); ++i)
+    if (ex.owns(i)) mine.push_back(todo[i]);
 
   const auto& chip = cfg.chip;
   const auto& w = cfg.weights;
@@ -321,10 +334,17 @@ ExperimentResult run_experiment(const ExperimentConfig& cfg) {
     return d;
   };
 
-  Progress progress(fmt::format("dynamics {}", cfg.name), n, cfg.progress);
-  progress.start_from(n - todo.size());
+  // A finished pattern's checkpoint (with the hash of the Fig. 3 traces it was written with).
+  auto store_record = [&](std::size_t k) {
+    const PatternRecord& r = res.records[k];
+    json rj = record_json(r);
+    if (r.ok && k == cfg.figure_pattern && file_exists(fig3_path(cfg.out_dir))) rj["fig3_traces"] = hex64(fnv1a64(read_file(fig3_path(cfg.out_dir))));
+    store::write_json_record(fmt::format("{}/patterns/{}.json", cfg.out_dir, k), kPatternKind, pattern_inputs(cfg, k, ncurve), rj);
+  };
+  Progress progress(fmt::format("dynamics {}", cfg.name), ex.distributed() ? mine.size() : n, cfg.progress && root);
+  progress.start_from(ex.distributed() ? 0 : n - todo.size());
   sim::ParallelOptions popt = cfg.parallel;
-  std::size_t done = n - todo.size(), failed = 0;
+  std::size_t done = ex.distributed() ? 0 : n - todo.size(), failed = 0;
   popt.on_progress = nullptr;
   popt.on_result = [&](std::size_t job_index, const sim::JobOutcome& out) {
     const std::size_t k = job_index;
@@ -374,15 +394,46 @@ ExperimentResult run_experiment(const ExperimentConfig& cfg) {
       r.energy_curve_J.assign(ncurve, nan());
       fmt::print(stderr, "\npattern {} ({}): simulation failed: {}\n", k, cfg.name, r.error);
     }
-    json rj = record_json(r);
-    if (r.ok && k == cfg.figure_pattern && file_exists(fig3_path(cfg.out_dir))) rj["fig3_traces"] = hex64(fnv1a64(read_file(fig3_path(cfg.out_dir))));
-    store::write_json_record(fmt::format("{}/patterns/{}.json", cfg.out_dir, k), kPatternKind, pattern_inputs(cfg, k, ncurve), rj);
+    store_record(k);
     ++done;
     progress.update(done, r.ok ? (r.m.time_to_output_s >= 0 ? fmt::format("tto {:.2f} us", r.m.time_to_output_s * 1e6) : "not reached")
                                : "failed");
   };
-  if (!todo.empty()) sim::run_parallel(todo, job, popt);
+  if (!mine.empty()) sim::run_parallel(mine, job, popt);
   progress.finish(fmt::format("{} failed", failed));
+
+  if (ex.distributed()) {
+    // Every rank sends what it holds (rank 0 also the patterns kept from checkpoints) and takes the others'.
+    json msg = {{"records", json::array()}};
+    for (std::size_t k = 0; k < n; ++k)
+      if ((root && from_checkpoint[k]) || std::find(mine.begin(), mine.end(), k) != mine.end()) msg["records"].push_back(record_json(res.records[k]));
+    if (!res.fig_time_s.empty()) msg["fig"] = {{"time", res.fig_time_s}, {"units", res.fig_units_A}, {"outputs", res.fig_output_A}};
+    const auto all = ex.allgather(msg.dump());
+    for (std::size_t r = 0; r < all.size(); ++r) {
+      if (static_cast<int>(r) == ex.rank) continue;
+      const json m = json::parse(all[r]);
+      if (m.contains("fig")) {
+        res.fig_time_s = m["fig"]["time"].get<std::vector<double>>();
+        res.fig_units_A = m["fig"]["units"].get<std::vector<std::vector<std::vector<double>>>>();
+        res.fig_output_A = m["fig"]["outputs"].get<std::vector<std::vector<double>>>();
+        if (root) write_fig3(cfg.out_dir, res, chip.spec.layers.size());
+      }
+      for (const auto& j : m["records"]) {
+        const PatternRecord rec = record_from_json(j);
+        if (rec.index >= n) throw std::runtime_error(fmt::format("dynamics: rank {} sent pattern {} of {}", r, rec.index, n));
+        res.records[rec.index] = rec;
+      }
+    }
+    // Rank 0's folder holds every checkpoint (the others wrote theirs where they run).
+    for (std::size_t i = 0; root && i < todo.size(); ++i)
+      if (!ex.owns(i)) store_record(todo[i]);
+  }
+  if (!root) {
+    res.summary = summarise(res.records, chip.spec.n_ops(), cfg.window_s, vdd);
+    res.summary["name"] = cfg.name;
+    res.summary["method"] = method_name(cfg.sw.method);
+    return res;
+  }
 
   // Tables.
   const auto cols = pattern_columns();

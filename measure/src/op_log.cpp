@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
@@ -20,6 +21,11 @@
 
 namespace nnspice::measure {
 namespace {
+
+struct OpStats {
+  std::size_t simulated, failed;
+  long iterations;
+};
 
 // Layout of one line (store::seal_line): {"c":[[...]],"k":"<16 hex>","n":<iters>,"sum":"<16 hex>"}.
 const store::Kind kOpsKind{"ops", 2};
@@ -211,7 +217,7 @@ void OpRunner::init(const sim::NetworkChip& chip) {
   hook_ = std::make_shared<Hook>();
   hook_->n_layers = n_layers_;
   hook_->decode = options.method == "full";
-  if (!options.log_path.empty()) {
+  if (!options.log_path.empty() && options.exchange.rank == 0) {  // under MPI rank 0 alone keeps the log
     log_ = std::make_unique<OpLog>(options.log_path, options.resume);
     hook_->log = log_.get();
   }
@@ -246,7 +252,38 @@ std::uint64_t OpRunner::key(const netlist::WeightCodes& weights, const std::vect
   return fnv1a64(s);
 }
 
+void OpRunner::solve_batch(const OpBatch& batch, const std::vector<std::uint64_t>& keys, const std::vector<std::size_t>& missing,
+                           std::vector<OpRecord>& out, Progress& progress) {
+  std::vector<std::vector<double>> inputs;
+  hook_->keys.clear();
+  for (std::size_t k : missing) {
+    inputs.push_back(batch.inputs[k]);
+    hook_->keys.push_back(keys[k]);
+  }
+  hook_->recorded.assign(missing.size(), 0);
+  const auto res = solver_->solve(batch.weights, inputs);
+  if (res.size() != missing.size())
+    throw std::runtime_error(fmt::format("solver {} returned {} operating points for {} inputs", solver_->method(), res.size(), missing.size()));
+  for (std::size_t m = 0; m < missing.size(); ++m) {
+    OpRecord& rec = out[missing[m]];
+    rec.ok = res[m].ok;
+    rec.error = res[m].error;
+    rec.currents = res[m].currents;
+    rec.newton_iterations = res[m].newton_iterations;
+    if (rec.ok && rec.currents.size() != n_layers_)
+      throw std::runtime_error(fmt::format("solver {} returned currents of {} layers, expected {}", solver_->method(), rec.currents.size(), n_layers_));
+    ++stats_.ops_simulated;
+    stats_.newton_iterations += rec.newton_iterations;
+    if (!rec.ok) ++stats_.ops_failed;
+    if (log_ && rec.ok && hook_->recorded[m] != 1) log_->append(hook_->keys[m], rec);
+    if (!hook_->recorded[m]) progress.update(++hook_->done);
+  }
+  hook_->keys.clear();
+  hook_->recorded.clear();
+}
+
 std::vector<std::vector<OpRecord>> OpRunner::run(const std::vector<OpBatch>& batches, const std::string& label) {
+  if (options_.exchange.distributed()) return run_distributed(batches, label);
   const auto t0 = std::chrono::steady_clock::now();
   std::vector<std::vector<OpRecord>> out(batches.size());
   std::vector<std::vector<std::uint64_t>> keys(batches.size());
@@ -274,35 +311,142 @@ std::vector<std::vector<OpRecord>> OpRunner::run(const std::vector<OpBatch>& bat
         missing.push_back(k);
       }
     }
-    if (missing.empty()) continue;
-    std::vector<std::vector<double>> inputs;
-    hook_->keys.clear();
-    for (std::size_t k : missing) {
-      inputs.push_back(batches[b].inputs[k]);
-      hook_->keys.push_back(keys[b][k]);
-    }
-    hook_->recorded.assign(missing.size(), 0);
-    const auto res = solver_->solve(batches[b].weights, inputs);
-    if (res.size() != missing.size())
-      throw std::runtime_error(fmt::format("solver {} returned {} operating points for {} inputs", solver_->method(), res.size(), missing.size()));
-    for (std::size_t m = 0; m < missing.size(); ++m) {
-      OpRecord& rec = out[b][missing[m]];
-      rec.ok = res[m].ok;
-      rec.error = res[m].error;
-      rec.currents = res[m].currents;
-      rec.newton_iterations = res[m].newton_iterations;
-      if (rec.ok && rec.currents.size() != n_layers_)
-        throw std::runtime_error(fmt::format("solver {} returned currents of {} layers, expected {}", solver_->method(), rec.currents.size(), n_layers_));
-      ++stats_.ops_simulated;
-      stats_.newton_iterations += rec.newton_iterations;
-      if (!rec.ok) ++stats_.ops_failed;
-      if (log_ && rec.ok && hook_->recorded[m] != 1) log_->append(hook_->keys[m], rec);
-      if (!hook_->recorded[m]) progress.update(++hook_->done);
-    }
-    hook_->keys.clear();
-    hook_->recorded.clear();
+    if (!missing.empty()) solve_batch(batches[b], keys[b], missing, out[b], progress);
   }
   hook_->progress = nullptr;
+  progress.finish();
+  stats_.ops_total += total;
+  stats_.wall_s += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  return out;
+}
+
+namespace {
+
+// Operating points exchanged between ranks: (batch, point, record) in a flat byte string.
+template <class T>
+void put(std::string& s, const T& v) {
+  s.append(reinterpret_cast<const char*>(&v), sizeof v);
+}
+template <class T>
+T take(const std::string& s, std::size_t& pos) {
+  if (pos + sizeof(T) > s.size()) throw std::runtime_error("operating-point exchange between ranks: truncated message");
+  T v;
+  std::memcpy(&v, s.data() + pos, sizeof v);
+  pos += sizeof v;
+  return v;
+}
+
+void pack_point(std::string& s, std::size_t b, std::size_t k, const OpRecord& r) {
+  put<std::uint64_t>(s, b);
+  put<std::uint64_t>(s, k);
+  put<std::uint8_t>(s, r.ok ? 1 : 0);
+  put<std::int64_t>(s, r.newton_iterations);
+  put<std::uint64_t>(s, r.error.size());
+  s += r.error;
+  put<std::uint64_t>(s, r.currents.size());
+  for (const auto& layer : r.currents) {
+    put<std::uint64_t>(s, layer.size());
+    s.append(reinterpret_cast<const char*>(layer.data()), layer.size() * sizeof(double));
+  }
+}
+
+// Calls f(b, k, record) for every point in `s`; indices are checked against `out`.
+template <class F>
+void unpack_points(const std::string& s, const std::vector<std::vector<OpRecord>>& out, F&& f) {
+  std::size_t pos = 0;
+  while (pos < s.size()) {
+    const auto b = take<std::uint64_t>(s, pos), k = take<std::uint64_t>(s, pos);
+    if (b >= out.size() || k >= out[b].size()) throw std::runtime_error("operating-point exchange between ranks: a point outside the batches");
+    OpRecord r;
+    r.ok = take<std::uint8_t>(s, pos) != 0;
+    r.newton_iterations = take<std::int64_t>(s, pos);
+    const auto ne = take<std::uint64_t>(s, pos);
+    if (ne > s.size() - pos) throw std::runtime_error("operating-point exchange between ranks: truncated message");
+    r.error = s.substr(pos, ne);
+    pos += ne;
+    const auto nl = take<std::uint64_t>(s, pos);
+    if (nl > 1000) throw std::runtime_error("operating-point exchange between ranks: corrupt message");
+    r.currents.resize(nl);
+    for (auto& layer : r.currents) {
+      const auto n = take<std::uint64_t>(s, pos);
+      if (n > (s.size() - pos) / sizeof(double)) throw std::runtime_error("operating-point exchange between ranks: truncated message");
+      layer.resize(n);
+      std::memcpy(layer.data(), s.data() + pos, n * sizeof(double));
+      pos += n * sizeof(double);
+    }
+    f(static_cast<std::size_t>(b), static_cast<std::size_t>(k), std::move(r));
+  }
+}
+
+}  // namespace
+
+// MPI: rank 0 says which points its log holds (and their records); the batches with points still to solve are
+// dealt out round robin, K at a time, and each round's results go to every rank (rank 0 logs them), so every
+// rank returns what one process would.
+std::vector<std::vector<OpRecord>> OpRunner::run_distributed(const std::vector<OpBatch>& batches, const std::string& label) {
+  const Exchange& ex = options_.exchange;
+  const auto t0 = std::chrono::steady_clock::now();
+  std::vector<std::vector<OpRecord>> out(batches.size());
+  std::vector<std::vector<std::uint64_t>> keys(batches.size());
+  std::size_t total = 0;
+  std::string cached_msg;
+  for (std::size_t b = 0; b < batches.size(); ++b) {
+    out[b].resize(batches[b].inputs.size());
+    for (std::size_t k = 0; k < batches[b].inputs.size(); ++k) {
+      keys[b].push_back(key(batches[b].weights, batches[b].inputs[k]));
+      if (const OpRecord* r = log_ ? log_->find(keys[b].back()) : nullptr) pack_point(cached_msg, b, k, *r);
+      ++total;
+    }
+  }
+  std::vector<std::vector<char>> have(batches.size());
+  for (std::size_t b = 0; b < batches.size(); ++b) have[b].assign(batches[b].inputs.size(), 0);
+  std::size_t cached = 0;
+  unpack_points(ex.from_root(cached_msg), out, [&](std::size_t b, std::size_t k, OpRecord r) {
+    out[b][k] = std::move(r);
+    out[b][k].from_log = true;
+    have[b][k] = 1;
+    ++cached;
+  });
+  stats_.ops_from_log += cached;
+  std::vector<std::size_t> pending;  // batches with points to solve
+  for (std::size_t b = 0; b < batches.size(); ++b)
+    if (std::count(have[b].begin(), have[b].end(), 0) > 0) pending.push_back(b);
+
+  Progress progress(label, total, options_.progress && ex.rank == 0);
+  progress.start_from(cached);
+  Progress quiet(label, 0, false);  // rank 0's own points are counted per round, below
+  hook_->progress = nullptr;
+  hook_->done = cached;
+  std::size_t done = cached;
+  const std::size_t K = static_cast<std::size_t>(ex.size);
+  for (std::size_t round = 0; round * K < pending.size(); ++round) {
+    std::string mine;
+    const std::size_t idx = round * K + static_cast<std::size_t>(ex.rank);
+    if (idx < pending.size()) {
+      const std::size_t b = pending[idx];
+      std::vector<std::size_t> missing;
+      for (std::size_t k = 0; k < have[b].size(); ++k)
+        if (!have[b][k]) missing.push_back(k);
+      const OpStats before{stats_.ops_simulated, stats_.ops_failed, stats_.newton_iterations};
+      solve_batch(batches[b], keys[b], missing, out[b], quiet);
+      // Counted below from the exchanged records, for every rank alike.
+      stats_.ops_simulated = before.simulated;
+      stats_.ops_failed = before.failed;
+      stats_.newton_iterations = before.iterations;
+      for (std::size_t k : missing) pack_point(mine, b, k, out[b][k]);
+    }
+    const auto all = ex.gather(mine);
+    for (std::size_t r = 0; r < all.size(); ++r)
+      unpack_points(all[r], out, [&](std::size_t b, std::size_t k, OpRecord rec) {
+        ++stats_.ops_simulated;
+        stats_.newton_iterations += rec.newton_iterations;
+        if (!rec.ok) ++stats_.ops_failed;
+        if (log_ && rec.ok && static_cast<int>(r) != ex.rank) log_->append(keys[b][k], rec);  // rank 0 logged its own in solve_batch
+        out[b][k] = std::move(rec);
+        ++done;
+      });
+    progress.update(done);
+  }
   progress.finish();
   stats_.ops_total += total;
   stats_.wall_s += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();

@@ -44,7 +44,9 @@ printf 'out: %s/o\n%s\naxes:\n  temp_C: [%s]\n' "$D" "$(echo "$base" | sed 's/ch
   fail "too many chips: $(cat err.txt)"
 printf 'out: %s/o\n%s\naxes: {}\n' "$D" "$base" > bad.yaml
 "$N" sweep bad.yaml > out.txt 2> err.txt; [[ $? == 2 ]] && grep -qF "axes: expected a non-empty map" err.txt || fail "empty axes: $(cat err.txt)"
-OMPI_COMM_WORLD_SIZE=2 "$N" sweep bad.yaml > out.txt 2> err.txt; [[ $? == 2 ]] && grep -qF "start it without mpirun" err.txt || fail "under mpirun: $(cat err.txt)"
+# a command that does not share its work between ranks is refused under mpirun (sweep itself is MPI-aware: sweep_mpi)
+OMPI_COMM_WORLD_SIZE=2 "$N" train --layers 4-7-3 --dataset iris > out.txt 2> err.txt; [[ $? == 2 ]] && grep -qF "train does not share its work between ranks" err.txt ||
+  fail "train under mpirun: $(cat err.txt)"
 "$N" sweep --help | grep -q "a_vt_scale" || fail "--help does not list the axes"
 
 # training modes (dry run): recalibrated at 27 C is the nominal point (shared); at 85 C it characterises at 85 C

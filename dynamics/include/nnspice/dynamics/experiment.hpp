@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "nnspice/common/exchange.hpp"
 #include "nnspice/dynamics/switch_sim.hpp"
 #include "nnspice/sim/parallel.hpp"
 
@@ -31,6 +32,9 @@ struct ExperimentConfig {
   std::size_t energy_curve_points = 60;         ///< run-time grid of the energy-per-op curve (Fig. 4)
   bool progress = true;
   std::string name;                             ///< e.g. "15nA" (labels and messages)
+  /// MPI ranks: the patterns to simulate are dealt out round robin and the records exchanged, so every rank
+  /// returns the whole result; rank 0 decides what a --resume keeps and writes the tables.
+  Exchange exchange;
 };
 
 /// What one pattern gave.

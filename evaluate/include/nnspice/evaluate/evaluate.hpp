@@ -12,18 +12,14 @@
 
 #include <nlohmann/json.hpp>
 
+#include "nnspice/common/exchange.hpp"
 #include "nnspice/engine/decomposed_dc.hpp"
 #include "nnspice/sim/network_dc.hpp"
 #include "nnspice/train/dataset.hpp"
 
 namespace nnspice::evaluate {
 
-/// Collective operations between cooperating processes (MPI ranks). The default is one process.
-struct Exchange {
-  int rank = 0, size = 1;
-  /// Every rank passes its bytes; every rank receives all ranks' bytes in rank order.
-  std::function<std::vector<std::string>(const std::string&)> allgather;
-};
+using nnspice::Exchange;
 
 struct EvalOptions {
   std::string method = "decomposed";  ///< decomposed | decomposed-ngspice | full

@@ -12,8 +12,13 @@
 #include <unordered_map>
 #include <vector>
 
+#include "nnspice/common/exchange.hpp"
 #include "nnspice/netlist/network.hpp"
 #include "nnspice/sim/network_dc.hpp"
+
+namespace nnspice {
+class Progress;
+}
 
 namespace nnspice::measure {
 
@@ -70,6 +75,10 @@ struct RunnerOptions {
   bool resume = false;          ///< take finished points from an existing log
   bool progress = true;         ///< progress line with ETA on stderr
   std::string table_cache_dir;  ///< decomposed solver: where its tables are kept for a resumed run ("" = nowhere)
+  /// MPI ranks (mpirun -np K): every rank makes the same run() calls; the batches still to solve are dealt out
+  /// round robin, their results exchanged, so every rank returns the same records as one process. Rank 0 alone
+  /// reads and writes the log.
+  Exchange exchange;
 };
 
 /// Counters over all run() calls.
@@ -101,6 +110,10 @@ class OpRunner {
  private:
   struct Hook;
   void init(const sim::NetworkChip& chip);
+  /// Solves the points `missing` of batch b into out (logs them on rank 0); returns how many were counted for progress.
+  void solve_batch(const OpBatch& batch, const std::vector<std::uint64_t>& keys, const std::vector<std::size_t>& missing,
+                   std::vector<OpRecord>& out, Progress& progress);
+  std::vector<std::vector<OpRecord>> run_distributed(const std::vector<OpBatch>& batches, const std::string& label);
   std::string context_;
   std::size_t n_layers_;
   std::shared_ptr<Hook> hook_;
