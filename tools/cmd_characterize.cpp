@@ -122,8 +122,8 @@ int cmd_characterize(int argc, char** argv) {
                      "of one process, rank 0 writes them."))
     return 0;
 
-  const auto spec = netlist::NetworkSpec::parse(vm["layers"].as<std::string>());
   const auto process = resolve_process(vm);
+  const auto spec = netlist::NetworkSpec::parse(vm["layers"].as<std::string>()).for_process(process);
   mismatch::Chip chip;
   std::string chip_name;
   if (vm.count("chip")) {

@@ -33,8 +33,8 @@ int cmd_demo(int argc, char** argv) {
                      "Draws a mismatched chip, writes its netlist, and simulates DC operating points of a few input patterns\n"
                      "in-process with libngspice, printing every output neuron's input current and the predicted class."))
     return 0;
-  const auto spec = netlist::NetworkSpec::parse(vm["layers"].as<std::string>());
   const auto process = resolve_process(vm);
+  const auto spec = netlist::NetworkSpec::parse(vm["layers"].as<std::string>()).for_process(process);
   const std::uint64_t seed = vm["seed"].as<std::uint64_t>();
   const int n_patterns = vm["patterns"].as<int>();
   if (n_patterns < 1 || n_patterns > 10000) throw InputError(fmt::format("--patterns = {}: expected 1..10000", n_patterns));

@@ -300,13 +300,14 @@ int cmd_dynamics(int argc, char** argv) {
       return d;
     }, p1);
     if (!res[0].ok) throw sim::SimError("gate-load calibration failed: " + res[0].error);
-    for (std::size_t k = 0; k < 15; ++k) gate_load.c_n_F[k] = res[0].data.at("n")[k], gate_load.c_p_F[k] = res[0].data.at("p")[k];
+    gate_load.c_n_F = res[0].data.at("n");
+    gate_load.c_p_F = res[0].data.at("p");
     const auto& v = res[0].data.at("v");
     gate_load.v_n_lo_V = v[0], gate_load.v_n_hi_V = v[1], gate_load.v_p_lo_V = v[2], gate_load.v_p_hi_V = v[3];
     have_gate_load = true;
     std::string cn, cp;
-    for (std::size_t k = 0; k < 15; ++k) cn += fmt::format(" {:.2f}", gate_load.c_n_F[k] * 1e15), cp += fmt::format(" {:.2f}", gate_load.c_p_F[k] * 1e15);
-    fmt::print("gate load per synapse (fF), codes -7..7: Vn{}\n                                          Vp{}\n", cn, cp);
+    for (std::size_t k = 0; k < gate_load.c_n_F.size(); ++k) cn += fmt::format(" {:.2f}", gate_load.c_n_F[k] * 1e15), cp += fmt::format(" {:.2f}", gate_load.c_p_F[k] * 1e15);
+    fmt::print("gate load per synapse (fF), codes -{}..{}: Vn{}\n                                          Vp{}\n", gate_load.max_code(), gate_load.max_code(), cn, cp);
   };
   auto gate_json = [&]() {
     return have_gate_load ? json{{"c_n_F", gate_load.c_n_F}, {"c_p_F", gate_load.c_p_F}, {"v_n_range_V", {gate_load.v_n_lo_V, gate_load.v_n_hi_V}},
@@ -354,25 +355,23 @@ int cmd_dynamics(int argc, char** argv) {
     }, p1);
     if (!res[0].ok) throw sim::SimError("node-capacitance calibration failed: " + res[0].error);
     dynamics::NodeCaps caps;
-    for (std::size_t k = 0; k < 15; ++k) {
-      caps.gate.c_n_F[k] = res[0].data.at("n")[k];
-      caps.gate.c_p_F[k] = res[0].data.at("p")[k];
-      caps.out_F[k] = res[0].data.at("o")[k];
-      caps.couple_n_F[k] = res[0].data.at("cn")[k];
-      caps.couple_p_F[k] = res[0].data.at("cp")[k];
-    }
+    caps.gate.c_n_F = res[0].data.at("n");
+    caps.gate.c_p_F = res[0].data.at("p");
+    caps.out_F = res[0].data.at("o");
+    caps.couple_n_F = res[0].data.at("cn");
+    caps.couple_p_F = res[0].data.at("cp");
     const auto& sc = res[0].data.at("s");
     caps.soma_g_F = sc[0], caps.soma_p_F = sc[1], caps.soma_n_F = sc[2], caps.output_g_F = sc[3];
     caps.soma_gp_F = sc[4], caps.soma_pn_F = sc[5];
     tab_model = std::make_shared<dynamics::TabulatedModel>(solver, caps);
     std::string cn, cp, co, mn, mp;
-    for (std::size_t k = 0; k < 15; ++k) {
+    for (std::size_t k = 0; k < caps.out_F.size(); ++k) {
       cn += fmt::format(" {:.2f}", caps.gate.c_n_F[k] * 1e15), cp += fmt::format(" {:.2f}", caps.gate.c_p_F[k] * 1e15);
       co += fmt::format(" {:.2f}", caps.out_F[k] * 1e15);
       mn += fmt::format(" {:.2f}", caps.couple_n_F[k] * 1e15), mp += fmt::format(" {:.2f}", caps.couple_p_F[k] * 1e15);
     }
     fmt::print("tables: {} synapse tables ({} method; {} ngspice sweep jobs, {} from the cache, {:.0f} s)\n"
-               "device charge per synapse (fF), codes -7..7: Vn{}\n"
+               "device charge per synapse (fF), codes -K..K: Vn{}\n"
                "                                            Vp{}\n"
                "                                            out{}\n"
                "                           coupling out-Vn{}\n"

@@ -109,17 +109,17 @@ int cmd_evaluate(int argc, char** argv) {
       throw InputError(fmt::format("--reference {} is the --out of this run: it would be compared with itself", ref));
   }
   sim::NetworkChip chip;
-  chip.spec = spec;
   chip.process = resolve_process(vm);
+  chip.spec = spec.for_process(chip.process);
   std::string chip_src;
   if (vm.count("chip")) {
     chip_src = vm["chip"].as<std::string>();
-    chip.chip = mismatch::load_chip(chip_src, &spec);
+    chip.chip = mismatch::load_chip(chip_src, &chip.spec);
   } else {
-    chip.chip = mismatch::draw_chip(spec, chip.process, vm["seed"].as<std::uint64_t>());
+    chip.chip = mismatch::draw_chip(chip.spec, chip.process, vm["seed"].as<std::uint64_t>());
     chip_src = fmt::format("seed {}", chip.chip.seed);
   }
-  const auto weights = netlist::load_weights(vm["weights"].as<std::vector<std::string>>(), spec);
+  const auto weights = netlist::load_weights(vm["weights"].as<std::vector<std::string>>(), chip.spec);
 
   train::DatasetOptions dopt;
   dopt.name = vm["dataset"].as<std::string>();
@@ -132,7 +132,7 @@ int cmd_evaluate(int argc, char** argv) {
   const auto splits = train::load_dataset(dopt);
 
   evaluate::EvalOptions eo;
-  eo.method = engine::resolve_dc_method(vm["method"].as<std::string>(), spec);
+  eo.method = engine::resolve_dc_method(vm["method"].as<std::string>(), chip.spec);
   double mean = vm["input-mean"].as<double>();
   if (mean == 0) mean = dopt.name == "iris" ? 1e-7 : 15e-9;
   eo.input_mean_A = mean;
@@ -150,7 +150,7 @@ int cmd_evaluate(int argc, char** argv) {
   if (mpi.rank() != 0) return r.failed ? static_cast<int>(ExitCode::sim_failure) : 0;
 
   evaluate::write_eval_outputs(r, splits.test.n_classes, eo.out_dir);
-  nlohmann::json summary = {{"layers", spec.layers},   {"chip", chip_src},       {"process", chip.process.name},
+  nlohmann::json summary = {{"layers", spec.layers}, {"weight_bits", chip.spec.weight_bits},   {"chip", chip_src},       {"process", chip.process.name},
                             {"dataset", splits.info},  {"samples", r.samples},   {"evaluated", r.evaluated},
                             {"correct", r.correct},    {"failed", r.failed},     {"accuracy", r.accuracy()},
                             {"input_mean_A", mean},    {"stats", r.stats},       {"errors", r.errors},

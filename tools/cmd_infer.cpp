@@ -9,6 +9,7 @@
 #include "nnspice/common/fs_util.hpp"
 #include "nnspice/common/npy.hpp"
 #include "nnspice/common/run_info.hpp"
+#include "nnspice/model/weight_codes.hpp"
 #include "nnspice/train/weights_io.hpp"
 #include "train_cli.hpp"
 
@@ -33,7 +34,7 @@ int cmd_infer(int argc, char** argv) {
     return 0;
   train::TrainConfig cfg = resolve_train_config(vm, false);
   const std::string wdir = vm["weights"].as<std::string>();
-  const auto codes = train::read_weight_codes(wdir);
+  const auto codes = train::read_weight_codes(wdir, model::kMaxCodeAnyBits);  // checked against the chip's bits below
   const train::Layers layers = train::layers_of(codes);
   double gain = 1.0;
   if (vm.count("negative-gain")) gain = vm["negative-gain"].as<double>();
@@ -43,6 +44,12 @@ int cmd_infer(int argc, char** argv) {
                                                  : train::read_calibration(cal_path, cfg.synapse_gains);
   cal.check_matches(layers);
   train::QuantGrid grid;
+  // The chip's codes: ±(2^B - 1) for its calibration's weight_bits; the homogeneous model takes any code of 1..6 bits.
+  grid.max_code = cal_path.empty() ? model::kMaxCodeAnyBits : cal.max_code();
+  for (std::size_t l = 0; l < codes.size(); ++l)
+    if (const int m = codes[l].cwiseAbs().maxCoeff(); m > grid.max_code)
+      throw InputError(fmt::format("{}: weights of layer {} hold code ±{}, but {} is the calibration of a chip with {}-bit synapses (codes up to ±{})",
+                                   wdir, l, m, cal_path, cal.weight_bits, grid.max_code));
   if (vm.count("weight-step")) grid.step = vm["weight-step"].as<double>();
   if (!(grid.step > 0)) throw InputError(fmt::format("--weight-step = {}: must be > 0", grid.step));
   train::Network<float> net;

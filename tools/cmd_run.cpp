@@ -147,15 +147,15 @@ std::vector<std::string> corner_args(const StageCorner& corner) {
 struct PreparationKeys {
   std::string chip, characterize, homogeneous, chip_aware;
 };
-PreparationKeys preparation_keys(const RunConfig& c, const Experiment& x) {
+PreparationKeys preparation_keys(const RunConfig& c, const Experiment& x, int weight_bits) {
   auto corner = [](const StageCorner& k) {
     return fmt::format("{},{}", k.temp_C ? fmt::format("{}", *k.temp_C) : "-", k.vdd_V ? fmt::format("{}", *k.vdd_V) : "-");
   };
   PreparationKeys k;
   k.chip = fmt::format("{}|{}|{}|{}|{}", x.layers, x.chip_seed, x.chips, x.process.empty() ? c.process : x.process, corner(c.corner));
   k.characterize = fmt::format("{}|{}|{}|{}|{}", k.chip, x.char_method, x.char_synapses, x.routings, corner(x.char_corner));
-  k.homogeneous = fmt::format("{}|{}|{}|{}|{}|{}|{}|{}|{}", x.dataset, x.layers, x.mnist_dir, x.fsdd_dir, x.iris_csv, x.data_seed, x.train_epochs,
-                              x.train_limit, x.train_lr);
+  k.homogeneous = fmt::format("{}|{}|{}|{}|{}|{}|{}|{}|{}|bits {}", x.dataset, x.layers, x.mnist_dir, x.fsdd_dir, x.iris_csv, x.data_seed,
+                              x.train_epochs, x.train_limit, x.train_lr, weight_bits);
   k.chip_aware = k.characterize + "|" + k.homogeneous;
   for (const auto& t : x.train_corners) k.chip_aware += fmt::format("|{}", corner(t));
   return k;
@@ -166,13 +166,19 @@ std::vector<StageSpec> plan(const RunConfig& c, const std::string& out) {
   const std::string jobs = std::to_string(c.jobs);
   // preparation key -> the first experiment with it, per kind of stage
   std::map<std::string, const Experiment*> chips_of, characterized, homogeneous_of, chip_aware_of;
+  std::map<std::string, int> bits_of;  // process file -> its weight_bits (each read once)
   for (const auto& x : c.experiments) {
     std::vector<std::string> proc;
-    if (const std::string& p = x.process.empty() ? c.process : x.process; !p.empty()) proc = {"--process", p};
+    const std::string& process_path = x.process.empty() ? c.process : x.process;
+    if (!process_path.empty()) proc = {"--process", process_path};
+    auto bits_it = bits_of.find(process_path);
+    if (bits_it == bits_of.end() && x.weight_bits == 0)
+      bits_it = bits_of.emplace(process_path, netlist::load_process_or_default(process_path).weight_bits).first;
+    const int weight_bits = x.weight_bits ? x.weight_bits : bits_it->second;
     const std::string e = out + "/" + x.name;
     // share_preparation (sweeps): a stage whose inputs are those of an earlier experiment's (the same chips, the same
     // characterisation, the same training) is not repeated: this experiment uses that one's folder.
-    const PreparationKeys keys = preparation_keys(c, x);
+    const PreparationKeys keys = preparation_keys(c, x, weight_bits);
     auto source = [&](std::map<std::string, const Experiment*>& m, const std::string& key) -> const Experiment* {
       const auto [it, fresh] = m.emplace(key, &x);
       return x.share_preparation && !fresh ? it->second : nullptr;
@@ -197,11 +203,13 @@ std::vector<StageSpec> plan(const RunConfig& c, const std::string& out) {
       if (x.train_lr > 0) a.insert(a.end(), {"--lr", num(x.train_lr)});
       if (x.train_limit > 0) a.insert(a.end(), {"--train-limit", std::to_string(x.train_limit)});
       if (!calibration.empty()) a.insert(a.end(), {"--calibration", calibration});
+      else if (weight_bits != 3) a.insert(a.end(), {"--weight-bits", std::to_string(weight_bits)});  // with a calibration: its bits
       return a;
     };
     // Ideal weights: trained once per experiment on the homogeneous model.
     if (!src_homog)
-      add(e, x.name, "train_homogeneous", "train 3-bit weights on the homogeneous (ideal) model", train_args(""), true, train_cost(x, size));
+      add(e, x.name, "train_homogeneous", fmt::format("train {}-bit weights on the homogeneous (ideal) model", weight_bits), train_args(""), true,
+          train_cost(x, size));
     for (long long k = 0; k < x.chips; ++k) {
       const std::string d = experiment_plan(x, out).chip_dir(k);
       auto dir_of = [&](const Experiment* from) { return from ? experiment_plan(*from, out).chip_dir(k) : d; };
@@ -244,7 +252,7 @@ std::vector<StageSpec> plan(const RunConfig& c, const std::string& out) {
       }
       if (!src)
         add(d, group, "train_chip",
-          per_synapse ? "train 3-bit weights on the chip's measured slopes and per-synapse gains" : "train 3-bit weights on the chip's measured slopes",
+          fmt::format("train {}-bit weights on the chip's measured slopes{}", weight_bits, per_synapse ? " and per-synapse gains" : ""),
           [&] {
             // Corner-aware: the other corners' calibrations (characterize_c<j>, below) join the chip's own.
             std::vector<std::string> t = train_args(cal);

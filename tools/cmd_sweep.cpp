@@ -41,19 +41,31 @@ struct Point {
   std::string process_text;  // a derived process (x.process), written before the run
 };
 
-using RoleCounts = std::array<std::size_t, netlist::kDeviceRoles>;
-
-// Transistors per device class of a network's chip (somas, synapses, readout sinks).
-RoleCounts role_counts(const std::string& layers) {
-  RoleCounts n{};
-  for (const auto& t : netlist::enumerate_transistors(netlist::NetworkSpec::parse(layers))) ++n[static_cast<std::size_t>(t.role)];
+// Transistors of a network's chip per device class (somas, switches, readout sinks) and mirror bit.
+struct RoleCounts {
+  std::array<std::size_t, netlist::kDeviceRoles> role{};
+  std::array<std::size_t, 8> mirror_bit{};
+};
+RoleCounts role_counts(const netlist::NetworkSpec& spec) {
+  RoleCounts n;
+  for (const auto& t : netlist::enumerate_transistors(spec)) {
+    if (t.bit >= 0) ++n.mirror_bit[static_cast<std::size_t>(t.bit)];
+    else ++n.role[static_cast<std::size_t>(t.role)];
+  }
   return n;
 }
 
-// Sum of W*L over every transistor of the chip: the area proxy.
-double area_um2(const netlist::Process& p, const RoleCounts& n) {
+// Sum of W*L over every transistor of the chip: the area proxy (counts per network and bit count, enumerated once).
+double area_um2(const netlist::Process& p, const std::string& layers, std::map<std::string, RoleCounts>& cache) {
+  const netlist::NetworkSpec spec = netlist::NetworkSpec::parse(layers).for_process(p);
+  const std::string key = fmt::format("{}/{}", layers, spec.weight_bits);
+  auto it = cache.find(key);
+  if (it == cache.end()) it = cache.emplace(key, role_counts(spec)).first;
+  const RoleCounts& n = it->second;
   double a = 0;
-  for (std::size_t r = 0; r < netlist::kDeviceRoles; ++r) a += static_cast<double>(n[r]) * p.sizes[r].w_m * p.sizes[r].l_m * 1e12;
+  for (std::size_t r = 0; r < netlist::kDeviceRoles; ++r) a += static_cast<double>(n.role[r]) * p.sizes[r].w_m * p.sizes[r].l_m * 1e12;
+  for (int m = 0; m < p.weight_bits; ++m)
+    a += static_cast<double>(n.mirror_bit[static_cast<std::size_t>(m)]) * p.mirror_size(m).w_m * p.mirror_size(m).l_m * 1e12;
   return a;
 }
 
@@ -71,6 +83,7 @@ std::vector<Point> expand(const Sweep& s) {
     p.x.name = fmt::format("p{:03}", pts.size());
     p.x.share_preparation = true;
     double avt = 1, area = 1;
+    int bits = 0;  // 0: the process's
     bool recalibrated = false;
     for (std::size_t a = 0; a < s.axes.size(); ++a) {
       const Axis& ax = s.axes[a];
@@ -84,6 +97,7 @@ std::vector<Point> expand(const Sweep& s) {
       }
       if (ax.name == "a_vt_scale") avt = v;
       if (ax.name == "area_scale") area = v;
+      if (ax.name == "weight_bits") bits = static_cast<int>(v);
       if (ax.name == "layers") p.x.layers = t;
       if (ax.name == "training") {
         recalibrated = t == "recalibrated";
@@ -99,25 +113,28 @@ std::vector<Point> expand(const Sweep& s) {
       if (p.x.char_corner.vdd_V.value_or(v_nominal) == v_nominal) p.x.char_corner.vdd_V = s.run.corner.vdd_V;
     }
     netlist::Process proc = base_process;
-    if (avt != 1 || area != 1) {
+    if (bits == base_process.weight_bits) bits = 0;
+    if (avt != 1 || area != 1 || bits != 0) {
+      if (bits != 0) proc.weight_bits = bits;
       for (auto& a : proc.a_vt_V_m) a *= avt;
       for (auto& z : proc.sizes) {
         z.w_m *= std::sqrt(area);
         z.l_m *= std::sqrt(area);
       }
-      const std::string file = fmt::format("{}/processes/a_vt_x{}_area_x{}.yaml", s.run.out, fmt_value(avt), fmt_value(area));
+      const std::string file = fmt::format("{}/processes/a_vt_x{}_area_x{}{}.yaml", s.run.out, fmt_value(avt), fmt_value(area),
+                                           bits ? fmt::format("_bits{}", bits) : std::string());
       try {
         proc.validate();
       } catch (const InputError& err) {
-        throw InputError(fmt::format("{}: a_vt_scale {} x area_scale {} of process {} gives an invalid process: {}", s.source, fmt_value(avt),
-                                     fmt_value(area), proc.source.empty() ? "(default)" : proc.source, err.what()));
+        throw InputError(fmt::format("{}: a_vt_scale {} x area_scale {}{} of process {} gives an invalid process: {}", s.source, fmt_value(avt),
+                                     fmt_value(area), bits ? fmt::format(" with {} weight bits", bits) : std::string(),
+                                     proc.source.empty() ? "(default)" : proc.source, err.what()));
       }
       p.x.process = file;
       p.process_text = netlist::process_yaml(proc);
     }
-    auto it = counts.find(p.x.layers);
-    if (it == counts.end()) it = counts.emplace(p.x.layers, role_counts(p.x.layers)).first;
-    p.area_um2 = area_um2(proc, it->second);
+    p.area_um2 = area_um2(proc, p.x.layers, counts);
+    p.x.weight_bits = proc.weight_bits;
     pts.push_back(std::move(p));
     std::size_t a = s.axes.size();
     while (a > 0 && ++idx[a - 1] == s.axes[a - 1].text.size()) idx[--a] = 0;

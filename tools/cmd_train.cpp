@@ -48,7 +48,8 @@ int cmd_train(int argc, char** argv) {
                               dflt([](const TrainConfig& c) { return c.train.revive_leak; }) + ")";
   const std::string h_rpat = "epochs a unit stays dead with the slope before its incoming weights are re-drawn (" +
                              dflt([](const TrainConfig& c) { return c.train.revive_patience; }) + ")";
-  const std::string h_step = "value of weight code +1 (" + dflt([](const TrainConfig& c) { return c.train.grid.step; }) + ")";
+  const std::string h_step = "value of weight code +1 (" + dflt([](const TrainConfig& c) { return c.train.grid.step; }) +
+                             "; with B != 3 weight bits x 7 / (2^B - 1), the same range in finer steps)";
   const std::string h_threads = "threads for the matrix products (" + dflt([](const TrainConfig& c) { return c.train.threads; }) + ")";
   const std::string h_out = "output directory (" + dflt([](const TrainConfig& c) { return c.out; }) + ")";
   po::options_description o("Options");
@@ -78,6 +79,7 @@ int cmd_train(int argc, char** argv) {
     ("revive-patience", po::value<int>(), h_rpat.c_str())
     ("quantize", po::value<bool>(), "3-bit + sign weights (true, default) or float weights (false)")
     ("weight-step", po::value<double>(), h_step.c_str())
+    ("weight-bits", po::value<int>(), "magnitude bits of the synapses, 1..6 (codes ±(2^B - 1)): the calibration's, else 3; YAML weight_bits")
     ("patience", po::value<int>(), "early stopping: epochs without validation improvement (0 = off, default; needs --validation)")
     ("threads", jobs_value(), h_threads.c_str())
     ("out,o", po::value<std::string>(), h_out.c_str())
@@ -101,15 +103,28 @@ int cmd_train(int argc, char** argv) {
   if (!parse_options(argc, argv, o, vm, "nnspice train [--config train.yaml] [--dataset mnist|fsdd|iris] [options] --out DIR",
                      about))
     return 0;
-  const train::TrainConfig cfg = resolve_train_config(vm, true);
+  train::TrainConfig cfg = resolve_train_config(vm, true);
   train::Calibration cal = cfg.calibration.empty() ? train::homogeneous_calibration(cfg.train.layers, cfg.negative_gain)
                                                    : train::read_calibration(cfg.calibration, cfg.synapse_gains);
   cal.check_matches(cfg.train.layers);
+  // Weight bits: the chip's (its calibration's), or --weight-bits for the homogeneous model; codes ±(2^B - 1).
+  if (cfg.calibration.empty()) cal.weight_bits = cfg.weight_bits ? cfg.weight_bits : 3;
+  else if (cfg.weight_bits && cfg.weight_bits != cal.weight_bits)
+    throw InputError(fmt::format("--weight-bits (YAML weight_bits) = {}, but {} is the calibration of a chip with {}-bit synapses", cfg.weight_bits,
+                                 cfg.calibration, cal.weight_bits));
   std::vector<train::Calibration> cals{cal};
   for (const auto& f : cfg.corner_calibrations) {
     cals.push_back(train::read_calibration(f, cfg.synapse_gains));
     cals.back().check_matches(cfg.train.layers);
+    if (cals.back().weight_bits != cal.weight_bits)
+      throw InputError(fmt::format("{}: a chip with {}-bit synapses; the training is for {} bits", f, cals.back().weight_bits, cal.weight_bits));
   }
+  if (cal.weight_bits != 3 && cfg.train.grid.max_code == 7) cfg.train.grid.max_code = cal.max_code();
+  // The same weight range at every bit count (more bits = finer steps), unless the step was given.
+  if (cal.weight_bits != 3 && !cfg.weight_step_given) cfg.train.grid.step *= 7.0 / cal.max_code();
+  if (cfg.train.grid.max_code > cal.max_code())
+    throw InputError(fmt::format("max_code = {}: the chip's {}-bit synapses have codes up to ±{}", cfg.train.grid.max_code, cal.weight_bits, cal.max_code()));
+  cfg.weight_bits = cal.weight_bits;
   const bool quiet = vm["quiet"].as<bool>();
   const std::string model = cfg.calibration.empty()    ? std::string("homogeneous")
                             : cal.has_synapse_gains() ? "chip (" + cfg.calibration + ", per-synapse gains)"

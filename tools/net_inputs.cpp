@@ -45,8 +45,8 @@ std::vector<double> parse_current_list(const std::string& text, const std::strin
 
 NetworkInputs resolve_network_inputs(const po::variables_map& vm) {
   NetworkInputs n;
-  n.spec = netlist::NetworkSpec::parse(vm["layers"].as<std::string>());
   n.process = resolve_process(vm);
+  n.spec = netlist::NetworkSpec::parse(vm["layers"].as<std::string>()).for_process(n.process);
   const std::uint64_t seed = vm["seed"].as<std::uint64_t>();
   if (vm.count("chip")) {
     n.chip_path = vm["chip"].as<std::string>();

@@ -41,6 +41,9 @@ struct Experiment {
   // chip-aware weights) whose inputs equal an earlier experiment's is not repeated; this one uses that one's folder
   // (and always adds its own infer/evaluate/dynamics).
   bool share_preparation = false;
+  /// The weight bits of the experiment's process when the process file is written later (a sweep's derived process);
+  /// 0 = read the process file.
+  int weight_bits = 0;
 };
 
 struct RunConfig {

@@ -22,6 +22,7 @@ const std::vector<AxisRule> kAxes = {
     {"input_mean_A", "mean input current of the circuit-level evaluation and of the transients (A)", 1e-12, 1e-5, false},
     {"a_vt_scale", "Pelgrom A_VT of every device class x this factor (a derived process file per value)", 1e-3, 100, false},
     {"area_scale", "every transistor's W and L x sqrt(this factor): area x factor, W/L kept (a derived process file)", 1e-3, 1e3, false},
+    {"weight_bits", "magnitude bits of every synapse, 1..6 (codes ±(2^B - 1); mirrors binary-scaled from mirror_lsb; a derived process)", 1, 6, false},
     {"layers", "the network, e.g. 196-50-10 (same inputs and outputs as experiment.layers)", 0, 0, true},
     {"training", "nominal (characterised and trained at the sweep's corner) | recalibrated (characterised at the point's corner) | "
                  "corner_aware (trained against the sweep's corner and experiment.train.corners)", 0, 0, true},
@@ -71,8 +72,7 @@ Sweep parse_sweep(const std::string& text, const std::string& file) {
     if (!rule) {
       std::string known;
       for (const auto& a : kAxes) known += (known.empty() ? "" : ", ") + std::string(a.name);
-      if (name == "weight_bits" || name == "bits")
-        am.fail(name, "weight bits other than 3 (sign + 3 bits) are not built yet: the netlist, chip files and engine have 3-bit synapses only");
+      if (name == "bits") am.fail(name, "the axis is called weight_bits");
       if (name == "chip_seed" || name == "chips")
         am.fail(name, "chips are not an axis: every point is a Monte Carlo over experiment.chips chips (seeds experiment.chip_seed, +1, ...)");
       throw InputError(am.where(name), fmt::format("axes: unknown axis '{}' (known: {})", name, known));
@@ -108,6 +108,7 @@ Sweep parse_sweep(const std::string& text, const std::string& file) {
         double d = 0;
         if (!YAML::convert<double>::decode(v, d) || !std::isfinite(d)) bad("not a number");
         if (!(d >= rule->lo && d <= rule->hi)) bad(fmt::format("outside {} .. {} ({})", rule->lo, rule->hi, rule->meaning));
+        if (name == "weight_bits" && d != std::round(d)) bad("not a whole number of bits");
         a.number.push_back(d);
         a.text.push_back(fmt_value(d));
       }

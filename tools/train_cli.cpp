@@ -115,7 +115,15 @@ train::TrainConfig resolve_train_config(const po::variables_map& vm, bool traini
   if (vm.count("dead-fraction")) c.train.dead_fraction = vm["dead-fraction"].as<double>();
   if (vm.count("revive-leak")) c.train.revive_leak = vm["revive-leak"].as<double>();
   if (vm.count("revive-patience")) c.train.revive_patience = vm["revive-patience"].as<int>();
-  if (vm.count("weight-step")) c.train.grid.step = vm["weight-step"].as<double>();
+  if (vm.count("weight-step")) {
+    c.train.grid.step = vm["weight-step"].as<double>();
+    c.weight_step_given = true;
+  }
+  if (vm.count("weight-bits")) {
+    c.weight_bits = vm["weight-bits"].as<int>();
+    if (c.weight_bits < 1 || c.weight_bits > 6)
+      throw InputError(fmt::format("--weight-bits (YAML weight_bits) = {}. Violated constraint: 1 <= weight_bits <= 6", c.weight_bits));
+  }
   if (vm.count("patience")) c.train.patience = vm["patience"].as<int>();
   if (vm.count("threads")) c.train.threads = vm["threads"].as<int>();
   str("out", c.out);

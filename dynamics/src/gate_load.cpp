@@ -44,8 +44,11 @@ GateLoad calibrate_gate_load(sim::Session& s, const netlist::Process& pr, const 
   c.options = pr.ngspice_options;
   c.add_vsource(netlist::names::kSupply, vdd, gnd, pr.vdd_V);
   std::string save = ".save";
-  for (int code = -7; code <= 7; ++code) {
-    const std::size_t k = static_cast<std::size_t>(code + 7);
+  const int K = pr.max_code();
+  g.c_n_F.assign(static_cast<std::size_t>(2 * K + 1), 0.0);
+  g.c_p_F.assign(static_cast<std::size_t>(2 * K + 1), 0.0);
+  for (int code = -K; code <= K; ++code) {
+    const std::size_t k = static_cast<std::size_t>(code + K);
     const std::string n = fmt::format("n{}", k), p = fmt::format("p{}", k), out = fmt::format("o{}", k);
     auto driver = [&](const std::string& name, const std::string& node, double v0, double v1) {
       auto& e = c.elements.emplace_back();
@@ -65,14 +68,14 @@ GateLoad calibrate_gate_load(sim::Session& s, const netlist::Process& pr, const 
   s.load(netlist::ngspice_lines(c));
   const auto r = s.tran(o.ramp_s / 400, o.ramp_s, o.ramp_s / 400);
   const auto& t = r.vectors.at("time");
-  for (std::size_t k = 0; k < 15; ++k) {
+  for (std::size_t k = 0; k < g.c_n_F.size(); ++k) {
     // Charge delivered by each driver (its branch current flows + -> -: delivered = -branch).
     const double qn = -integrate(t, r.vectors.current(fmt::format("VN{}", k)), o.ramp_s);
     const double qp = -integrate(t, r.vectors.current(fmt::format("VP{}", k)), o.ramp_s);
     g.c_n_F[k] = qn / (g.v_n_hi_V - g.v_n_lo_V);
     g.c_p_F[k] = qp / (g.v_p_hi_V - g.v_p_lo_V);
     if (!std::isfinite(g.c_n_F[k]) || !std::isfinite(g.c_p_F[k]))
-      throw NumericalError(fmt::format("gate-load calibration: code {} gave a non-finite capacitance", static_cast<int>(k) - 7));
+      throw NumericalError(fmt::format("gate-load calibration: code {} gave a non-finite capacitance", static_cast<int>(k) - K));
   }
   return g;
 }

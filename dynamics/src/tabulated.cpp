@@ -81,8 +81,9 @@ NodeCaps calibrate_node_caps(sim::Session& s, const netlist::Process& pr, const 
   c.add_vsource("VPOFF", "poff", gnd, pr.vdd_V);
   c.add_vsource("VNMID", "nmid", gnd, n_mid);
   c.add_vsource("VPMID", "pmid", gnd, p_mid);
-  for (int code = -7; code <= 7; ++code) {
-    const std::size_t k = static_cast<std::size_t>(code + 7);
+  const int K = pr.max_code();
+  for (int code = -K; code <= K; ++code) {
+    const std::size_t k = static_cast<std::size_t>(code + K);
     add_triangle(c, fmt::format("VO{}", k), fmt::format("o{}", k), g_lo, g_hi, T);
     netlist::add_synapse(c, pr, 0, k, 0, code, "noff", "poff", fmt::format("o{}", k), fmt::format("w{}_", k), true, nullptr);
     // Coupling: Vn (then Vp) of an active pre-neuron ramped, the output held at mid-range.
@@ -120,7 +121,10 @@ NodeCaps calibrate_node_caps(sim::Session& s, const netlist::Process& pr, const 
   c.control = {save};
   s.load(netlist::ngspice_lines(c));
   const auto r = s.tran(T / 500, 2 * T, T / 500);
-  for (std::size_t k = 0; k < 15; ++k) {
+  caps.out_F.assign(static_cast<std::size_t>(2 * K + 1), 0.0);
+  caps.couple_n_F.assign(caps.out_F.size(), 0.0);
+  caps.couple_p_F.assign(caps.out_F.size(), 0.0);
+  for (std::size_t k = 0; k < caps.out_F.size(); ++k) {
     caps.out_F[k] = triangle_capacitance(r, fmt::format("VO{}", k), g_hi - g_lo, T);
     caps.couple_n_F[k] = triangle_capacitance(r, fmt::format("VHN{}", k), gl.v_n_hi_V - gl.v_n_lo_V, T, true);
     caps.couple_p_F[k] = triangle_capacitance(r, fmt::format("VHP{}", k), gl.v_p_lo_V - gl.v_p_hi_V, T, true);

@@ -61,7 +61,7 @@ Stencil stencil(const Grid& g, double x) { return interp::stencil(g.v0, g.dv, g.
 
 std::uint64_t synapse_key(std::size_t l, std::size_t j, std::size_t i, int code) {
   return (static_cast<std::uint64_t>(l) << 56) | (static_cast<std::uint64_t>(j) << 36) | (static_cast<std::uint64_t>(i) << 16) |
-         static_cast<std::uint64_t>(code + 8);
+         static_cast<std::uint64_t>(code + 64);  // |code| <= 63 (6 bits)
 }
 
 struct SynRef {
@@ -133,6 +133,9 @@ DecomposedSolver::DecomposedSolver(const NetworkChip& chip, DecomposedOptions op
   auto& o = options_;
   if (!(o.v_max_V > o.v_min_V && o.soma_step_V > 0 && o.pre_step_V > 0 && o.post_step_V > 0 && o.synapses_per_job > 0))
     throw InputError(fmt::format("decomposed DC options: need v_max_V ({}) > v_min_V ({}) and positive steps", o.v_max_V, o.v_min_V));
+  if (chip_.spec.weight_bits != chip_.process.weight_bits)
+    throw InputError(fmt::format("network {} has {}-bit synapses, process {} {} (weight_bits)", chip_.spec.str(), chip_.spec.weight_bits,
+                                 chip_.process.name, chip_.process.weight_bits));
   if (chip_.chip.delvto_V.size() != netlist::count_transistors(chip_.spec))
     throw InputError(fmt::format("chip holds {} threshold shifts, network {} has {} transistors", chip_.chip.delvto_V.size(), chip_.spec.str(),
                                  netlist::count_transistors(chip_.spec)));
@@ -152,8 +155,11 @@ DecomposedSolver::DecomposedSolver(const NetworkChip& chip, DecomposedOptions op
     method = "native/1 " + hex64(device_table_key(chip_.process, synapse_classes(chip_.process), o.device_tables.grid));
     o.zero_code_pre_coarsening = 1;  // native points are cheap: every table on the full grid
   }
+  // The synapse circuit: its bits and every transistor size (a derived process of a sweep may change them).
+  std::string circuit = fmt::format("|bits {}", chip_.process.weight_bits);
+  for (const auto& sz : chip_.process.sizes) circuit += fmt::format(" {:a}x{:a}", sz.w_m, sz.l_m);
   impl_->chip_hash = fnv1a64(bytes + chip_.spec.str() + chip_.process.model_card + fmt::format("{} {}", chip_.process.vdd_V, chip_.process.temp_C) +
-                             (method == "ngspice" ? std::string() : "|" + method));
+                             circuit + (method == "ngspice" ? std::string() : "|" + method));
 }
 
 DecomposedSolver::~DecomposedSolver() = default;
@@ -204,7 +210,7 @@ void DecomposedSolver::tabulate_synapses(const std::vector<SynapseRef>& list) {
   std::set<std::uint64_t> seen;
   for (const auto& s : list) {
     if (s.layer + 1 >= chip_.spec.layers.size() || s.post >= static_cast<std::size_t>(chip_.spec.layers[s.layer + 1]) ||
-        s.pre >= static_cast<std::size_t>(chip_.spec.layers[s.layer]) || s.code < -7 || s.code > 7)
+        s.pre >= static_cast<std::size_t>(chip_.spec.layers[s.layer]) || std::abs(s.code) > chip_.spec.max_code())
       throw std::logic_error(fmt::format("tabulate_synapses: no synapse ({}, {}, {}) at code {} in {}", s.layer, s.post, s.pre, s.code, chip_.spec.str()));
     const auto key = synapse_key(s.layer, s.post, s.pre, s.code);
     if (!impl_->syn.count(key) && seen.insert(key).second) need[s.layer].push_back({s.post, s.pre, s.code});

@@ -46,12 +46,13 @@ std::string DeviceClass::str() const {
 
 std::vector<DeviceClass> synapse_classes(const netlist::Process& pr) {
   std::vector<DeviceClass> out;
-  auto add = [&](netlist::Polarity p, netlist::DeviceRole r) {
-    const DeviceClass c{p, pr.size(r).w_m, pr.size(r).l_m};
+  auto add_size = [&](netlist::Polarity p, const netlist::DeviceSize& s) {
+    const DeviceClass c{p, s.w_m, s.l_m};
     if (std::find(out.begin(), out.end(), c) == out.end()) out.push_back(c);
   };
-  for (auto r : {netlist::DeviceRole::mirror_lsb, netlist::DeviceRole::mirror_mid, netlist::DeviceRole::mirror_msb, netlist::DeviceRole::sw})
-    for (auto p : {netlist::Polarity::n, netlist::Polarity::p}) add(p, r);
+  for (int m = 0; m < pr.weight_bits; ++m)  // the mirrors of every bit (binary-scaled sizes beyond 3 bits)
+    for (auto p : {netlist::Polarity::n, netlist::Polarity::p}) add_size(p, pr.mirror_size(m));
+  for (auto p : {netlist::Polarity::n, netlist::Polarity::p}) add_size(p, pr.size(netlist::DeviceRole::sw));
   return out;
 }
 

@@ -54,10 +54,13 @@ SynapseCodes parse_synapse_codes(const std::string& text) {
                                "sums of their bits) or all (every code measured)", text));
 }
 
-std::vector<int> measured_codes(SynapseCodes c) {
-  if (c == SynapseCodes::bits) return {1, 2, 4};
-  if (c == SynapseCodes::all) return {1, 2, 3, 4, 5, 6};
-  return {};
+std::vector<int> measured_codes(SynapseCodes c, int max_code) {
+  std::vector<int> v;  // besides the maximum code, which the ±max measurement gives
+  if (c == SynapseCodes::bits)
+    for (int b = 1; b < max_code; b <<= 1) v.push_back(b);
+  if (c == SynapseCodes::all)
+    for (int k = 1; k < max_code; ++k) v.push_back(k);
+  return v;
 }
 
 void CharacterizeOptions::validate(const netlist::NetworkSpec& spec) const {
@@ -324,21 +327,22 @@ void measure_code_gains(Characterization& c, OpRunner& runner, CountFailed&& cou
   const auto& o = c.options;
   const std::size_t L = spec.n_weight_layers();
   c.have_codes = true;
-  c.codes_measured = measured_codes(o.synapse_codes);
-  c.code_source.assign(netlist::kMaxCode, "measured");
+  const int K = spec.max_code();
+  c.codes_measured = measured_codes(o.synapse_codes, K);
+  c.code_source.assign(static_cast<std::size_t>(K), "measured");
   c.synapse_gain_code_pos.assign(L, {});
   c.synapse_gain_code_neg.assign(L, {});
   for (std::size_t l = 0; l < L; ++l) {
     const std::size_t NP = static_cast<std::size_t>(spec.layers[l]) * spec.layers[l + 1];
-    c.synapse_gain_code_pos[l].assign(netlist::kMaxCode * NP, kNaN);
-    c.synapse_gain_code_neg[l].assign(netlist::kMaxCode * NP, kNaN);
-    for (std::size_t s = 0; s < NP; ++s) {  // code 7: the ±7 measurement
-      c.synapse_gain_code_pos[l][(netlist::kMaxCode - 1) * NP + s] = c.synapse_gain_pos[l][s];
-      c.synapse_gain_code_neg[l][(netlist::kMaxCode - 1) * NP + s] = c.synapse_gain_neg[l][s];
+    c.synapse_gain_code_pos[l].assign(static_cast<std::size_t>(K) * NP, kNaN);
+    c.synapse_gain_code_neg[l].assign(static_cast<std::size_t>(K) * NP, kNaN);
+    for (std::size_t s = 0; s < NP; ++s) {  // the maximum code: the ±max measurement
+      c.synapse_gain_code_pos[l][static_cast<std::size_t>(K - 1) * NP + s] = c.synapse_gain_pos[l][s];
+      c.synapse_gain_code_neg[l][static_cast<std::size_t>(K - 1) * NP + s] = c.synapse_gain_neg[l][s];
     }
   }
   for (int k : c.codes_measured) {
-    const double unit = static_cast<double>(netlist::kMaxCode) / k;  // per unit of code, like the ±7 gains
+    const double unit = static_cast<double>(K) / k;  // per unit of code, like the ±max gains
     // Positive: one set of cyclic routings per weight layer.
     std::vector<OpBatch> batches;
     for (std::size_t l = 0; l < L; ++l)
@@ -369,7 +373,7 @@ void measure_code_gains(Characterization& c, OpRunner& runner, CountFailed&& cou
     for (std::size_t l = 0; l < L; ++l)
       for (const auto& r : c.negative_all[l]) {
         OpBatch nb;
-        nb.weights = negative_weights(spec, r, true, netlist::kMaxCode, k);
+        nb.weights = negative_weights(spec, r, true, K, k);
         for (double x : o.negative_levels_A) nb.inputs.push_back(negative_inputs(spec, r, x, o.negative));
         batches.push_back(std::move(nb));
       }
@@ -393,13 +397,14 @@ void measure_code_gains(Characterization& c, OpRunner& runner, CountFailed&& cou
     }
     c.code_neg_ops.push_back(std::move(neg_layer));
   }
-  // Codes not measured: the sum of their bit branches, g_k = Σ_b b·g_b / k (b ∈ {1, 2, 4} set in k). Composite codes
-  // measured directly (all: 3, 5, 6; both modes: 7) are compared with that sum.
-  auto measured = [&](int k) { return k == netlist::kMaxCode || std::find(c.codes_measured.begin(), c.codes_measured.end(), k) != c.codes_measured.end(); };
-  const bool bits_known = measured(1) && measured(2) && measured(4);
+  // Codes not measured: the sum of their bit branches, g_k = Σ_b b·g_b / k (b ∈ {1, 2, 4, …} set in k). Composite codes
+  // measured directly (all: 3, 5, 6, …; both modes: the maximum) are compared with that sum.
+  auto measured = [&](int k) { return k == K || std::find(c.codes_measured.begin(), c.codes_measured.end(), k) != c.codes_measured.end(); };
+  bool bits_known = true;
+  for (int b = 1; b <= K; b <<= 1) bits_known = bits_known && measured(b);
   nlohmann::json add = nlohmann::json::array();
-  for (int k = 3; k <= netlist::kMaxCode && bits_known; ++k) {
-    if (k == 4) continue;
+  for (int k = 3; k <= K && bits_known; ++k) {
+    if ((k & (k - 1)) == 0) continue;  // a single bit
     nlohmann::json e = {{"code", k}, {"layers", nlohmann::json::array()}};
     for (std::size_t l = 0; l < L; ++l) {
       const std::size_t NP = static_cast<std::size_t>(spec.layers[l]) * spec.layers[l + 1];
@@ -407,8 +412,8 @@ void measure_code_gains(Characterization& c, OpRunner& runner, CountFailed&& cou
       for (std::size_t s = 0; s < NP; ++s)
         for (auto* g : {&c.synapse_gain_code_pos[l], &c.synapse_gain_code_neg[l]}) {
           double sum = 0;
-          for (int bit : {1, 2, 4})
-            if (k & bit) sum += bit * (*g)[(bit - 1) * NP + s];
+          for (int bit = 1; bit <= k; bit <<= 1)
+            if (k & bit) sum += bit * (*g)[static_cast<std::size_t>(bit - 1) * NP + s];
           sum /= k;
           double& gk = (*g)[(k - 1) * NP + s];
           if (measured(k))
@@ -488,7 +493,7 @@ Characterization characterize(const netlist::NetworkSpec& spec, OpRunner& runner
     c.cyclic = cyclic_routings(spec);
     std::vector<OpBatch> batches;
     for (const auto& r : c.cyclic) batches.push_back({routing_weights(spec, r), equal_inputs(spec, o.levels_A)});
-    c.cyclic_ops = runner.run(batches, "synapses +7");
+    c.cyclic_ops = runner.run(batches, fmt::format("synapses +{}", spec.max_code()));
     count_failed(c.cyclic_ops);
     c.synapse_slope = synapse_slopes(spec, c.cyclic, c.cyclic_ops, o.y_min_A);
     c.true_slopes.resize(L);
@@ -652,7 +657,8 @@ nlohmann::json evaluate_models(const netlist::NetworkSpec& spec, OpRunner& runne
       for (auto& k : m.codes) {
         const double u = rng.uniform();
         // With gains per code the active codes' magnitudes are uniform in 1 … 7 (else ±7, as without them).
-        const int mag = c.have_codes ? 1 + static_cast<int>(rng.uniform() * netlist::kMaxCode) % netlist::kMaxCode : netlist::kMaxCode;
+        const int K = spec.max_code();
+        const int mag = c.have_codes ? 1 + static_cast<int>(rng.uniform() * K) % K : K;
         k = static_cast<std::int8_t>(u < active * 2 / 3 ? mag : u < active ? -mag : 0);
       }
     }
@@ -684,7 +690,7 @@ nlohmann::json evaluate_models(const netlist::NetworkSpec& spec, OpRunner& runne
             const int k = batches[b].weights[l].at(j, i);
             if (k == 0) continue;
             const double x = op.currents[l][i];
-            const double s = static_cast<double>(k) / netlist::kMaxCode;  // signed fraction of the maximum code
+            const double s = static_cast<double>(k) / spec.max_code();  // signed fraction of the maximum code
             const std::size_t si = j * N + i, kk = static_cast<std::size_t>(std::abs(k) - 1);
             pred[0] += s * a_mean * x * (k > 0 ? 1.0 : g_mean);
             pred[1] += s * c.slopes_raw[l][i] * x * (k > 0 ? 1.0 : c.negative_gain[l][i]);

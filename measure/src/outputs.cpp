@@ -72,6 +72,7 @@ nlohmann::json calibration_json(const Characterization& c, const std::string& ch
   j["layers"] = c.spec.layers;
   j["slopes"] = c.slopes;
   j["negative_gain"] = c.negative_gain;
+  if (c.spec.weight_bits != 3) j["weight_bits"] = c.spec.weight_bits;
   j["chip"] = chip_name;
   j["seed"] = chip_seed;
   // Informational keys (readers ignore them).
@@ -241,7 +242,7 @@ void write_characterization(const std::string& dir, const Characterization& c, c
       write_npy(fmt::format("{}/true_slopes_{}.npy", dir, l), c.true_slopes[l], {N});
       write_routings(fmt::format("{}/synapse_routings_{}.npy", dir, l), c.cyclic, l, P);
       if (c.have_codes) {
-        const std::size_t K = static_cast<std::size_t>(netlist::kMaxCode);
+        const std::size_t K = static_cast<std::size_t>(c.spec.max_code());
         write_npy(fmt::format("{}/synapse_gain_code_pos_{}.npy", dir, l), c.synapse_gain_code_pos[l], {K, P, N});
         write_npy(fmt::format("{}/synapse_gain_code_neg_{}.npy", dir, l), c.synapse_gain_code_neg[l], {K, P, N});
       }

@@ -110,6 +110,7 @@ std::vector<Routing> cyclic_routings(const netlist::NetworkSpec& spec) {
 }
 
 netlist::WeightCodes routing_weights(const netlist::NetworkSpec& spec, const Routing& routing, int code) {
+  if (code == 0) code = spec.max_code();
   netlist::WeightCodes w = netlist::constant_weights(spec, 0);
   if (routing.pre.size() != w.size())
     throw InputError(fmt::format("routing has {} weight layers, network {} has {}", routing.pre.size(), spec.str(), w.size()));
@@ -205,6 +206,7 @@ std::vector<NegativeRouting> exhaustive_negative_routings(const netlist::Network
 
 netlist::WeightCodes negative_weights(const netlist::NetworkSpec& spec, const NegativeRouting& r, bool with_negative, int code,
                                       int neg_code) {
+  if (code == 0) code = spec.max_code();
   if (neg_code == 0) neg_code = code;
   netlist::WeightCodes w = netlist::constant_weights(spec, 0);
   const std::size_t l = r.layer;

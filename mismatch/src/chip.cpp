@@ -24,6 +24,8 @@ Chip draw_chip(const netlist::NetworkSpec& spec, const netlist::Process& process
   chip.seed = seed;
   chip.process_name = process.name;
   chip.convention = convention_name(process.convention);
+  if (spec.weight_bits != process.weight_bits)
+    throw InputError(fmt::format("network {} has {}-bit synapses, process {} {} (weight_bits)", spec.str(), spec.weight_bits, process.name, process.weight_bits));
   const auto sites = netlist::enumerate_transistors(spec);
   double sigma[kDeviceRoles];
   for (size_t r = 0; r < kDeviceRoles; ++r) sigma[r] = process.sigma_vt_V(static_cast<DeviceRole>(r));
@@ -32,12 +34,13 @@ Chip draw_chip(const netlist::NetworkSpec& spec, const netlist::Process& process
   chip.delvto_V.reserve(sites.size());
   for (const auto& s : sites) {
     chip.names.push_back(s.name);
-    chip.delvto_V.push_back(sigma[static_cast<size_t>(s.role)] * rng.normal());
+    const double sd = s.bit >= 0 ? process.sigma_mirror_vt_V(s.bit) : sigma[static_cast<size_t>(s.role)];
+    chip.delvto_V.push_back(sd * rng.normal());
     // A validated process has sigma_VT <= max_sigma_vt_V: a 10-sigma draw is the only way here.
     if (!(std::abs(chip.delvto_V.back()) <= netlist::ProcessBounds::max_delvto_V))
       throw InputError(fmt::format("process {}: transistor {} drew dVT = {} V, beyond the chip file's bound |dVT| <= {} V (sigma_VT {} V)",
                                    process.source.empty() ? process.name : process.source, s.name, chip.delvto_V.back(),
-                                   netlist::ProcessBounds::max_delvto_V, sigma[static_cast<size_t>(s.role)]));
+                                   netlist::ProcessBounds::max_delvto_V, sd));
   }
   return chip;
 }
@@ -55,7 +58,8 @@ Chip ideal_chip(const netlist::NetworkSpec& spec) {
 void save_chip(const Chip& chip, const std::string& path) {
   fmt::memory_buffer b;
   auto out = std::back_inserter(b);
-  fmt::format_to(out, "# nnspice chip v1\n# layers: {}\n# seed: {}\n# process: {}\n# convention: {}\n# transistors: {}\nname,delvto_V\n",
+  fmt::format_to(out, "# nnspice chip v1\n{}# layers: {}\n# seed: {}\n# process: {}\n# convention: {}\n# transistors: {}\nname,delvto_V\n",
+                 chip.spec.weight_bits == model::kDefaultWeightBits ? std::string() : fmt::format("# weight_bits: {}\n", chip.spec.weight_bits),
                  chip.spec.str(), chip.seed, chip.process_name, chip.convention, chip.names.size());
   for (size_t i = 0; i < chip.names.size(); ++i) fmt::format_to(out, "{},{}\n", chip.names[i], chip.delvto_V[i]);
   write_file_atomic(path, fmt::to_string(b));
@@ -68,6 +72,7 @@ Chip load_chip(const std::string& path, const netlist::NetworkSpec* expect) {
   int lineno = 0;
   bool header_seen = false, have_layers = false;
   size_t declared = 0;
+  int bits = model::kDefaultWeightBits;
   std::vector<netlist::TransistorSite> sites;
   while (pos < text.size()) {
     size_t nl = text.find('\n', pos);
@@ -84,15 +89,24 @@ Chip load_chip(const std::string& path, const netlist::NetworkSpec* expect) {
         return line.substr(0, k.size()) == k ? std::string(line.substr(k.size())) : std::string();
       };
       if (lineno == 1 && line != "# nnspice chip v1") throw InputError(at(), "not an nnspice chip file (first line must be '# nnspice chip v1')");
+      if (auto v = meta("weight_bits"); !v.empty()) {
+        if (have_layers) throw InputError(at(), "'# weight_bits:' must come before '# layers:'");
+        if (v.size() != 1 || v[0] < '1' || v[0] > '6') throw InputError(at(15), fmt::format("weight_bits '{}': expected 1..6", v));
+        bits = v[0] - '0';
+      }
       if (auto v = meta("layers"); !v.empty()) {
         try {
           chip.spec = netlist::NetworkSpec::parse(v, "# layers");
         } catch (const InputError& e) {
           throw InputError(at(), e.what());
         }
+        chip.spec.weight_bits = bits;
         have_layers = true;
         if (expect && !(*expect == chip.spec))
-          throw InputError(at(), fmt::format("chip was drawn for network {}, but the network is {}", chip.spec.str(), expect->str()));
+          throw InputError(at(), chip.spec.layers == expect->layers
+                                     ? fmt::format("chip was drawn with {}-bit synapses, but the network {} has {} (the process's weight_bits)",
+                                                   chip.spec.weight_bits, expect->str(), expect->weight_bits)
+                                     : fmt::format("chip was drawn for network {}, but the network is {}", chip.spec.str(), expect->str()));
         // Every transistor needs a line of at least 6 bytes ("MO0,0\n"): a header announcing more than the file
         // can hold is a truncated (or corrupt) file, found before enumerating billions of names.
         if (const std::size_t n = netlist::count_transistors(chip.spec); n > text.size() / 6)
@@ -145,8 +159,11 @@ std::vector<ClassStats> class_statistics(const Chip& chip, const netlist::Proces
   for (size_t i = 0; i < sites.size(); ++i) {
     const size_t r = static_cast<size_t>(sites[i].role);
     out[r].count++;
-    s1[r] += chip.delvto_V[i];
-    s2[r] += chip.delvto_V[i] * chip.delvto_V[i];
+    // Mirrors of other bit counts are binary-scaled: each shift is scaled to its role's sigma (the same for 3 bits).
+    const double v = sites[i].bit < 0 ? chip.delvto_V[i]
+                                      : chip.delvto_V[i] * process.sigma_vt_V(sites[i].role) / process.sigma_mirror_vt_V(sites[i].bit);
+    s1[r] += v;
+    s2[r] += v * v;
   }
   for (size_t r = 0; r < kDeviceRoles; ++r) {
     auto& c = out[r];

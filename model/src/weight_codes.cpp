@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <bit>
 #include <cmath>
 #include <filesystem>
 
@@ -44,8 +45,8 @@ CodeMatrix read_one(const std::string& path, int max_code) {
       throw InputError(fmt::format("{}: row {}, column {}: weight code {} is not an integer (codes are -{}..{})", path, k / cols, k % cols, v,
                                    max_code, max_code));
     if (std::fabs(v) > max_code)
-      throw InputError(fmt::format("{}: row {}, column {}: weight code {} is outside -{}..{} (sign + 3 bits)", path, k / cols, k % cols, v,
-                                   max_code, max_code));
+      throw InputError(fmt::format("{}: row {}, column {}: weight code {} is outside -{}..{} (sign + {} bits)", path, k / cols, k % cols, v,
+                                   max_code, max_code, std::bit_width(static_cast<unsigned>(max_code))));
     m.codes[k] = static_cast<std::int8_t>(v);
   }
   return m;

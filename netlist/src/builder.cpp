@@ -3,6 +3,8 @@
 #include <fmt/format.h>
 
 #include <cmath>
+#include <string>
+#include <vector>
 
 #include "nnspice/common/error.hpp"
 
@@ -35,29 +37,33 @@ void add_soma(Circuit& c, const Process& pr, std::size_t l, std::size_t i, bool 
 
 void add_synapse(Circuit& c, const Process& pr, std::size_t l, std::size_t j, std::size_t i, int code, const std::string& pre_n,
                  const std::string& pre_p, const std::string& out, const std::string& base, bool bit_caps, const double* dv) {
-  static const DeviceRole mirror_role[3] = {DeviceRole::mirror_lsb, DeviceRole::mirror_mid, DeviceRole::mirror_msb};
+  // B magnitude bits: M10.. nFET mirrors of bits 0..B-1, then pFET mirrors, the sign switches, the bit switches.
+  const int B = pr.weight_bits;
   const std::string vdd = names::kVdd, gnd = "0";
   const int mag = code < 0 ? -code : code;
   const std::string sign_gate = code < 0 ? vdd : gnd;  // VDD powers the negative (nFET) branch
   const std::string sn = base + "sn", sp = base + "sp";
-  const std::string b[3] = {base + "b0", base + "b1", base + "b2"};
-  auto fet = [&](int k, const std::string& d, const std::string& g, const std::string& s, Polarity pol, DeviceRole role) {
-    const auto& sz = pr.size(role);
+  std::vector<std::string> b(static_cast<std::size_t>(B));
+  for (int m = 0; m < B; ++m) b[static_cast<std::size_t>(m)] = base + "b" + std::to_string(m);
+  auto fet = [&](int k, const std::string& d, const std::string& g, const std::string& s, Polarity pol, const DeviceSize& sz) {
     c.add_mosfet(names::synapse_fet(l, j, i, k), d, g, s, pol == Polarity::n ? gnd : vdd, pr.model(pol), sz.w_m, sz.l_m, dv ? dv[k - 10] : 0.0);
   };
-  for (int m = 0; m < 3; ++m) fet(10 + m, b[m], pre_n, sn, Polarity::n, mirror_role[m]);
-  for (int m = 0; m < 3; ++m) fet(13 + m, b[m], pre_p, sp, Polarity::p, mirror_role[m]);
-  fet(16, sn, sign_gate, gnd, Polarity::n, DeviceRole::sw);
-  fet(17, sp, sign_gate, vdd, Polarity::p, DeviceRole::sw);
-  for (int m = 0; m < 3; ++m) fet(18 + m, b[m], (mag >> m) & 1 ? vdd : gnd, out, Polarity::n, DeviceRole::sw);
+  const DeviceSize& sw = pr.size(DeviceRole::sw);
+  for (int m = 0; m < B; ++m) fet(10 + m, b[static_cast<std::size_t>(m)], pre_n, sn, Polarity::n, pr.mirror_size(m));
+  for (int m = 0; m < B; ++m) fet(10 + B + m, b[static_cast<std::size_t>(m)], pre_p, sp, Polarity::p, pr.mirror_size(m));
+  fet(10 + 2 * B, sn, sign_gate, gnd, Polarity::n, sw);
+  fet(11 + 2 * B, sp, sign_gate, vdd, Polarity::p, sw);
+  for (int m = 0; m < B; ++m) fet(12 + 2 * B + m, b[static_cast<std::size_t>(m)], (mag >> m) & 1 ? vdd : gnd, out, Polarity::n, sw);
   if (bit_caps)
-    for (int m = 0; m < 3; ++m)
-      if (pr.c_bit_F[m] > 0) c.add_capacitor(fmt::format("CB{}_{}_{}_{}", l, j, i, m), b[m], gnd, pr.c_bit_F[m]);
+    for (int m = 0; m < B; ++m)
+      if (pr.c_bit(m) > 0) c.add_capacitor(fmt::format("CB{}_{}_{}_{}", l, j, i, m), b[static_cast<std::size_t>(m)], gnd, pr.c_bit(m));
 }
 
 Circuit build_network(const NetworkSpec& spec, const WeightCodes& weights, const Process& pr, const std::vector<double>* delvto,
                       const BuildOptions& opt) {
   check_network_size(spec);
+  if (spec.weight_bits != pr.weight_bits)
+    throw InputError(fmt::format("network {} has {}-bit synapses, process {} {} (weight_bits)", spec.str(), spec.weight_bits, pr.name, pr.weight_bits));
   validate_weights(weights, spec, "weights");
   const size_t n_fets = count_transistors(spec);
   if (delvto && delvto->size() != n_fets)
@@ -94,7 +100,7 @@ Circuit build_network(const NetworkSpec& spec, const WeightCodes& weights, const
       add_soma(c, pr, l, i, l + 1 < L, g, names::neuron_vp_node(l, i), names::neuron_vn_node(l, i), at(soma_fet_index(spec, l, i, 0)));
     }
 
-  // Synapses: layer, post j, pre i, M10..M20.
+  // Synapses: layer, post j, pre i, M10.. (11 transistors with 3 bits).
   for (size_t l = 0; l + 1 < L; ++l) {
     const CodeMatrix& w = weights[l];
     for (size_t j = 0; j < w.rows; ++j)

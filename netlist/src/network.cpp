@@ -34,14 +34,19 @@ std::string sink_fet(size_t j) { return fmt::format("MO{}", j); }
 }  // namespace names
 
 namespace {
-// Synapse devices M10..M20: polarity and role (circuits.md §2).
-constexpr Polarity kSynPol[11] = {Polarity::n, Polarity::n, Polarity::n, Polarity::p, Polarity::p, Polarity::p,
-                                  Polarity::n, Polarity::p, Polarity::n, Polarity::n, Polarity::n};
-constexpr DeviceRole kSynRole[11] = {DeviceRole::mirror_lsb, DeviceRole::mirror_mid, DeviceRole::mirror_msb,
-                                     DeviceRole::mirror_lsb, DeviceRole::mirror_mid, DeviceRole::mirror_msb,
-                                     DeviceRole::sw,         DeviceRole::sw,         DeviceRole::sw,
-                                     DeviceRole::sw,         DeviceRole::sw};
 constexpr Polarity kSomaPol[5] = {Polarity::n, Polarity::n, Polarity::p, Polarity::p, Polarity::n};
+// Synapse device k (0-based after M10) of a B-bit synapse (circuits.md §2): nFET mirrors of bits 0..B-1,
+// pFET mirrors, the two sign switches (n, p), the bit switches (n). 3 bits: M10-M12, M13-M15, M16, M17, M18-M20.
+TransistorSite synapse_site(const NetworkSpec& spec, std::size_t l, std::size_t j, std::size_t i, int k) {
+  const int B = spec.weight_bits;
+  const std::string name = names::synapse_fet(l, j, i, 10 + k);
+  auto mirror_role = [&](int m) { return m == 0 ? DeviceRole::mirror_lsb : m == B - 1 ? DeviceRole::mirror_msb : DeviceRole::mirror_mid; };
+  if (k < B) return {name, Polarity::n, mirror_role(k), k};
+  if (k < 2 * B) return {name, Polarity::p, mirror_role(k - B), k - B};
+  if (k == 2 * B) return {name, Polarity::n, DeviceRole::sw};
+  if (k == 2 * B + 1) return {name, Polarity::p, DeviceRole::sw};
+  return {name, Polarity::n, DeviceRole::sw};
+}
 }  // namespace
 
 std::size_t count_transistors(const NetworkSpec& spec) {
@@ -49,14 +54,16 @@ std::size_t count_transistors(const NetworkSpec& spec) {
   const size_t L = spec.layers.size();
   for (size_t l = 0; l + 1 < L; ++l) n += 5 * static_cast<size_t>(spec.layers[l]);
   n += 2 * static_cast<size_t>(spec.layers.back());  // M0 + readout sink
-  return n + 11 * spec.n_synapses();
+  return n + static_cast<size_t>(spec.synapse_fets()) * spec.n_synapses();
 }
 
 void check_network_size(const NetworkSpec& spec) {
+  if (spec.weight_bits < model::kMinWeightBits || spec.weight_bits > model::kMaxWeightBits)
+    throw InputError(fmt::format("network {}: {} weight bits; expected {}..{}", spec.str(), spec.weight_bits, model::kMinWeightBits, model::kMaxWeightBits));
   if (const std::size_t n = count_transistors(spec); n > kMaxTransistors)
-    throw InputError(fmt::format("network {} has {} transistors ({} synapses x 11 + somas), more than the bound of {} "
+    throw InputError(fmt::format("network {} has {} transistors ({} synapses x {} + somas), more than the bound of {} "
                                  "transistors a chip or netlist is built for",
-                                 spec.str(), n, spec.n_synapses(), kMaxTransistors));
+                                 spec.str(), n, spec.n_synapses(), spec.synapse_fets(), kMaxTransistors));
 }
 
 std::size_t soma_fet_index(const NetworkSpec& spec, std::size_t layer, std::size_t i, int k) {
@@ -73,12 +80,15 @@ static std::size_t soma_fet_total(const NetworkSpec& spec) {
 }
 
 std::size_t synapse_fet_index(const NetworkSpec& spec, std::size_t layer, std::size_t post, std::size_t pre, int k) {
+  const size_t S = static_cast<size_t>(spec.synapse_fets());
   size_t off = soma_fet_total(spec);
-  for (size_t l = 0; l < layer; ++l) off += 11 * static_cast<size_t>(spec.layers[l]) * spec.layers[l + 1];
-  return off + 11 * (post * spec.layers[layer] + pre) + static_cast<size_t>(k - 10);
+  for (size_t l = 0; l < layer; ++l) off += S * static_cast<size_t>(spec.layers[l]) * spec.layers[l + 1];
+  return off + S * (post * spec.layers[layer] + pre) + static_cast<size_t>(k - 10);
 }
 
-std::size_t sink_fet_index(const NetworkSpec& spec, std::size_t j) { return soma_fet_total(spec) + 11 * spec.n_synapses() + j; }
+std::size_t sink_fet_index(const NetworkSpec& spec, std::size_t j) {
+  return soma_fet_total(spec) + static_cast<size_t>(spec.synapse_fets()) * spec.n_synapses() + j;
+}
 
 std::vector<TransistorSite> enumerate_transistors(const NetworkSpec& spec) {
   check_network_size(spec);
@@ -93,7 +103,7 @@ std::vector<TransistorSite> enumerate_transistors(const NetworkSpec& spec) {
   for (size_t l = 0; l + 1 < L; ++l)
     for (int j = 0; j < spec.layers[l + 1]; ++j)
       for (int i = 0; i < spec.layers[l]; ++i)
-        for (int k = 0; k < 11; ++k) out.push_back({names::synapse_fet(l, j, i, 10 + k), kSynPol[k], kSynRole[k]});
+        for (int k = 0; k < spec.synapse_fets(); ++k) out.push_back(synapse_site(spec, l, static_cast<size_t>(j), static_cast<size_t>(i), k));
   for (int j = 0; j < spec.layers.back(); ++j) out.push_back({names::sink_fet(j), Polarity::n, DeviceRole::sink});
   return out;
 }

@@ -28,6 +28,25 @@ double Process::sigma_vt_V(DeviceRole r) const {
   return convention == MismatchConvention::per_device ? a / std::sqrt(area) : a / std::sqrt(2 * area);
 }
 
+DeviceRole Process::mirror_role(int m) const {
+  return m == 0 ? DeviceRole::mirror_lsb : m == weight_bits - 1 ? DeviceRole::mirror_msb : DeviceRole::mirror_mid;
+}
+
+DeviceSize Process::mirror_size(int m) const {
+  if (weight_bits == 3) return size(mirror_role(m));
+  const DeviceSize& lsb = size(DeviceRole::mirror_lsb);
+  return {lsb.w_m * static_cast<double>(1 << m), lsb.l_m};
+}
+
+double Process::sigma_mirror_vt_V(int m) const {
+  const DeviceSize s = mirror_size(m);
+  const double a = a_vt_V_m[static_cast<std::size_t>(mirror_role(m))];
+  const double area = s.w_m * s.l_m;
+  return convention == MismatchConvention::per_device ? a / std::sqrt(area) : a / std::sqrt(2 * area);
+}
+
+double Process::c_bit(int m) const { return c_bit_F[m == 0 ? 0 : m == weight_bits - 1 ? 2 : 1]; }
+
 void Process::validate() const {
   auto bad = [&](const std::string& field, double v, const std::string& rule) {
     throw InputError(fmt::format("{}: process.{} = {}. Violated constraint: {}", source.empty() ? "process" : source, field, v, rule));
@@ -47,6 +66,16 @@ void Process::validate() const {
     if (!(sigma_vt_V(r) <= B::max_sigma_vt_V))
       bad(fmt::format("sizes.{} (sigma_VT = A_VT / sqrt(W L))", role_name(r)), sigma_vt_V(r),
           fmt::format("sigma_VT <= {} V (chip files hold |dVT| <= {} V)", B::max_sigma_vt_V, B::max_delvto_V));
+  }
+  if (!(weight_bits >= 1 && weight_bits <= 6)) bad("weight_bits", weight_bits, "1 <= weight_bits <= 6 (magnitude bits of a synapse; 3 = the paper's)");
+  for (int m = 0; m < weight_bits; ++m) {
+    const DeviceSize s = mirror_size(m);
+    if (!(s.w_m < ProcessBounds::max_size_m))
+      bad(fmt::format("sizes.mirror_lsb.w_um x 2^{} (bit {} of {})", m, m, weight_bits), s.w_m * 1e6,
+          fmt::format("the mirror width of every bit < {} um", ProcessBounds::max_size_m * 1e6));
+    if (!(sigma_mirror_vt_V(m) <= ProcessBounds::max_sigma_vt_V))
+      bad(fmt::format("mirror of bit {} (sigma_VT = A_VT / sqrt(W L))", m), sigma_mirror_vt_V(m),
+          fmt::format("sigma_VT <= {} V (chip files hold |dVT| <= {} V)", ProcessBounds::max_sigma_vt_V, ProcessBounds::max_delvto_V));
   }
   for (double c : {c_vn_F, c_vp_F, c_out_F, c_bit_F[0], c_bit_F[1], c_bit_F[2]})
     if (!(c >= 0 && c < 1e-9)) bad("parasitics", c * 1e15, "0 <= capacitance_fF < 1e6");
@@ -185,7 +214,7 @@ void require_text(const YamlMap& map, const std::string& key, const std::string&
 Process load_process(const std::string& path) {
   const YAML::Node root = load_yaml_file(path);
   YamlMap m(root, path, "process");
-  m.check_keys({"name", "model_card", "nmos_model", "pmos_model", "vdd_V", "temp_C", "sizes", "mismatch", "parasitics", "ngspice_options"});
+  m.check_keys({"name", "model_card", "nmos_model", "pmos_model", "vdd_V", "temp_C", "weight_bits", "sizes", "mismatch", "parasitics", "ngspice_options"});
   Process p;
   p.source = path;
   p.name = m.get_string("name", std::filesystem::path(path).stem().string());
@@ -207,6 +236,11 @@ Process load_process(const std::string& path) {
   require_text(m, "pmos_model", "process.pmos_model", p.pmos_model, spice_text::why_not_name(p.pmos_model));
   p.vdd_V = m.get_double("vdd_V", p.vdd_V);
   p.temp_C = m.get_double("temp_C", p.temp_C);
+  {
+    const long long b = m.get_int("weight_bits", p.weight_bits);
+    if (b < 1 || b > 6) m.fail("weight_bits", fmt::format("{}: expected 1..6 magnitude bits (3 = the paper's synapse)", b));
+    p.weight_bits = static_cast<int>(b);
+  }
 
   std::vector<std::string> role_keys;
   for (std::size_t i = 0; i < kDeviceRoles; ++i) role_keys.push_back(role_name(static_cast<DeviceRole>(i)));
@@ -277,8 +311,8 @@ std::string process_yaml(const Process& p) {
     return q + "'";
   };
   std::string y = "# written by nnspice (netlist::process_yaml)\n";
-  y += fmt::format("name: {}\nmodel_card: {}\nnmos_model: {}\npmos_model: {}\nvdd_V: {}\ntemp_C: {}\nsizes:\n", text(p.name), text(p.model_card),
-                   text(p.nmos_model), text(p.pmos_model), num(p.vdd_V), num(p.temp_C));
+  y += fmt::format("name: {}\nmodel_card: {}\nnmos_model: {}\npmos_model: {}\nvdd_V: {}\ntemp_C: {}\nweight_bits: {}\nsizes:\n", text(p.name),
+                   text(p.model_card), text(p.nmos_model), text(p.pmos_model), num(p.vdd_V), num(p.temp_C), p.weight_bits);
   for (std::size_t i = 0; i < kDeviceRoles; ++i)
     y += fmt::format("  {}: {{w_um: {}, l_um: {}}}\n", role_name(static_cast<DeviceRole>(i)), num(p.sizes[i].w_m * 1e6), num(p.sizes[i].l_m * 1e6));
   y += fmt::format("mismatch:\n  convention: {}\n  a_vt_mV_um: {}\n  classes:\n",

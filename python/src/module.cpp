@@ -94,15 +94,16 @@ model::WeightCodes codes_from_numpy(const py::list& layers, const std::string& w
     const double* p = f.data();
     for (std::size_t i = 0; i < m.codes.size(); ++i) {
       const double v = p[i];
-      if (!(v == static_cast<double>(static_cast<long long>(v))) || v < -model::kMaxCode || v > model::kMaxCode)
+      // Any code of 1..6 bits; the command that uses them checks them against its chip's weight bits.
+      if (!(v == static_cast<double>(static_cast<long long>(v))) || v < -model::kMaxCodeAnyBits || v > model::kMaxCodeAnyBits)
         throw InputError(fmt::format("{}[{}] row {} column {}: value {} is not an integer code in -{}..{}", what, l,
-                                     i / m.cols, i % m.cols, v, model::kMaxCode, model::kMaxCode));
+                                     i / m.cols, i % m.cols, v, model::kMaxCodeAnyBits, model::kMaxCodeAnyBits));
       m.codes[i] = static_cast<std::int8_t>(v);
     }
     codes.push_back(std::move(m));
   }
   if (codes.empty()) throw InputError(fmt::format("{}: no weight layers", what));
-  model::check_weight_codes(codes, model::layers_of(codes), what);
+  model::check_weight_codes(codes, model::layers_of(codes), what, model::kMaxCodeAnyBits);
   return codes;
 }
 
@@ -299,8 +300,8 @@ PYBIND11_MODULE(_core, m) {
         return fmt::format("<nnspice.Chip {} seed {} {} ({} transistors)>", c.spec.str(), c.seed, c.process_name, c.names.size());
       });
   m.def("draw_chip", [](const std::string& layers, std::uint64_t seed, const std::string& process) {
-    const auto spec = netlist::NetworkSpec::parse(layers, "layers");
-    return mismatch::draw_chip(spec, netlist::load_process_or_default(process), seed);
+    const netlist::Process pr = netlist::load_process_or_default(process);
+    return mismatch::draw_chip(netlist::NetworkSpec::parse(layers, "layers").for_process(pr), pr, seed);
   }, py::arg("layers"), py::arg("seed"), py::arg("process") = "");
   m.def("ideal_chip", [](const std::string& layers) { return mismatch::ideal_chip(netlist::NetworkSpec::parse(layers, "layers")); },
         py::arg("layers"));
@@ -379,7 +380,7 @@ PYBIND11_MODULE(_core, m) {
 
   // ---- weight codes ----
   m.def("read_weights", [](const std::vector<std::string>& paths, const std::string& layers) {
-    return codes_to_numpy(model::read_weight_codes(paths, layers.empty() ? model::Layers{} : model::parse_layers(layers, "layers")));
+    return codes_to_numpy(model::read_weight_codes(paths, layers.empty() ? model::Layers{} : model::parse_layers(layers, "layers"), model::kMaxCodeAnyBits));
   }, py::arg("paths"), py::arg("layers") = "");
   m.def("write_weights", [](const std::string& dir, const py::list& weights) {
     return model::write_weight_codes(dir, codes_from_numpy(weights, "weights"));

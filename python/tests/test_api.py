@@ -75,8 +75,8 @@ def test_weights_round_trip_and_bad_codes(tmp_path):
     for a, b in zip(w, back):
         np.testing.assert_array_equal(a, b)
     bad = [w[0].copy(), w[1]]
-    bad[0][2, 1] = 9
-    with pytest.raises(nnspice.InputError, match=r"weights\[0\] row 2 column 1: value 9"):
+    bad[0][2, 1] = 64  # codes of up to 6 bits are weights; the command that uses them checks its chip's bits
+    with pytest.raises(nnspice.InputError, match=r"weights\[0\] row 2 column 1: value 64"):
         nnspice.write_weights(tmp_path / "bad", bad)
     with pytest.raises(nnspice.InputError, match=r"weights\[0\] row 0 column 0: value 0.5"):
         nnspice.write_weights(tmp_path / "bad", [np.full((7, 4), 0.5), w[1]])
@@ -163,7 +163,7 @@ def test_sweep_dry_run_prints_the_grid_and_a_bad_axis_is_an_input_error(tmp_path
     assert "4 point(s) x 2 chip(s)" in printed and "p003: temp_C=85, vdd_V=1.62" in printed
     assert r.returncode == 0
     cfg.write_text("experiment: {dataset: iris, layers: 4-7-3}\naxes: {bits: [2, 4]}\n")
-    with pytest.raises(nnspice.InputError, match="s.yaml:2:8: axes.bits: weight bits other than 3 .* are not built yet"):
+    with pytest.raises(nnspice.InputError, match="s.yaml:2:8: axes.bits: the axis is called weight_bits"):
         nnspice.sweep(cfg, out=tmp_path / "s2", dry_run=True)
 
 

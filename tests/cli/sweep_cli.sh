@@ -24,7 +24,8 @@ expect_bad() {  # expect_bad PATTERN AXES-YAML [top-level lines]: exit 2, PATTER
   [ ! -e o ] || fail "a refused sweep wrote $D/o"
 }
 expect_bad "bad.yaml:12:3: axes: unknown axis 'foo' (known: temp_C, vdd_V" "  foo: [1, 2]"
-expect_bad "not built yet" "  weight_bits: [0, 7]"
+expect_bad "axes.weight_bits: value '0': outside 1 .. 6" "  weight_bits: [0, 7]"
+expect_bad "axes.weight_bits: value '2.5': not a whole number of bits" "  weight_bits: [2.5]"
 expect_bad "chips are not an axis" "  chip_seed: [1, 2]"
 expect_bad "bad.yaml:12:3: axes.temp_C: expected a non-empty list of values" "  temp_C: []"
 expect_bad "axes.temp_C: value '200': outside -40 .. 125" "  temp_C: [27, 200]"

@@ -1,4 +1,5 @@
 #include <gtest/gtest.h>
+#include <fmt/format.h>
 
 #include <map>
 #include <set>
@@ -101,4 +102,87 @@ TEST(Reader, WaveformStartsAfterTheDcValue) {
   const auto tabs = read_ngspice("t\n.include\t\"/x/card.lib\"\nR1\ta\t0\t1e3\n", "tabs.cir");
   EXPECT_EQ(tabs.includes, (std::vector<std::string>{"/x/card.lib"}));
   EXPECT_THROW(read_ngspice("t\n.include\n", "inc.cir"), InputError);
+}
+
+// Issue 19: B magnitude bits (1..6). Bit m has an nFET and a pFET mirror of W = W_lsb * 2^m (3 bits: the table's
+// lsb / mid / msb sizes), the two sign switches, and a bit switch; 3B + 2 transistors in the chip's order.
+TEST(Builder, WeightBitsGiveBinaryScaledMirrorsAndTheirSwitches) {
+  for (int B : {1, 2, 4, 6}) {
+    Process p = test_process();
+    p.weight_bits = B;
+    p.validate();
+    const auto s = NetworkSpec::parse("2-3").for_process(p);
+    ASSERT_EQ(s.max_code(), (1 << B) - 1);
+    ASSERT_EQ(s.synapse_fets(), 3 * B + 2);
+    const auto sites = enumerate_transistors(s);
+    EXPECT_EQ(sites.size(), count_transistors(s));
+    EXPECT_EQ(count_transistors(s), 2 * 5 + 3 * 2 + static_cast<std::size_t>(3 * B + 2) * 6) << B;
+    for (int code : {s.max_code(), -s.max_code(), 1, -1, 0, (1 << (B - 1))}) {
+      const auto c = build_network(s, constant_weights(s, code), p, nullptr, {});
+      std::vector<std::string> fets;
+      std::map<std::string, const Element*> by;
+      for (auto& e : c.elements)
+        if (e.kind == ElementKind::mosfet) fets.push_back(e.name), by[e.name] = &e;
+      ASSERT_EQ(fets.size(), sites.size());
+      for (std::size_t i = 0; i < fets.size(); ++i) ASSERT_EQ(fets[i], sites[i].name) << B << " " << i;
+      const int mag = std::abs(code);
+      for (int m = 0; m < B; ++m) {
+        const auto* n = by.at(fmt::format("MW0_0_0_{}", 10 + m));
+        const auto* q = by.at(fmt::format("MW0_0_0_{}", 10 + B + m));
+        const auto* sw = by.at(fmt::format("MW0_0_0_{}", 12 + 2 * B + m));
+        EXPECT_DOUBLE_EQ(n->w_m, 0.27e-6 * (1 << m)) << B << " bit " << m;
+        EXPECT_DOUBLE_EQ(q->w_m, n->w_m);
+        EXPECT_EQ(n->model, "nfet");
+        EXPECT_EQ(q->model, "pfet");
+        EXPECT_EQ(sw->nodes[1], (mag >> m) & 1 ? "vdd" : "0") << B << " code " << code << " bit " << m;
+        EXPECT_EQ(sw->nodes[0], n->nodes[0]);  // the bit switch carries its mirrors' node b_m
+      }
+      EXPECT_EQ(by.at(fmt::format("MW0_0_0_{}", 10 + 2 * B))->nodes[1], code < 0 ? "vdd" : "0");
+      EXPECT_EQ(by.at(fmt::format("MW0_0_0_{}", 11 + 2 * B))->nodes[1], code < 0 ? "vdd" : "0");
+    }
+    // Codes beyond the bits are refused.
+    EXPECT_THROW(constant_weights(s, s.max_code() + 1), InputError);
+    WeightCodes w = constant_weights(s, 0);
+    w[0].codes[0] = static_cast<std::int8_t>(s.max_code() + 1);
+    EXPECT_THROW(build_network(s, w, p, nullptr, {}), InputError);
+    // A network of other bits than the process's is refused.
+    EXPECT_THROW(build_network(NetworkSpec::parse("2-3"), constant_weights(NetworkSpec::parse("2-3"), 1), p, nullptr, {}), InputError);
+  }
+}
+
+TEST(Builder, ThreeBitsAreTheTableSizes) {
+  // With the default 3 bits the process's mirror_mid / mirror_msb sizes are used as given (not 2x / 4x LSB).
+  Process p = test_process();
+  p.sizes[static_cast<std::size_t>(DeviceRole::mirror_mid)].w_m = 0.6e-6;
+  EXPECT_DOUBLE_EQ(p.mirror_size(1).w_m, 0.6e-6);
+  p.weight_bits = 4;
+  EXPECT_DOUBLE_EQ(p.mirror_size(1).w_m, 0.54e-6);
+  EXPECT_DOUBLE_EQ(p.mirror_size(3).w_m, 2.16e-6);
+  EXPECT_DOUBLE_EQ(p.c_bit(0), p.c_bit_F[0]);
+  EXPECT_DOUBLE_EQ(p.c_bit(3), p.c_bit_F[2]);
+  EXPECT_DOUBLE_EQ(p.c_bit(1), p.c_bit_F[1]);
+}
+
+TEST(Chip, WeightBitsRoundTripAndMismatchAreRefused) {
+  Process p = test_process();
+  p.weight_bits = 5;
+  const auto s = NetworkSpec::parse("3-2").for_process(p);
+  const auto chip = mismatch::draw_chip(s, p, 11);
+  ASSERT_EQ(chip.delvto_V.size(), count_transistors(s));
+  const std::string path = testing::TempDir() + "/chip5.csv";
+  mismatch::save_chip(chip, path);
+  const auto back = mismatch::load_chip(path);
+  EXPECT_EQ(back.spec.weight_bits, 5);
+  EXPECT_EQ(back.delvto_V, chip.delvto_V);
+  EXPECT_EQ(back.names, chip.names);
+  const auto s3 = NetworkSpec::parse("3-2");
+  try {
+    mismatch::load_chip(path, &s3);
+    ADD_FAILURE() << "a 5-bit chip loaded as a 3-bit network";
+  } catch (const InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("chip was drawn with 5-bit synapses, but the network 3-2 has 3"), std::string::npos) << e.what();
+  }
+  EXPECT_THROW(mismatch::draw_chip(s3, p, 11), InputError);
+  // The mirrors' shifts scale as A_VT / sqrt(W L) of their bit: bit 4 (16x LSB) has a quarter of the LSB's sigma.
+  EXPECT_NEAR(p.sigma_mirror_vt_V(4), p.sigma_mirror_vt_V(0) / 4, 1e-12);
 }

@@ -104,3 +104,22 @@ TEST(Process, WrittenYamlReadsBackToTheSameProcess) {
   EXPECT_EQ(q.ngspice_options, p.ngspice_options);
   EXPECT_DOUBLE_EQ(q.sigma_vt_V(DeviceRole::mirror_mid), p.sigma_vt_V(DeviceRole::mirror_mid));
 }
+
+TEST(Process, WeightBitsAreReadCheckedAndWritten) {
+  const std::string ok = write("bits4.yaml", "name: b4\nmodel_card: " + kCard + "\nweight_bits: 4\n");
+  const Process p = load_process(ok);
+  EXPECT_EQ(p.weight_bits, 4);
+  EXPECT_EQ(p.max_code(), 15);
+  const std::string again = write("bits4_again.yaml", process_yaml(p));
+  EXPECT_EQ(load_process(again).weight_bits, 4);
+  EXPECT_EQ(load_process(std::string(NNSPICE_SOURCE_DIR) + "/data/process/tsmc180.yaml").weight_bits, 3);
+  for (const char* bad : {"0", "7", "-1", "2.5", "four"}) {
+    const std::string path = write("bits_bad.yaml", "name: b\nmodel_card: " + kCard + "\nweight_bits: " + bad + "\n");
+    const std::string e = error_of(path);
+    EXPECT_NE(e.find("bits_bad.yaml:3"), std::string::npos) << bad << ": " << e;
+    EXPECT_NE(e.find("weight_bits"), std::string::npos) << bad << ": " << e;
+  }
+  // 6 bits of a wide LSB mirror: the MSB mirror (32 x W) must stay below the size bound.
+  const std::string wide = write("bits_wide.yaml", "name: b\nmodel_card: " + kCard + "\nweight_bits: 6\nsizes: {mirror_lsb: {w_um: 40, l_um: 0.54}}\n");
+  EXPECT_NE(error_of(wide).find("sizes.mirror_lsb.w_um x 2^5"), std::string::npos) << error_of(wide);
+}

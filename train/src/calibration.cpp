@@ -45,9 +45,9 @@ void Calibration::check_matches(const Layers& net) const {
         throw InputError(fmt::format("{}: {} has {} layers, network {} needs {} (every weight layer)", src, name, g->size(),
                                      format_layers(net), net.size() - 1));
       for (std::size_t l = 0; l + 1 < net.size(); ++l)
-        if ((*g)[l].size() != 7 * static_cast<std::size_t>(net[l + 1]) * static_cast<std::size_t>(net[l]))
-          throw InputError(fmt::format("{}: {}[{}] has {} values, expected 7 x {} x {} (code, post, pre)", src, name, l, (*g)[l].size(),
-                                       net[l + 1], net[l]));
+        if ((*g)[l].size() != static_cast<std::size_t>(max_code()) * static_cast<std::size_t>(net[l + 1]) * static_cast<std::size_t>(net[l]))
+          throw InputError(fmt::format("{}: {}[{}] has {} values, expected {} x {} x {} (code, post, pre)", src, name, l, (*g)[l].size(),
+                                       max_code(), net[l + 1], net[l]));
     }
   for (const auto* g : {&synapse_gain_pos, &synapse_gain_neg}) {
     const char* name = g == &synapse_gain_pos ? "synapse_gain_pos" : "synapse_gain_neg";
@@ -212,16 +212,17 @@ std::vector<double> read_gain_matrix(const std::string& json_path, const nlohman
   return a.data;
 }
 
-// Gains per code: a 3-d NPY of shape (7, post, pre), finite, > 0, code 7 the strongest of each synapse.
+// Gains per code: a 3-d NPY of shape (K, post, pre), finite, > 0, code K (7) the strongest of each synapse.
 std::vector<double> read_code_gains(const std::string& json_path, const nlohmann::json& entry, std::size_t l, const char* key,
-                                    const Layers& layers) {
+                                    const Layers& layers, int max_code) {
+  const std::size_t K = static_cast<std::size_t>(max_code);
   const std::string field = fmt::format("synapse_gains[{}].{}", l, key);
   std::string file;
   const NpyArray a = read_named_npy(json_path, entry, field, key, file);
   const std::size_t post = static_cast<std::size_t>(layers[l + 1]), pre = static_cast<std::size_t>(layers[l]), np = post * pre;
-  if (a.shape.size() != 3 || a.shape[0] != 7 || a.shape[1] != post || a.shape[2] != pre)
-    throw InputError(fmt::format("{}: shape ({}), expected (7, {}, {}) = (code, post, pre) for weight layer {} of network {} ({} in {})",
-                                 file, shape_str(a), post, pre, l, format_layers(layers), field, json_path));
+  if (a.shape.size() != 3 || a.shape[0] != K || a.shape[1] != post || a.shape[2] != pre)
+    throw InputError(fmt::format("{}: shape ({}), expected ({}, {}, {}) = (code, post, pre) for weight layer {} of network {} ({} in {})",
+                                 file, shape_str(a), K, post, pre, l, format_layers(layers), field, json_path));
   for (std::size_t q = 0; q < a.data.size(); ++q) {
     const std::size_t k = q / np, s = q % np;
     if (!(std::isfinite(a.data[q]) && a.data[q] > 0 && a.data[q] <= kMaxCalibrationValue))
@@ -231,11 +232,12 @@ std::vector<double> read_code_gains(const std::string& json_path, const nlohmann
   // The trainer's clip needs the maximum code to be the strongest; lower codes may be out of order (a
   // mismatched LSB branch can be weaker than the one below it: the nearest-value rounding handles that).
   for (std::size_t s = 0; s < np; ++s)
-    for (std::size_t k = 0; k + 1 < 7; ++k)
-      if (!(7 * a.data[6 * np + s] > static_cast<double>(k + 1) * a.data[k * np + s]))
-        throw InputError(fmt::format("{}: entries [6, {}, {}] and [{}, {}, {}]: code 7 (gain {}) is not stronger than code {} (gain {}); "
+    for (std::size_t k = 0; k + 1 < K; ++k)
+      if (!(static_cast<double>(K) * a.data[(K - 1) * np + s] > static_cast<double>(k + 1) * a.data[k * np + s]))
+        throw InputError(fmt::format("{}: entries [{}, {}, {}] and [{}, {}, {}]: code {} (gain {}) is not stronger than code {} (gain {}); "
                                      "the maximum code must be the strongest ({} in {})",
-                                     file, s / pre, s % pre, k, s / pre, s % pre, a.data[6 * np + s], k + 1, a.data[k * np + s], field, json_path));
+                                     file, K - 1, s / pre, s % pre, k, s / pre, s % pre, K, a.data[(K - 1) * np + s], k + 1, a.data[k * np + s],
+                                     field, json_path));
   return a.data;
 }
 
@@ -260,6 +262,12 @@ Calibration read_calibration(const std::string& path, bool synapse_gains) {
       sizes.push_back(v.is_number_unsigned() && v.get<std::uint64_t>() > (1ULL << 62) ? (1LL << 62) : v.get<long long>());
     }
     c.layers = model::check_layers(sizes, fmt::format("{}: layers", path));
+  }
+  if (j.contains("weight_bits")) {
+    const auto& b = j["weight_bits"];
+    if (!b.is_number_integer() || b.get<long long>() < 1 || b.get<long long>() > 6)
+      throw InputError(fmt::format("{}: weight_bits = {}: expected an integer 1..6 (magnitude bits of the chip's synapses)", path, b.dump()));
+    c.weight_bits = b.get<int>();
   }
   if (!j.contains("slopes") || !j["slopes"].is_array())
     throw InputError(fmt::format("{}: field 'slopes' (one list per layer) is missing", path));
@@ -313,8 +321,8 @@ Calibration read_calibration(const std::string& path, bool synapse_gains) {
     if (with_codes != 0 && with_codes != L)
       throw InputError(fmt::format("{}: {} of {} synapse_gains entries name pos_codes/neg_codes: all or none", path, with_codes, L));
     for (std::size_t l = 0; l < L && with_codes; ++l) {
-      c.synapse_gain_code_pos.push_back(read_code_gains(path, sg[l], l, "pos_codes", c.layers));
-      c.synapse_gain_code_neg.push_back(read_code_gains(path, sg[l], l, "neg_codes", c.layers));
+      c.synapse_gain_code_pos.push_back(read_code_gains(path, sg[l], l, "pos_codes", c.layers, c.max_code()));
+      c.synapse_gain_code_neg.push_back(read_code_gains(path, sg[l], l, "neg_codes", c.layers, c.max_code()));
     }
   }
   return c;
@@ -326,6 +334,7 @@ void write_calibration(const std::string& path, const Calibration& c) {
   j["layers"] = c.layers;
   j["slopes"] = c.slopes;
   j["negative_gain"] = c.negative_gain;
+  if (c.weight_bits != 3) j["weight_bits"] = c.weight_bits;
   j["chip"] = c.chip;
   if (c.seed >= 0) j["seed"] = c.seed;
   if (c.has_synapse_gains()) {
@@ -339,7 +348,7 @@ void write_calibration(const std::string& path, const Calibration& c) {
       write_npy((dir / neg).string(), c.synapse_gain_neg[l], shape);
       j["synapse_gains"].push_back({{"pos", pos}, {"neg", neg}});
       if (c.has_code_gains()) {
-        const std::vector<std::size_t> shape3 = {7, shape[0], shape[1]};
+        const std::vector<std::size_t> shape3 = {static_cast<std::size_t>(c.max_code()), shape[0], shape[1]};
         const std::string pc = fmt::format("synapse_gain_code_pos_{}.npy", l), nc = fmt::format("synapse_gain_code_neg_{}.npy", l);
         write_npy((dir / pc).string(), c.synapse_gain_code_pos[l], shape3);
         write_npy((dir / nc).string(), c.synapse_gain_code_neg[l], shape3);

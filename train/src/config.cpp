@@ -64,6 +64,7 @@ nlohmann::json TrainConfig::to_json() const {
   if (!corner_calibrations.empty()) j["corner_calibrations"] = corner_calibrations;  // (absent: the record of before)
   j["negative_gain"] = negative_gain;
   j["synapse_gains"] = synapse_gains;
+  if (weight_bits != 0) j["weight_bits"] = weight_bits;
   j["out"] = out;
   j["plot"] = plot;
   return j;
@@ -71,7 +72,7 @@ nlohmann::json TrainConfig::to_json() const {
 
 const std::vector<std::string>& train_config_keys() {
   static const std::vector<std::string> keys = {
-      "dataset",     "mnist",        "fsdd",          "iris_csv",   "layers",      "calibration",   "corner_calibrations", "negative_gain",
+      "dataset",     "mnist",        "fsdd",          "iris_csv",   "layers",      "calibration",   "weight_bits",   "corner_calibrations", "negative_gain",
       "seed",        "epochs",       "lr",   "lr_schedule", "lr_final_fraction",            "batch",      "loss",        "out",           "target_scale",
       "adam_beta1",  "adam_beta2",   "adam_eps",      "init_range", "l1_negative", "l1_activity",   "relu_leak",  "quantize",
       "weight_step", "max_code",     "patience",      "threads",    "pixels",      "num_pixels",    "pixel_threshold",
@@ -123,6 +124,8 @@ void apply_train_yaml(const std::string& path, TrainConfig& c) {
     }
   }
   c.calibration = m.get_string("calibration", c.calibration);
+  c.weight_bits = static_cast<int>(m.get_int("weight_bits", c.weight_bits));
+  if (c.weight_bits < 0 || c.weight_bits > 6) m.fail("weight_bits", fmt::format("{}: expected 1..6 (0 = the calibration's)", c.weight_bits));
   if (m.has("corner_calibrations")) {
     c.corner_calibrations = m.get_string_list("corner_calibrations");
     if (c.corner_calibrations.empty()) m.fail("corner_calibrations", "an empty list (leave the key out to train on `calibration` alone)");
@@ -166,6 +169,7 @@ void apply_train_yaml(const std::string& path, TrainConfig& c) {
   t.revive_patience = static_cast<int>(positive_int("revive_patience", t.revive_patience, 0, 1000000));
   t.quantize = m.get_bool("quantize", t.quantize);
   t.grid.step = positive("weight_step", t.grid.step);
+  if (m.has("weight_step")) c.weight_step_given = true;
   t.grid.max_code = static_cast<int>(positive_int("max_code", t.grid.max_code, 1, 127));
   t.patience = static_cast<int>(positive_int("patience", t.patience, 0, 1000000));
   t.threads = static_cast<int>(positive_int("threads", t.threads, 1, 256));

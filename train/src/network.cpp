@@ -57,8 +57,8 @@ void Network<T>::configure(const Layers& l, const Calibration& calibration, cons
   gain_neg.clear();
   code_pos.clear();
   code_neg.clear();
-  if (calibration.has_code_gains() && g.max_code > 7)
-    throw InputError(fmt::format("max_code = {} with gains per code: the calibration has codes 1 … 7 only", g.max_code));
+  if (calibration.has_code_gains() && g.max_code > calibration.max_code())
+    throw InputError(fmt::format("max_code = {} with gains per code: the calibration has codes 1 … {} only", g.max_code, calibration.max_code()));
   for (std::size_t i = 0; i + 1 < l.size(); ++i) {
     master.push_back(Mat::Zero(l[i + 1], l[i]));
     Vec s(l[i]), ng(l[i]);
@@ -81,12 +81,12 @@ void Network<T>::configure(const Layers& l, const Calibration& calibration, cons
     if (calibration.has_code_gains()) {
       const std::size_t np = static_cast<std::size_t>(l[i + 1]) * static_cast<std::size_t>(l[i]);
       std::vector<Mat> cp, cn;
-      for (int k = 1; k <= 7; ++k) {
+      for (int k = 1; k <= calibration.max_code(); ++k) {
         Mat p(l[i + 1], l[i]), n(l[i + 1], l[i]);
         for (int j = 0; j < l[i + 1]; ++j)
           for (int q = 0; q < l[i]; ++q) {
             const std::size_t s = static_cast<std::size_t>(j) * l[i] + q, at = (k - 1) * np + s;
-            // In units of the ±7 gain: exactly k when the code's gain equals it.
+            // In units of the ±max gain: exactly k when the code's gain equals it.
             p(j, q) = static_cast<T>(k) * (static_cast<T>(calibration.synapse_gain_code_pos[i][at]) / gain_pos[i](j, q));
             n(j, q) = static_cast<T>(k) * (static_cast<T>(calibration.synapse_gain_code_neg[i][at]) / gain_neg[i](j, q));
           }

@@ -26,14 +26,16 @@ namespace nnspice::dynamics {
 class TabulatedModel;
 
 /// Gate charge of one synapse on its pre-neuron's Vn (to ground) and Vp (to VDD) nodes, as a linear
-/// capacitance per weight code (index code + 7), from ngspice: dQ/dV over the Vn/Vp range of input
-/// currents `i_lo_A`..`i_hi_A` (a soma's DC sweep) with the synapse output held at `v_out_V`.
+/// capacitance per weight code (index code + K, K = the process's maximum code: 15 entries with 3 bits), from
+/// ngspice: dQ/dV over the Vn/Vp range of input currents `i_lo_A`..`i_hi_A` (a soma's DC sweep) with the
+/// synapse output held at `v_out_V`.
 struct GateLoad {
-  std::array<double, 15> c_n_F{};
-  std::array<double, 15> c_p_F{};
+  std::vector<double> c_n_F = std::vector<double>(15, 0.0);
+  std::vector<double> c_p_F = std::vector<double>(15, 0.0);
   double v_n_lo_V = 0, v_n_hi_V = 0, v_p_lo_V = 0, v_p_hi_V = 0;
-  double c_n(int code) const { return c_n_F[static_cast<std::size_t>(code + 7)]; }
-  double c_p(int code) const { return c_p_F[static_cast<std::size_t>(code + 7)]; }
+  int max_code() const { return static_cast<int>(c_n_F.size() / 2); }
+  double c_n(int code) const { return c_n_F[static_cast<std::size_t>(code + max_code())]; }
+  double c_p(int code) const { return c_p_F[static_cast<std::size_t>(code + max_code())]; }
 };
 
 struct GateLoadOptions {

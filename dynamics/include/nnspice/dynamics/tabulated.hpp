@@ -32,7 +32,7 @@ namespace nnspice::dynamics {
 /// Process (c_vn_F, c_vp_F, c_out_F) are added on top by the model.
 struct NodeCaps {
   GateLoad gate;                   ///< per synapse and code, on its pre-neuron's Vn and Vp (gate charge)
-  std::array<double, 15> out_F{};  ///< per synapse and code, on its output (post input) node: junctions + b_k caps
+  std::vector<double> out_F = std::vector<double>(15, 0.0);  ///< per synapse and code (index code + K), on its output node: junctions + b_k caps
   double soma_g_F = 0;             ///< soma with axon: input node (M0, M1 gates, M0 drain)
   double soma_p_F = 0;             ///< soma: Vp node (M1 drain, M2, M3 gates)
   double soma_n_F = 0;             ///< soma: Vn node (M3 drain, M4)
@@ -41,11 +41,12 @@ struct NodeCaps {
   /// pre-neuron's Vn (resp. Vp) and its output node (mirror gate-drain overlaps through the on switches);
   /// in a soma between the input node and Vp (M1) and between Vp and Vn (M3). They are also part of the
   /// grounded values above (measured with the other node held); the model adds C_m dV_other/dt.
-  std::array<double, 15> couple_n_F{}, couple_p_F{};
+  std::vector<double> couple_n_F = std::vector<double>(15, 0.0), couple_p_F = std::vector<double>(15, 0.0);
   double soma_gp_F = 0, soma_pn_F = 0;
-  double out(int code) const { return out_F[static_cast<std::size_t>(code + 7)]; }
-  double cm_n(int code) const { return couple_n_F[static_cast<std::size_t>(code + 7)]; }
-  double cm_p(int code) const { return couple_p_F[static_cast<std::size_t>(code + 7)]; }
+  int max_code() const { return static_cast<int>(out_F.size() / 2); }
+  double out(int code) const { return out_F[static_cast<std::size_t>(code + max_code())]; }
+  double cm_n(int code) const { return couple_n_F[static_cast<std::size_t>(code + max_code())]; }
+  double cm_p(int code) const { return couple_p_F[static_cast<std::size_t>(code + max_code())]; }
 };
 
 /// Calibrates NodeCaps in `session`: gate loads (calibrate_gate_load) and, for the other nodes, a

@@ -38,7 +38,7 @@ enum class SynapseCodes {
 const char* synapse_codes_name(SynapseCodes c);
 SynapseCodes parse_synapse_codes(const std::string& text);
 /// Code magnitudes measured besides 7: {} / {1, 2, 4} / {1, …, 6}.
-std::vector<int> measured_codes(SynapseCodes c);
+std::vector<int> measured_codes(SynapseCodes c, int max_code = 7);
 
 struct CharacterizeOptions {
   std::size_t routings = 10;                          ///< R random routings (the calibration uses these)

@@ -29,7 +29,7 @@ std::vector<Routing> balanced_routings(const netlist::NetworkSpec& spec, std::si
 std::vector<Routing> cyclic_routings(const netlist::NetworkSpec& spec);
 
 /// Codes of a routing: `code` on each routed synapse, 0 elsewhere.
-netlist::WeightCodes routing_weights(const netlist::NetworkSpec& spec, const Routing& routing, int code = netlist::kMaxCode);
+netlist::WeightCodes routing_weights(const netlist::NetworkSpec& spec, const Routing& routing, int code = 0);  ///< code 0: the spec's maximum code (+7 with 3 bits)
 
 /// Measurement of the negative gain of weight layer `layer`: every post-neuron j gets a positive
 /// synapse (+code) from pos[j] and a negative one (−code) from neg[j] != pos[j]. The pre-neurons are split
@@ -63,7 +63,7 @@ std::vector<NegativeRouting> exhaustive_negative_routings(const netlist::Network
 /// Codes of a negative routing: drive layers (fanin), then +code pos and (with_negative) −neg_code neg (neg_code 0:
 /// the same magnitude as code); later layers 0.
 netlist::WeightCodes negative_weights(const netlist::NetworkSpec& spec, const NegativeRouting& r, bool with_negative,
-                                      int code = netlist::kMaxCode, int neg_code = 0);
+                                      int code = 0, int neg_code = 0);  ///< code 0: the maximum code
 /// Input currents for level `level_A`: layer 0 measured -> high neurons get high_ratio * level; otherwise all level.
 std::vector<double> negative_inputs(const netlist::NetworkSpec& spec, const NegativeRouting& r, double level_A,
                                     const NegativeDesign& design);

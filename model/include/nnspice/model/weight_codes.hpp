@@ -1,4 +1,4 @@
-// Weight codes (docs/conventions.md): integer codes -7..+7 (sign + 3 bits) of every weight layer, shape
+// Weight codes (docs/conventions.md): integer codes -K..+K (sign + B bits, K = 2^B - 1; -7..+7 by default) of every weight layer, shape
 // (N_{l+1} post-neurons, N_l pre-neurons), and their files weights_<l>.npy (int32, written) or
 // weights_<l>.csv (no header; read). One reader and one writer for every command.
 #pragma once
@@ -11,7 +11,11 @@
 
 namespace nnspice::model {
 
-constexpr int kMaxCode = 7;
+/// Magnitude bits of a synapse (sign + B bits: codes -(2^B - 1) .. 2^B - 1); the paper's chip has 3.
+constexpr int kDefaultWeightBits = 3, kMinWeightBits = 1, kMaxWeightBits = 6;
+constexpr int max_code_of_bits(int bits) { return (1 << bits) - 1; }
+constexpr int kMaxCode = max_code_of_bits(kDefaultWeightBits);  ///< 7, the default
+constexpr int kMaxCodeAnyBits = max_code_of_bits(kMaxWeightBits);  ///< 63: codes fit an int8
 
 /// Integer codes of one weight layer, shape (rows = N_{l+1} post-neurons, cols = N_l pre-neurons).
 struct CodeMatrix {

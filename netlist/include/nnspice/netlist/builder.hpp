@@ -1,6 +1,6 @@
 // Builds the flat circuit of a network (circuits.md §2): per input/hidden neuron a 5-FET soma
-// (M0-M4), per output neuron M0 (+ an nFET readout sink), per synapse the 11-FET signed 3-bit synapse
-// (M10-M20) with its bits and sign tied to VDD or ground, a 0 V probe in series with every soma input,
+// (M0-M4), per output neuron M0 (+ an nFET readout sink), per synapse the signed B-bit synapse (3B + 2 FETs
+// from M10; 11 with the default 3 bits, M10-M20) with its bits and sign tied to VDD or ground, a 0 V probe in series with every soma input,
 // the supply, input current sources and optional parasitic capacitors.
 #pragma once
 
@@ -30,7 +30,7 @@ Circuit circuit_for_process(const Process& process, const std::string& title);
 /// `delvto_V` points at the neuron's first threshold shift in chip order (null = none).
 void add_soma(Circuit& c, const Process& process, std::size_t layer, std::size_t i, bool axon, const std::string& in,
               const std::string& vp, const std::string& vn, const double* delvto_V);
-/// Adds synapse (layer, post, pre) with weight `code`: M10-M20 from the pre-neuron's Vn/Vp onto node `out`.
+/// Adds synapse (layer, post, pre) with weight `code` (process.weight_bits bits): M10.. from the pre-neuron's Vn/Vp onto node `out`.
 /// Internal nodes are prefixed `node_prefix`; `bit_caps` adds the b_k parasitics. `delvto_V` points at M10's shift.
 void add_synapse(Circuit& c, const Process& process, std::size_t layer, std::size_t post, std::size_t pre, int code,
                  const std::string& pre_vn, const std::string& pre_vp, const std::string& out, const std::string& node_prefix,

@@ -55,9 +55,23 @@ struct Process {
   /// Per-synapse parasitic capacitances (circuits.md §2: 11 fF in all).
   double c_vn_F = 2e-15, c_vp_F = 2e-15, c_out_F = 3.5e-15;
   std::array<double, 3> c_bit_F{{1.5e-15, 1e-15, 1e-15}};  ///< on b_LSB, b_mid, b_MSB
+  /// Magnitude bits of every synapse (YAML `weight_bits`, 1..6, default 3): bit m has a current mirror pair of
+  /// size mirror_size(m) and a switch; codes -(2^B - 1) .. 2^B - 1.
+  int weight_bits = 3;
   std::vector<std::pair<std::string, std::string>> ngspice_options;
 
   const DeviceSize& size(DeviceRole r) const { return sizes[static_cast<std::size_t>(r)]; }
+  int max_code() const { return (1 << weight_bits) - 1; }
+  /// The mirror transistors of magnitude bit m (0 = LSB): with 3 bits the mirror_lsb / mid / msb sizes; with other
+  /// counts binary-scaled from mirror_lsb (W x 2^m, the same L), as the default sizes are.
+  DeviceSize mirror_size(int m) const;
+  /// The role whose A_VT and (3 bits) size bit m's mirrors take: mirror_lsb for m = 0, mirror_msb for the top bit,
+  /// mirror_mid between.
+  DeviceRole mirror_role(int m) const;
+  /// sigma of the threshold shift (V) of a mirror transistor of bit m.
+  double sigma_mirror_vt_V(int m) const;
+  /// Parasitic capacitance on the node b_m: bit_fF's LSB value for m = 0, MSB value for the top bit, mid between.
+  double c_bit(int m) const;
   /// sigma of the threshold shift (V) of one device of class `r`.
   double sigma_vt_V(DeviceRole r) const;
   /// Model name for a polarity.

@@ -28,9 +28,13 @@ struct Calibration {
   /// (replacing negative_gain[l][i]). Both empty = none; otherwise one matrix per weight layer.
   std::vector<std::vector<double>> synapse_gain_pos, synapse_gain_neg;
   /// Optional gains per code (characterize --synapse-codes bits|all), weight layer l row-major
-  /// (7, N_{l+1}, N_l), index (k−1)·N_{l+1}·N_l + j·N_l + i: code ±k of the synapse i → j is worth
-  /// Δ·k·gain (instead of Δ·k·synapse_gain_pos/neg). Both empty = none; needs the ±7 gains.
+  /// (K, N_{l+1}, N_l) with K = max_code() (7), index (k−1)·N_{l+1}·N_l + j·N_l + i: code ±k of the synapse i → j is
+  /// worth Δ·k·gain (instead of Δ·k·synapse_gain_pos/neg). Both empty = none; needs the ±K gains.
   std::vector<std::vector<double>> synapse_gain_code_pos, synapse_gain_code_neg;
+  /// Magnitude bits of the chip's synapses (JSON "weight_bits", default 3): codes -(2^B - 1) … 2^B - 1; the gains
+  /// per code then have 2^B - 1 codes.
+  int weight_bits = 3;
+  int max_code() const { return (1 << weight_bits) - 1; }
   std::string chip;                                ///< informational
   std::int64_t seed = -1;                          ///< informational; -1 = none
   std::string source;                              ///< file it was read from ("" = built in)

@@ -21,6 +21,11 @@ struct TrainConfig {
   double negative_gain = 1.0;    ///< homogeneous model only: the global negative-weight gain
   /// Use the calibration's per-synapse gains when it has them (false: its per-neuron model).
   bool synapse_gains = true;
+  /// Magnitude bits of the synapses (codes ±(2^B - 1)); 0 = the calibration's (3 for the homogeneous model).
+  int weight_bits = 0;
+  /// weight_step set by YAML or --weight-step. When not, a B-bit training takes 0.25 · 7 / (2^B − 1): code
+  /// ±(2^B − 1) is the same weight at every B, so more bits are finer steps over the same range.
+  bool weight_step_given = false;
   std::string out = "runs/train";
   bool plot = true;
   /// The defaults for a data set (layers, learning rate, epochs, …), applied before YAML and flags.
