@@ -97,8 +97,9 @@ def read_calibration(path: PathLike, synapse_gains: bool = True) -> Calibration:
     return _core.read_calibration(os.fspath(path), synapse_gains)
 
 
-def homogeneous_calibration(layers, negative_gain: float = 1.0) -> Calibration:
-    return _core.homogeneous_calibration(_layers_text(layers), float(negative_gain))
+def homogeneous_calibration(layers, negative_gain: float = 1.0, weight_bits: int = 3) -> Calibration:
+    """The homogeneous model of ``layers`` (all slopes 1) with ``weight_bits`` magnitude bits (1..6)."""
+    return _core.homogeneous_calibration(_layers_text(layers), float(negative_gain), int(weight_bits))
 
 
 def make_calibration(layers, slopes: Sequence[np.ndarray], negative_gain: Sequence[np.ndarray]) -> Calibration:

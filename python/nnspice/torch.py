@@ -5,9 +5,9 @@ as a ``torch.nn.Module``: bias-free layers with the chip's per-neuron slopes,
 
     a_0 = s_0 * x,   a_{l+1} = s_{l+1} * relu(Wq_l a_l)  (hidden),   out = relu(Wq_{L-1} a_{L-1}),
 
-and Wq_l the 3-bit + sign copy of float master weights W_l (shape (N_{l+1}, N_l)): code k is worth
+and Wq_l the B-bit + sign copy (B = the calibration's weight_bits, 3 by default) of float master weights W_l (shape (N_{l+1}, N_l)): code k is worth
 step*k*g+ (k > 0) or step*k*g- (k < 0), with g+ = 1 and g- = the pre-neuron's negative gain, or the
-synapse's own gains when the calibration has them. Rounding is half away from zero, clipped to +-7; the
+synapse's own gains when the calibration has them. Rounding is half away from zero, clipped to +-max_code (2^B - 1, 7 for 3 bits); the
 straight-through gradient is 1 where the clip is inactive and 0 where it is active (dual-copy rounding,
 Courbariaux et al. 2014). ``relu_leak`` is the trainer's surrogate ReLU slope below threshold (backward
 only). Train it with any optimiser and loss; :meth:`ChipNetwork.codes` / :meth:`ChipNetwork.export` give
@@ -64,30 +64,42 @@ def surrogate_relu(z: torch.Tensor, leak: float = 0.0) -> torch.Tensor:
     return torch.relu(z) if leak == 0 else _SurrogateReLU.apply(z, float(leak))
 
 
-def _as_calibration(calibration, layers) -> Calibration:
+def _as_calibration(calibration, layers, weight_bits) -> Calibration:
     if calibration is None:
         if layers is None:
             raise InputError("ChipNetwork: give a calibration (calibration.json or nnspice.Calibration) or layers")
-        return homogeneous_calibration(layers)
+        return homogeneous_calibration(layers, weight_bits=3 if weight_bits is None else int(weight_bits))
     if isinstance(calibration, (str, os.PathLike)):
-        return read_calibration(os.fspath(calibration))
-    if not isinstance(calibration, Calibration):
+        cal = read_calibration(os.fspath(calibration))
+    elif isinstance(calibration, Calibration):
+        cal = calibration
+    else:
         raise InputError(f"ChipNetwork: calibration must be a path or an nnspice.Calibration, not {type(calibration).__name__}")
-    return calibration
+    if weight_bits is not None and int(weight_bits) != cal.weight_bits:
+        raise InputError(f"ChipNetwork: weight_bits = {weight_bits}, but {cal.source or 'the calibration'} is of a chip "
+                         f"with {cal.weight_bits}-bit synapses")
+    return cal
 
 
 class ChipNetwork(torch.nn.Module):
     """The chip model of a calibration, with float master weights as parameters.
 
     calibration: calibration.json path or :class:`nnspice.Calibration` (None: the homogeneous model of
-    ``layers``); synapse_gains: use its per-synapse gains when it has them; step: the value of code +1
-    (``nnspice train --weight-step``, 0.25); init_range: masters ~ U(-r, r) drawn from ``generator``."""
+    ``layers``, with ``weight_bits`` magnitude bits); synapse_gains: use its per-synapse gains when it has them;
+    step: the value of code +1 (``nnspice train --weight-step``; default as there, 0.25 * 7 / (2^B - 1));
+    max_code: the largest code used (default 2^B - 1); init_range: masters ~ U(-r, r) drawn from ``generator``."""
 
     def __init__(self, calibration: Union[str, os.PathLike, Calibration, None] = None, *, layers=None,
-                 synapse_gains: bool = True, step: float = 0.25, max_code: int = 7, relu_leak: float = 0.0,
+                 synapse_gains: bool = True, step: Optional[float] = None, max_code: Optional[int] = None,
+                 weight_bits: Optional[int] = None, relu_leak: float = 0.0,
                  init_range: float = 0.5, generator: Optional[torch.Generator] = None, quantized: bool = True):
         super().__init__()
-        cal = _as_calibration(calibration, layers)
+        cal = _as_calibration(calibration, layers, weight_bits)
+        bits_max = cal.max_code
+        if max_code is None:
+            max_code = bits_max
+        if step is None:
+            step = 0.25 * 7 / bits_max
         if cal.has_code_gains:
             raise InputError(f"{cal.source or 'calibration'}: has gains per code (characterize --synapse-codes bits|all), "
                              "which nnspice.torch does not model; nnspice train does")
@@ -95,8 +107,8 @@ class ChipNetwork(torch.nn.Module):
             cal = cal.without_synapse_gains()
         if not (step > 0) or not np.isfinite(step):
             raise InputError(f"ChipNetwork: step = {step}: must be finite and > 0")
-        if not (1 <= max_code <= 7):
-            raise InputError(f"ChipNetwork: max_code = {max_code}: must be in 1..7 (sign + 3 bits)")
+        if not (1 <= max_code <= bits_max):
+            raise InputError(f"ChipNetwork: max_code = {max_code}: must be in 1..{bits_max} (sign + {cal.weight_bits} bits)")
         if not (relu_leak >= 0):
             raise InputError(f"ChipNetwork: relu_leak = {relu_leak}: must be >= 0")
         self.calibration = cal
@@ -146,7 +158,7 @@ class ChipNetwork(torch.nn.Module):
 
     @torch.no_grad()
     def codes(self) -> list:
-        """Integer codes -7..7 of every layer (int32 arrays (N_{l+1}, N_l))."""
+        """Integer codes -max_code..max_code of every layer (int32 arrays (N_{l+1}, N_l))."""
         out = []
         for l, w in enumerate(self.master):
             unit = torch.where(w >= 0, getattr(self, f"unit_pos_{l}").expand_as(w), getattr(self, f"unit_neg_{l}").expand_as(w))

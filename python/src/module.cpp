@@ -339,6 +339,8 @@ PYBIND11_MODULE(_core, m) {
       .def_property_readonly("has_synapse_gains", &train::Calibration::has_synapse_gains)
       .def_property_readonly("has_code_gains", &train::Calibration::has_code_gains)
       .def_property_readonly("homogeneous", &train::Calibration::homogeneous)
+      .def_readonly("weight_bits", &train::Calibration::weight_bits)
+      .def_property_readonly("max_code", &train::Calibration::max_code)
       .def_readonly("chip", &train::Calibration::chip)
       .def_readonly("seed", &train::Calibration::seed)
       .def_readonly("source", &train::Calibration::source)
@@ -353,9 +355,14 @@ PYBIND11_MODULE(_core, m) {
                            c.has_synapse_gains() ? " with per-synapse gains" : "");
       });
   m.def("read_calibration", &train::read_calibration, py::arg("path"), py::arg("synapse_gains") = true);
-  m.def("homogeneous_calibration", [](const std::string& layers, double negative_gain) {
-    return train::homogeneous_calibration(model::parse_layers(layers, "layers"), negative_gain);
-  }, py::arg("layers"), py::arg("negative_gain") = 1.0);
+  m.def("homogeneous_calibration", [](const std::string& layers, double negative_gain, int weight_bits) {
+    if (weight_bits < model::kMinWeightBits || weight_bits > model::kMaxWeightBits)
+      throw InputError(fmt::format("homogeneous_calibration: weight_bits = {}: must be in {}..{} (magnitude bits + sign)", weight_bits,
+                                   model::kMinWeightBits, model::kMaxWeightBits));
+    train::Calibration c = train::homogeneous_calibration(model::parse_layers(layers, "layers"), negative_gain);
+    c.weight_bits = weight_bits;
+    return c;
+  }, py::arg("layers"), py::arg("negative_gain") = 1.0, py::arg("weight_bits") = model::kDefaultWeightBits);
   m.def("make_calibration", [](const std::string& layers, const std::vector<F64Array>& slopes, const std::vector<F64Array>& negative_gain) {
     // A per-neuron calibration from arrays (e.g. slopes measured elsewhere), checked like a calibration.json.
     train::Calibration c;

@@ -74,3 +74,26 @@ def test_bad_arguments():
     net = ChipNetwork(layers="2-2-1")
     with pytest.raises(nnspice.InputError, match=r"expected \(batch, 2\)"):
         net(torch.zeros(3, 5))
+
+
+def test_weight_bits_set_the_code_range_and_the_default_step():
+    gen = torch.Generator().manual_seed(5)
+    net = ChipNetwork(layers="3-4-2", weight_bits=4, init_range=4.0, generator=gen)
+    assert net.max_code == 15 and net.calibration.weight_bits == 4
+    assert net.step == pytest.approx(0.25 * 7 / 15)  # nnspice train's default step on 4 bits
+    codes = net.codes()
+    assert max(np.abs(c).max() for c in codes) == 15  # masters up to 4.0 >> 15 steps: clipped at 15, not 7
+    k = [np.full((4, 3), -15), np.full((2, 4), 11)]
+    net.load_codes(k)
+    for a, b in zip(k, net.codes()):
+        np.testing.assert_array_equal(a, b)
+    with pytest.raises(nnspice.InputError, match="not integer codes in -15..15"):
+        net.load_codes([np.full((4, 3), 16), k[1]])
+    with pytest.raises(nnspice.InputError, match=r"max_code = 16: must be in 1..15 \(sign \+ 4 bits\)"):
+        ChipNetwork(layers="3-4-2", weight_bits=4, max_code=16)
+    with pytest.raises(nnspice.InputError, match="weight_bits = 7: must be in 1..6"):
+        ChipNetwork(layers="3-4-2", weight_bits=7)
+    three = nnspice.homogeneous_calibration("3-4-2")
+    assert three.weight_bits == 3 and three.max_code == 7
+    with pytest.raises(nnspice.InputError, match="weight_bits = 4, but .* 3-bit synapses"):
+        ChipNetwork(three, weight_bits=4)
