@@ -5,9 +5,10 @@
 # it, with the step 0.25 · 7 / 15 (the same range in finer steps), and uses codes beyond ±7; infer, evaluate (native = full) and dynamics run on it; mixing bits is refused with
 # the file and the values; bad bit counts in a process, train and sweep are refused. $1 = nnspice, $2 = scratch dir.
 set -u
-N=$1; D=$2; rm -rf "$D"; mkdir -p "$D"; cd "$D" || exit 1
-fail() { echo "FAIL: $*"; exit 1; }
+N=$(realpath "$1"); D=$2; rm -rf "$D"; mkdir -p "$D"
 card=$(cd "$(dirname "$0")/../.." && pwd)/data/models/mosis-tsmc018-t58f-bsim3v33.lib
+cd "$D" || exit 1
+fail() { echo "FAIL: $*"; exit 1; }
 printf 'name: tsmc180-4bit\nmodel_card: %s\nweight_bits: 4\n' "$card" > p4.yaml
 # 1. The synapse: 14 transistors, codes 1 < 7 < 15 in output current.
 prev=0
