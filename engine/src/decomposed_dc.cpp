@@ -808,6 +808,32 @@ double DecomposedSolver::layer_supply_current(const Bound& bound, std::size_t l,
   return total;
 }
 
+void DecomposedSolver::layer_input_error(const Bound& bound, std::size_t l, const double* v_pre, const double* v_post, const double* rel_pre,
+                                         double* out) const {
+  const Grid &pg = impl_->pre, &qg = impl_->post;
+  const std::size_t Npre = static_cast<std::size_t>(chip_.spec.layers.at(l)), Npost = static_cast<std::size_t>(chip_.spec.layers.at(l + 1));
+  std::vector<Stencil> st(Npre);
+  std::vector<double> iref(Npre), var(Npre);
+  for (std::size_t i = 0; i < Npre; ++i) {
+    st[i] = stencil(pg, v_pre[i]);
+    iref[i] = std::hypot(soma_current(l, i, v_pre[i]), kIrefFloor);
+    var[i] = kSynapseRelativeError * kSynapseRelativeError + rel_pre[i] * rel_pre[i];
+  }
+  const auto& tab = bound.table.at(l);
+  for (std::size_t j = 0; j < Npost; ++j) {
+    const Stencil sq = stencil(qg, v_post[j]);
+    double total = 0;
+    for (std::size_t i = 0; i < Npre; ++i) {
+      const float* h = tab[j * Npre + i];
+      double x = 0;
+      for (int m = 0; m < 4; ++m) x += sq.w[m] * apply(st[i], h + sq.idx[m] * pg.n);
+      x *= iref[i];
+      total += x * x * var[i];
+    }
+    out[j] = std::sqrt(total);
+  }
+}
+
 double DecomposedSolver::post_interpolate(const double* curve, double v) const { return apply(stencil(impl_->post, v), curve); }
 
 double DecomposedSolver::synapse_current(std::size_t l, std::size_t j, std::size_t i, int code, double v_pre, double v_post) const {
@@ -836,8 +862,9 @@ std::vector<DcOutcome> DecomposedSolver::solve(const netlist::WeightCodes& weigh
     std::vector<double> curves;
     DcOutcome& o = out[k];
     try {
-      std::vector<std::vector<double>> V(L), I(L);
+      std::vector<std::vector<double>> V(L), I(L), E(L);
       V[0].resize(spec.layers[0]);
+      E[0].assign(spec.layers[0], 0.0);  // the input somas carry the given currents
       I[0] = inputs[k];
       for (std::size_t i = 0; i < I[0].size(); ++i) {
         if (!(I[0][i] >= 0)) throw InputError(fmt::format("input current {} = {} A is negative", i, I[0][i]));
@@ -862,8 +889,27 @@ std::vector<DcOutcome> DecomposedSolver::solve(const netlist::WeightCodes& weigh
           V[l + 1][j] = root;
           I[l + 1][j] = soma_current(l + 1, j, root);
         }
+        // Error estimate: each synapse's current is uncertain by kSynapseRelativeError and by its pre-neuron's relative
+        // error, independently (root sum of squares); the post-neuron passes the error of its summed input on by
+        // g = s' / (s' - S') (s its soma curve, S the summed synaptic current, both against its node voltage): ~1 when
+        // on, ~0 when pulled off.
+        std::vector<double> rel(E[l].size());
+        for (std::size_t i = 0; i < rel.size(); ++i) rel[i] = E[l][i] / std::hypot(I[l][i], kIrefFloor);
+        E[l + 1].resize(Npost);
+        layer_input_error(bound, l, V[l].data(), V[l + 1].data(), rel.data(), E[l + 1].data());
+        for (std::size_t j = 0; j < Npost; ++j) {
+          const double* S = curves.data() + j * qg.n, v = V[l + 1][j], d = 1e-3;
+          const double ds = (soma_current(l + 1, j, v + d) - soma_current(l + 1, j, v - d)) / (2 * d);
+          const double dS = (apply(stencil(qg, v + d), S) - apply(stencil(qg, v - d), S)) / (2 * d);
+          // An off soma (pA, its curve flat to the tables' precision) behind synapses that sink more as its node rises
+          // has s' ~ 0 and S' < 0: g ~ 0. Only when s' - S' is not positive can the gain not be told (g = 1).
+          const double dsp = std::max(ds, 0.0);
+          const double g = dsp - dS > 0 ? std::min(1.0, dsp / (dsp - dS)) : 1.0;
+          E[l + 1][j] *= g;
+        }
       }
       o.currents = std::move(I);
+      o.error_estimate = std::move(E);
       o.ok = true;
     } catch (const NumericalError& e) {
       o.ok = false;

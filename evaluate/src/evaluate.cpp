@@ -36,6 +36,7 @@ struct BlockResult {
   std::size_t block = 0;
   std::vector<std::uint8_t> status;  // 1 ok, 2 failed
   std::vector<double> outputs;       // per sample NL values
+  std::vector<double> estimates;     // per sample NL engine error estimates (NaN: none, e.g. the full netlist)
   std::vector<std::string> errors;   // per sample ("" if ok)
 };
 
@@ -48,6 +49,7 @@ std::string pack(const BlockResult& b) {
   put(b.status.data(), n);
   put(&no, 8);
   put(b.outputs.data(), no * sizeof(double));
+  put(b.estimates.data(), no * sizeof(double));  // same count as the outputs
   for (const auto& e : b.errors) {
     const std::uint64_t len = e.size();
     put(&len, 8);
@@ -75,6 +77,8 @@ std::vector<BlockResult> unpack_all(const std::string& bytes) {
     get(&no, 8);
     b.outputs.resize(no);
     get(b.outputs.data(), no * sizeof(double));
+    b.estimates.resize(no);
+    get(b.estimates.data(), no * sizeof(double));
     b.errors.resize(n);
     for (auto& e : b.errors) {
       std::uint64_t len;
@@ -121,6 +125,7 @@ EvalResult evaluate_chip(const sim::NetworkChip& chip, const netlist::WeightCode
   r.samples = n;
   r.outputs = NL;
   r.output_A.assign(n * NL, std::nan(""));
+  r.output_error_A.assign(n * NL, std::nan(""));
   r.predicted.assign(n, -1);
   r.labels = data.y;
   std::vector<std::uint8_t> status(n, 0);
@@ -131,7 +136,7 @@ EvalResult evaluate_chip(const sim::NetworkChip& chip, const netlist::WeightCode
   // Resume: the checkpoint (one store record: status, outputs and errors of every sample, keyed by the
   // fingerprint of chip, weights, data and options) holds every finished sample. An unusable one is
   // recomputed, never used.
-  const store::Kind ck_kind{"evaluate-checkpoint", 1};
+  const store::Kind ck_kind{"evaluate-checkpoint", 2};  // 2: with the engine's error estimates
   const std::string ck = opt.out_dir.empty() ? "" : opt.out_dir + "/checkpoint";
   if (!ck.empty()) make_dirs(ck);
   const std::string ck_file = ck + "/state.bin";
@@ -141,7 +146,7 @@ EvalResult evaluate_chip(const sim::NetworkChip& chip, const netlist::WeightCode
     if (rec) {
       try {
         const auto blocks = unpack_all(*rec.value);
-        if (blocks.size() != 1 || blocks[0].status.size() != n || blocks[0].outputs.size() != n * NL)
+        if (blocks.size() != 1 || blocks[0].status.size() != n || blocks[0].outputs.size() != n * NL || blocks[0].estimates.size() != n * NL)
           throw std::runtime_error(fmt::format("does not hold {} samples of {} outputs", n, NL));
         const BlockResult& b = blocks[0];
         for (std::size_t k = 0; k < n; ++k) {
@@ -151,6 +156,7 @@ EvalResult evaluate_chip(const sim::NetworkChip& chip, const netlist::WeightCode
         }
         status = b.status;
         r.output_A = b.outputs;
+        r.output_error_A = b.estimates;
         errors = b.errors;
       } catch (const std::exception& e) {
         why = fmt::format("invalid content: {}", e.what());
@@ -200,7 +206,7 @@ EvalResult evaluate_chip(const sim::NetworkChip& chip, const netlist::WeightCode
 
   auto save_checkpoint = [&] {
     if (ck.empty() || ex.rank != 0) return;
-    store::write_record(ck_file, ck_kind, fp, pack(BlockResult{0, status, r.output_A, errors}));
+    store::write_record(ck_file, ck_kind, fp, pack(BlockResult{0, status, r.output_A, r.output_error_A, errors}));
   };
 
   Progress progress("evaluate", n, opt.progress && ex.rank == 0 && n > 50);
@@ -224,7 +230,11 @@ EvalResult evaluate_chip(const sim::NetworkChip& chip, const netlist::WeightCode
             error = fmt::format("output {} is not a finite current", j);
         br.status.push_back(error.empty() ? 1 : 2);
         br.errors.push_back(error);
-        for (std::size_t j = 0; j < NL; ++j) br.outputs.push_back(error.empty() ? res[q].currents.back()[j] : std::nan(""));
+        const bool est = error.empty() && res[q].error_estimate.size() == res[q].currents.size() && res[q].error_estimate.back().size() == NL;
+        for (std::size_t j = 0; j < NL; ++j) {
+          br.outputs.push_back(error.empty() ? res[q].currents.back()[j] : std::nan(""));
+          br.estimates.push_back(est ? res[q].error_estimate.back()[j] : std::nan(""));
+        }
       }
       mine = pack(br);
     }
@@ -236,6 +246,7 @@ EvalResult evaluate_chip(const sim::NetworkChip& chip, const netlist::WeightCode
           status[lo + q] = br.status[q];
           errors[lo + q] = br.errors[q];
           std::copy(br.outputs.begin() + q * NL, br.outputs.begin() + (q + 1) * NL, r.output_A.begin() + (lo + q) * NL);
+          std::copy(br.estimates.begin() + q * NL, br.estimates.begin() + (q + 1) * NL, r.output_error_A.begin() + (lo + q) * NL);
         }
       }
     save_checkpoint();
@@ -265,6 +276,11 @@ EvalResult evaluate_chip(const sim::NetworkChip& chip, const netlist::WeightCode
   r.stats = {{"method", opt.method}, {"tabulate_s", tab_s}, {"solve_s", solve_s}, {"ranks", ex.size}, {"resumed_samples", r.resumed}};
   if (!audit_json.is_null()) r.stats["engine_audit"] = audit_json;
   if (dec) {
+    r.conditioning = conditioning(r);
+    r.stats["engine_error_estimate"] = r.conditioning.to_json();
+    if (ex.rank == 0) report_conditioning(r.conditioning, "evaluate");
+  }
+  if (dec) {
     const auto& s = dec->stats();
     r.stats["sweep_jobs"] = s.sweep_jobs;
     r.stats["cached_jobs"] = s.cached_jobs;
@@ -277,9 +293,74 @@ EvalResult evaluate_chip(const sim::NetworkChip& chip, const netlist::WeightCode
   return r;
 }
 
+Conditioning conditioning(const EvalResult& r, double rel, double floor_A) {
+  Conditioning c;
+  c.rel = rel;
+  c.floor_A = floor_A;
+  const std::size_t NL = r.outputs;
+  for (std::size_t k = 0; k < r.samples; ++k) {
+    if (r.predicted[k] < 0) continue;
+    const double* I = r.output_A.data() + k * NL;
+    const double* E = r.output_error_A.data() + k * NL;
+    if (!std::all_of(E, E + NL, [](double e) { return std::isfinite(e); })) continue;
+    ++c.samples;
+    bool over = false;
+    for (std::size_t j = 0; j < NL; ++j) {
+      const double ratio = E[j] / (rel * std::abs(I[j]) + floor_A);
+      if (ratio > 1) {
+        ++c.outputs_over_bound;
+        over = true;
+      }
+      if (ratio > c.worst_ratio) {
+        c.worst_ratio = ratio;
+        c.worst_sample = k;
+        c.worst_output = j;
+      }
+    }
+    c.samples_over_bound += over;
+    // The class could change within the estimate: the winner minus its estimate below some other output plus its.
+    const std::size_t top = static_cast<std::size_t>(r.predicted[k]);
+    for (std::size_t j = 0; j < NL; ++j)
+      if (j != top && I[top] - E[top] <= I[j] + E[j]) {
+        ++c.class_uncertain;
+        if (c.uncertain_examples.size() < 10) c.uncertain_examples.push_back(k);
+        break;
+      }
+  }
+  return c;
+}
+
+nlohmann::json Conditioning::to_json() const {
+  return {{"what", "the decomposed engine's own error estimate per output current: every synapse's current taken as uncertain by "
+                   "kSynapseRelativeError plus its pre-neuron's relative error, passed through each neuron's gain (docs/dc_engine.md "
+                   "\"Ill-conditioned outputs\")"},
+          {"assumed_synapse_relative_error", engine::kSynapseRelativeError},
+          {"bound", {{"relative", rel}, {"floor_A", floor_A}}},
+          {"samples", samples},
+          {"outputs_over_bound", outputs_over_bound},
+          {"samples_with_outputs_over_bound", samples_over_bound},
+          {"class_uncertain_samples", class_uncertain},
+          {"class_uncertain_first", uncertain_examples},
+          {"worst_estimate_over_bound", worst_ratio},
+          {"worst_sample", worst_sample},
+          {"worst_output", worst_output}};
+}
+
+void report_conditioning(const Conditioning& c, const std::string& what) {
+  if (c.samples == 0 || c.outputs_over_bound == 0) return;
+  fmt::print(stderr,
+             "{}{}: engine error estimate above 0.5 % + 20 pA for {} output current(s) of {} of {} samples (outputs that are differences of "
+             "larger synaptic currents; worst {:.1f}x, sample {}, output {}; the estimate is on the safe side, docs/dc_engine.md); {} sample(s) "
+             "could change class within it{} (summary.json engine_error_estimate, outputs_error_estimate.npy)\n",
+             c.class_uncertain ? "WARNING: " : "", what, c.outputs_over_bound, c.samples_over_bound, c.samples, c.worst_ratio, c.worst_sample,
+             c.worst_output, c.class_uncertain, c.class_uncertain ? ": check them with --method full" : "");
+}
+
 void write_eval_outputs(const EvalResult& r, int n_classes, const std::string& dir) {
   make_dirs(dir);
   write_npy(dir + "/outputs.npy", r.output_A, {r.samples, r.outputs});
+  if (std::any_of(r.output_error_A.begin(), r.output_error_A.end(), [](double e) { return std::isfinite(e); }))
+    write_npy(dir + "/outputs_error_estimate.npy", r.output_error_A, {r.samples, r.outputs});
   write_npy(dir + "/predicted.npy", std::vector<std::int32_t>(r.predicted.begin(), r.predicted.end()), {r.samples});
   write_npy(dir + "/labels.npy", std::vector<std::int32_t>(r.labels.begin(), r.labels.end()), {r.samples});
   const std::size_t C = static_cast<std::size_t>(std::max<int>(n_classes, static_cast<int>(r.outputs)));
@@ -295,7 +376,9 @@ nlohmann::json Fidelity::to_json() const {
   return {{"samples", samples},           {"compared", compared},           {"same_class", same_class},
           {"tolerance", {{"relative", rel}, {"floor_A", floor_A}}},           {"worst_error_over_tolerance", worst_ratio},
           {"max_relative_error", max_rel_error}, {"max_abs_error_A", max_abs_error_A}, {"worst_sample", worst_sample},
-          {"worst_output", worst_output},   {"within_tolerance", within()}};
+          {"worst_output", worst_output},   {"within_tolerance", within()},
+          {"outputs_outside_tolerance", outside},
+          {"outside_and_covered_by_the_engine_estimate", outside_flagged}};
 }
 
 Fidelity compare_with_reference(const EvalResult& r, const std::string& reference_dir, double rel, double floor_A) {
@@ -325,6 +408,11 @@ Fidelity compare_with_reference(const EvalResult& r, const std::string& referenc
       const double ref = out.data[k * r.outputs + j], err = std::abs(r.output_A[k * r.outputs + j] - ref);
       const double ratio = err / (rel * std::abs(ref) + floor_A);
       if (ratio > f.worst_ratio) { f.worst_ratio = ratio; f.worst_sample = k; f.worst_output = j; }
+      if (ratio > 1) {
+        ++f.outside;
+        const double est = r.output_error_A.size() == r.output_A.size() ? r.output_error_A[k * r.outputs + j] : std::nan("");
+        f.outside_flagged += std::isfinite(est) && est >= err;
+      }
       if (std::abs(ref) > floor_A) f.max_rel_error = std::max(f.max_rel_error, err / std::abs(ref));
       f.max_abs_error_A = std::max(f.max_abs_error_A, err);
     }

@@ -10,21 +10,38 @@ expect_error() {  # expect_error <pattern> <args...>
   grep -q -- "$pat" err.txt || fail "stderr lacks '$pat' for: $* ; got: $(cat err.txt)"
 }
 "$nn" netlist --layers 4-7-3 --seed 5 --out w > /dev/null || fail "netlist"
-"$nn" evaluate --layers 4-7-3 --weights w --chip w/chip.csv --dataset iris --jobs 1 --out e > out.txt 2> err.txt || fail "evaluate: $(cat err.txt)"
+"$nn" evaluate --layers 4-7-3 --weights w --chip w/chip.csv --dataset iris --jobs 1 --method decomposed --out e > out.txt 2> err.txt || fail "evaluate: $(cat err.txt)"
 grep -q "correct" out.txt || fail "no accuracy line"
 for f in summary.json run.json outputs.npy predicted.npy labels.npy confusion.csv; do [ -s "e/$f" ] || fail "missing e/$f"; done
 grep -q '"samples": 30' e/summary.json || fail "summary lacks 30 samples"
+# the engine's own error estimate: one finite, non-negative value per output current, summarised in summary.json;
+# the full netlist (the reference) writes none
+python3 - <<'PY' || fail "error estimate"
+import json, struct
+def npy(p):
+    b = open(p, "rb").read(); n = struct.unpack("<H", b[8:10])[0]; h = eval(b[10:10 + n])
+    import array; a = array.array("d"); a.frombytes(b[10 + n:]); return h["shape"], list(a)
+shape, est = npy("e/outputs_error_estimate.npy")
+assert shape == (30, 3), shape
+assert all(v >= 0 and v < 1e-6 for v in est), est[:6]
+s = json.load(open("e/summary.json"))["stats"]["engine_error_estimate"]
+assert s["samples"] == 30 and s["assumed_synapse_relative_error"] == 1e-3, s
+assert s["class_uncertain_samples"] <= s["samples_with_outputs_over_bound"] or s["class_uncertain_samples"] <= 30, s
+PY
 expect_error "chip was drawn for network 4-7-3" evaluate --layers 4-8-3 --weights w --chip w/chip.csv --dataset iris --out x
 expect_error "expected (8, 4)" evaluate --layers 4-8-3 --weights w --seed 1 --dataset iris --out x
 expect_error "--method = 'magic'" evaluate --layers 4-7-3 --weights w --chip w/chip.csv --dataset iris --method magic --out x
 expect_error "cannot read" evaluate --layers 4-7-3 --weights w --chip nope.csv --dataset iris --out x
 expect_error "invalid layer spec" evaluate --layers 4-x-3 --weights w --dataset iris --out x
 # --reference: the full-netlist ngspice operating points of the same chip, weights and samples vs the decomposed run
+# (--method decomposed: auto would pick the full netlist for a network this small)
 "$nn" evaluate --layers 4-7-3 --weights w --chip w/chip.csv --dataset iris --jobs 1 --limit 6 --method full --out ef > /dev/null 2> err.txt || fail "full: $(cat err.txt)"
-"$nn" evaluate --layers 4-7-3 --weights w --chip w/chip.csv --dataset iris --jobs 1 --limit 6 --table-cache e/tables --reference ef --out ed > out.txt 2> err.txt || fail "reference: $(cat err.txt)"
+"$nn" evaluate --layers 4-7-3 --weights w --chip w/chip.csv --dataset iris --jobs 1 --limit 6 --method decomposed --table-cache e/tables --reference ef --out ed > out.txt 2> err.txt || fail "reference: $(cat err.txt)"
 grep -q "within tolerance" out.txt || fail "decomposed vs full: $(cat out.txt)"
 grep -q '"within_tolerance": true' ed/fidelity.json || fail "fidelity.json"
 grep -q '"compared": 6,' ed/fidelity.json || fail "fidelity.json compared count (--limit 6 on Iris)"
+[ -e ef/outputs_error_estimate.npy ] && fail "the full netlist wrote an engine error estimate"
+grep -q '"engine_error_estimate"' ef/summary.json && fail "the full netlist's summary has an engine error estimate"
 # a reference of another shape or other samples, itself, or none, is refused
 expect_error "compared with itself" evaluate --layers 4-7-3 --weights w --chip w/chip.csv --dataset iris --jobs 1 --limit 6 --table-cache e/tables --reference ed --out ed
 expect_error "samples x 3 outputs" evaluate --layers 4-7-3 --weights w --chip w/chip.csv --dataset iris --jobs 1 --limit 5 --table-cache e/tables --reference ef --out ed5

@@ -34,15 +34,30 @@ struct EvalOptions {
   Exchange exchange;
 };
 
+/// Where the decomposed engine's own error estimate (sim::DcOutcome::error_estimate) of an output current exceeds the
+/// fidelity bound rel·|I| + floor: outputs that are small differences of large synaptic currents (docs/dc_engine.md
+/// "Ill-conditioned outputs"), and the samples whose class could change within the estimate.
+struct Conditioning {
+  std::size_t samples = 0;               ///< samples with an estimate
+  std::size_t outputs_over_bound = 0, samples_over_bound = 0, class_uncertain = 0;
+  std::vector<std::size_t> uncertain_examples;  ///< the first (up to 10) class-uncertain samples
+  double worst_ratio = 0;                ///< max estimate / bound
+  std::size_t worst_sample = 0, worst_output = 0;
+  double rel = 5e-3, floor_A = 20e-12;
+  nlohmann::json to_json() const;
+};
+
 struct EvalResult {
   std::size_t samples = 0, evaluated = 0, correct = 0, failed = 0, resumed = 0;
   std::size_t outputs = 0;            ///< output neurons
   std::vector<double> output_A;       ///< samples x outputs, NaN where failed
+  std::vector<double> output_error_A; ///< samples x outputs: the engine's error estimate (NaN: none, the full netlist)
   std::vector<int> predicted;         ///< -1 where failed
   std::vector<int> labels;
   std::vector<std::string> errors;    ///< "sample k: message" for failures
   double accuracy() const { return evaluated ? static_cast<double>(correct) / static_cast<double>(evaluated) : 0.0; }
   nlohmann::json stats;               ///< method, tabulation counts, timings
+  Conditioning conditioning;          ///< the engine's error estimate over the samples (decomposed methods)
 };
 
 /// The input currents of sample `k` of `data`: features scaled to mean `input_mean_A`, negatives clipped to 0.
@@ -52,6 +67,11 @@ std::vector<double> sample_currents(const train::Dataset& data, std::size_t k, d
 /// Throws InputError on shape mismatches (data features vs input layer, classes vs output layer).
 EvalResult evaluate_chip(const sim::NetworkChip& chip, const netlist::WeightCodes& weights, const train::Dataset& data,
                          const EvalOptions& options);
+
+/// The conditioning of an evaluation's outputs from its error estimates (empty when it has none).
+Conditioning conditioning(const EvalResult& r, double rel = 5e-3, double floor_A = 20e-12);
+/// One line on stderr when some output's estimate exceeds the bound ("WARNING" when a class could change).
+void report_conditioning(const Conditioning& c, const std::string& what);
 
 /// Writes outputs.npy (samples x outputs), predicted.npy, labels.npy, confusion.csv into `dir`.
 void write_eval_outputs(const EvalResult& r, int n_classes, const std::string& dir);
@@ -66,6 +86,8 @@ struct Fidelity {
   double max_abs_error_A = 0;
   std::size_t worst_sample = 0, worst_output = 0;
   double rel = 0, floor_A = 0;
+  std::size_t outside = 0;          ///< output currents outside the tolerance
+  std::size_t outside_flagged = 0;  ///< of those, how many the engine's own error estimate covers (estimate >= error)
   bool within() const { return samples > 0 && compared == samples && worst_ratio <= 1 && same_class == compared; }
   nlohmann::json to_json() const;
 };

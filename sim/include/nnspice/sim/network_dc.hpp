@@ -29,6 +29,10 @@ struct DcOutcome {
   std::string error;          ///< why the operating point failed (non-convergence, ...)
   LayerCurrents currents;
   long newton_iterations = 0;
+  /// The decomposed engine's own error estimate per neuron (same shape as `currents`, A; empty from the
+  /// full netlist, which is the reference): a neuron whose input is a small difference of large synaptic
+  /// currents inherits the tables' relative error of those currents (docs/dc_engine.md "Ill-conditioned outputs").
+  LayerCurrents error_estimate;
 };
 
 class NetworkDcSolver {
