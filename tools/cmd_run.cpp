@@ -5,6 +5,7 @@
 // Each stage is one `nnspice <command>` child process writing its own sub-folder; a stage that finished
 // leaves `stage.json`, so `--resume` skips it and resumes the interrupted one.
 #include <fmt/format.h>
+#include <fcntl.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -16,6 +17,7 @@
 #include <cmath>
 #include <csignal>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <map>
 #include <set>
@@ -388,20 +390,37 @@ int run_child(const std::vector<std::string>& args, const std::string& log) {
   }
   envp.push_back(nullptr);
   const std::string exe = self_executable();
+  // A close-on-exec pipe tells an exec that failed (errno) from a stage that ran and exited 127.
+  int fds[2];
+  if (::pipe2(fds, O_CLOEXEC) != 0) throw std::runtime_error("cannot start a stage: pipe failed");
   const pid_t pid = ::fork();
   if (pid < 0) throw std::runtime_error("cannot start a stage: fork failed");
   if (pid == 0) {
+    ::close(fds[0]);
     ::prctl(PR_SET_PDEATHSIG, SIGKILL);  // a killed run takes its stage with it
     if (FILE* f = std::fopen(log.c_str(), "w")) {
       ::dup2(fileno(f), 1);
       std::fclose(f);
     }
     ::execve(exe.c_str(), argv.data(), envp.data());
+    const int err = errno;
+    [[maybe_unused]] const auto n = ::write(fds[1], &err, sizeof(err));
     std::_Exit(127);
   }
+  ::close(fds[1]);
+  int exec_errno = 0;
+  ssize_t got;
+  while ((got = ::read(fds[0], &exec_errno, sizeof(exec_errno))) < 0 && errno == EINTR) {
+  }
+  ::close(fds[0]);
   int status = 0;
   while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
   }
+  // Every later stage would fail the same way (e.g. nnspice rebuilt or removed while the run goes on): stop here.
+  if (got == static_cast<ssize_t>(sizeof(exec_errno)))
+    throw std::runtime_error(fmt::format("cannot execute {} for the next stage: {}. Was nnspice rebuilt or removed during the run? The finished stages "
+                                 "are kept: rerun with --resume",
+                                 exe, std::strerror(exec_errno)));
   if (WIFEXITED(status)) return WEXITSTATUS(status);
   return 128 + (WIFSIGNALED(status) ? WTERMSIG(status) : 0);
 }

@@ -6,6 +6,8 @@
 #include <cstdlib>
 #include <ctime>
 #include <filesystem>
+#include <string>
+#include <string_view>
 
 #include "nnspice/common/fs_util.hpp"
 
@@ -21,7 +23,12 @@ std::string self_executable() {
   if (!g_self_executable.empty()) return g_self_executable;
   char exe[4096];
   const ssize_t n = ::readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-  return n > 0 ? std::string(exe, static_cast<std::size_t>(n)) : std::string("/proc/self/exe");
+  if (n <= 0) return "/proc/self/exe";
+  std::string path(exe, static_cast<std::size_t>(n));
+  // A binary replaced (rebuilt) or removed while running reads back as "PATH (deleted)": the file to start is PATH.
+  constexpr std::string_view deleted = " (deleted)";
+  if (path.size() > deleted.size() && path.compare(path.size() - deleted.size(), deleted.size(), deleted) == 0) path.resize(path.size() - deleted.size());
+  return path;
 }
 
 void set_self_executable(const std::string& path) { g_self_executable = path; }
