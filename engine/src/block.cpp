@@ -239,6 +239,11 @@ NewtonResult solve_block(const Block& blk, const DeviceTables& t, const double* 
   for (r.iterations = 1; r.iterations <= opt.max_iterations; ++r.iterations) {
     bool in_range;
     r.device_evals += assemble(blk, t, ports, x, F, &J, in_range, port_out, port_out ? PJ.data() : nullptr);
+    if (opt.shunt_S > 0 && opt.shunt_to_V)
+      for (std::size_t k = 0; k < n; ++k) {
+        F[k] += opt.shunt_S * (x[k] - opt.shunt_to_V[k]);
+        J[k * n + k] += opt.shunt_S;
+      }
     if (!lu_solve(J, F, n)) return r;
     double worst = 0;
     for (std::size_t k = 0; k < n; ++k) worst = std::max(worst, std::abs(F[k]));
@@ -258,6 +263,26 @@ NewtonResult solve_block(const Block& blk, const DeviceTables& t, const double* 
   }
   r.iterations = opt.max_iterations;
   return r;
+}
+
+NewtonResult solve_block_homotopy(const Block& blk, const DeviceTables& t, const double* ports, double* x, const NewtonOptions& opt, double* port_out) {
+  const std::vector<double> start(x, x + blk.unknowns.size());
+  NewtonResult total;
+  NewtonOptions o = opt;
+  o.shunt_to_V = start.data();
+  for (double g = 1e-6; g >= 1e-16; g *= 0.1) {
+    o.shunt_S = g;
+    const NewtonResult r = solve_block(blk, t, ports, x, o, nullptr);
+    total.iterations += r.iterations;
+    total.device_evals += r.device_evals;
+    if (!r.converged) return total;  // not converged with this aid: give up (converged = false)
+  }
+  const NewtonResult r = solve_block(blk, t, ports, x, opt, port_out);
+  total.iterations += r.iterations;
+  total.device_evals += r.device_evals;
+  total.converged = r.converged;
+  total.in_range = r.in_range;
+  return total;
 }
 
 std::string out_of_range_device(const Block& blk, const DeviceTables& t, const double* ports, const double* x) {

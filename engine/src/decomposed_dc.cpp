@@ -544,6 +544,12 @@ void DecomposedSolver::tabulate_synapses(const std::vector<SynapseRef>& list) {
             slow.max_step_V = 0.02;
             slow.max_iterations = 2000;
             r = solve_block(blk, tabs, ports.data(), x.data(), slow, cur.data());
+            if (!r.converged) {  // last resort: gmin stepping from the cold start (heavy mismatch, every mirror off)
+              nc.iterations += r.iterations;
+              nc.device_evals += r.device_evals;
+              cold(q.v(kq));
+              r = solve_block_homotopy(blk, tabs, ports.data(), x.data(), slow, cur.data());
+            }
           }
           nc.iterations += r.iterations;
           nc.device_evals += r.device_evals;

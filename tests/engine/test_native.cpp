@@ -430,3 +430,27 @@ TEST(NativeEngine, SelfAuditComparesASampleWithNgspice) {
   DecomposedSolver ref(chip, r);
   EXPECT_FALSE(ref.audit(w, 5).done);
 }
+
+// Heavy mismatch (A_VT x 4, the yield sweep's last point): on this 196-50-10 chip (seed 104) the synapse (0, 8, 79)
+// at code 0 has no Newton solution at V_pre = -0.04 V, V_post = 0.55 V from the warm or the cold start (every
+// mirror off); gmin stepping (solve_block_homotopy) finds it, and its table matches ngspice's.
+TEST(NativeEngine, HeavyMismatchSynapseSolvedByGminStepping) {
+  const auto chip = make_chip("196-50-10", process("tsmc180"), 104, 4.0);
+  DecomposedOptions o;
+  o.parallel.workers = 1;
+  o.progress = false;
+  o.device_tables = table_options();
+  DecomposedSolver dec(chip, o);
+  const std::vector<DecomposedSolver::SynapseRef> one = {{0, 8, 79, 0}};
+  ASSERT_NO_THROW(dec.tabulate_synapses(one));
+  DecomposedOptions ro = o;
+  ro.synapse_tables = SynapseTables::ngspice;
+  ro.zero_code_pre_coarsening = 1;
+  DecomposedSolver ref(chip, ro);
+  ref.tabulate_synapses(one);
+  for (double vpre : {-0.04, 0.2, 0.5})
+    for (double vpost : {0.1, 0.3, 0.55}) {
+      const double x = dec.synapse_current(0, 8, 79, 0, vpre, vpost), y = ref.synapse_current(0, 8, 79, 0, vpre, vpost);
+      EXPECT_LE(std::abs(x - y), 5e-3 * std::abs(y) + 20e-12) << "V_pre " << vpre << " V_post " << vpost << ": native " << x << ", ngspice " << y;
+    }
+}

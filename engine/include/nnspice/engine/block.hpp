@@ -50,6 +50,9 @@ struct NewtonOptions {
   double tol_V = 1e-6;
   double max_step_V = 0.1;  ///< damping: no node moves more than this per iteration
   int max_iterations = 200;
+  /// Homotopy aid (gmin stepping): a conductance from every unknown node to `shunt_to_V[k]` (S; 0 = none).
+  double shunt_S = 0;
+  const double* shunt_to_V = nullptr;
 };
 
 struct NewtonResult {
@@ -65,6 +68,11 @@ struct NewtonResult {
 /// solution (and `in_range` likewise).
 NewtonResult solve_block(const Block& block, const DeviceTables& tables, const double* ports, double* x, const NewtonOptions& options = {},
                          double* port_out = nullptr);
+/// solve_block from a state where it fails (e.g. heavy mismatch with every mirror off): gmin stepping, a shunt from
+/// every unknown to its start value from 1e-6 S down by 10x per step, each solve warm-started by the last, then
+/// the plain solve. The counts add up over all steps.
+NewtonResult solve_block_homotopy(const Block& block, const DeviceTables& tables, const double* ports, double* x, const NewtonOptions& options = {},
+                                  double* port_out = nullptr);
 
 /// The first device outside its table at (ports, x), as "M17_0_1_2: V_GS = ..., V_DS = ..., V_SB = ... V (table: ...)";
 /// "" when all are inside.
