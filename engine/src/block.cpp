@@ -266,20 +266,39 @@ NewtonResult solve_block(const Block& blk, const DeviceTables& t, const double* 
 }
 
 NewtonResult solve_block_homotopy(const Block& blk, const DeviceTables& t, const double* ports, double* x, const NewtonOptions& opt, double* port_out) {
-  const std::vector<double> start(x, x + blk.unknowns.size());
+  const std::size_t n = blk.unknowns.size();
+  const std::vector<double> start(x, x + n);
+  std::vector<double> ok(start);  // the last state solved, and its shunt
   NewtonResult total;
   NewtonOptions o = opt;
   o.shunt_to_V = start.data();
-  for (double g = 1e-6; g >= 1e-16; g *= 0.1) {
-    o.shunt_S = g;
-    const NewtonResult r = solve_block(blk, t, ports, x, o, nullptr);
+  auto add = [&](const NewtonResult& r) {
     total.iterations += r.iterations;
     total.device_evals += r.device_evals;
-    if (!r.converged) return total;  // not converged with this aid: give up (converged = false)
+  };
+  // Gmin stepping with an adaptive step: 10x down after a success; after a failure back to the last solved state
+  // with a smaller step (the square root of the factor), giving up when the factor reaches 0.95.
+  double g_ok = 0, factor = 0.1, g = 1e-3;
+  while (true) {
+    o.shunt_S = g;
+    const NewtonResult r = solve_block(blk, t, ports, x, o, nullptr);
+    add(r);
+    if (r.converged) {
+      std::copy(x, x + n, ok.begin());
+      g_ok = g;
+      if (g < 1e-16) break;
+      factor = std::max(0.1, factor * factor);
+      g *= factor;
+    } else {
+      if (g_ok == 0) return total;  // not even the strongest shunt converges
+      std::copy(ok.begin(), ok.end(), x);
+      factor = std::sqrt(factor);
+      if (factor > 0.95) return total;
+      g = g_ok * factor;
+    }
   }
   const NewtonResult r = solve_block(blk, t, ports, x, opt, port_out);
-  total.iterations += r.iterations;
-  total.device_evals += r.device_evals;
+  add(r);
   total.converged = r.converged;
   total.in_range = r.in_range;
   return total;

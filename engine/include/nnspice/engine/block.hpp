@@ -69,8 +69,9 @@ struct NewtonResult {
 NewtonResult solve_block(const Block& block, const DeviceTables& tables, const double* ports, double* x, const NewtonOptions& options = {},
                          double* port_out = nullptr);
 /// solve_block from a state where it fails (e.g. heavy mismatch with every mirror off): gmin stepping, a shunt from
-/// every unknown to its start value from 1e-6 S down by 10x per step, each solve warm-started by the last, then
-/// the plain solve. The counts add up over all steps.
+/// every unknown to its start value from 1e-3 S down to below 1e-16 S (10x per step; after a failed step back to the
+/// last solved state with a smaller step), each solve warm-started by the last, then the plain solve. The counts add
+/// up over all steps.
 NewtonResult solve_block_homotopy(const Block& block, const DeviceTables& tables, const double* ports, double* x, const NewtonOptions& options = {},
                                   double* port_out = nullptr);
 
