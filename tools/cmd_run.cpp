@@ -542,6 +542,7 @@ RunOutcome execute_run(const RunConfig& cfg, bool resume) {
   const auto t0 = std::chrono::steady_clock::now();
   enum Status { pending, done, failed_stage, skipped };
   std::vector<Status> status(stages.size(), pending);
+  std::vector<char> kept(stages.size(), 0);  // finished earlier (--resume): out of the ETA's rate and remaining work
   const std::string who = ex.distributed() ? fmt::format(" rank {}", ex.rank) : "";
   // Runs stage k (or keeps it, --resume); done or failed_stage.
   auto run_stage = [&](std::size_t k) {
@@ -557,6 +558,7 @@ RunOutcome execute_run(const RunConfig& cfg, bool resume) {
       }
       if (finished) {
         fmt::print(stderr, "[run{} {}/{}] {}: done earlier, kept\n", who, k + 1, stages.size(), s.name);
+        kept[k] = 1;
         return done;
       }
       // Interrupted or changed: its own checkpoints count only when they were made from the same inputs.
@@ -601,7 +603,10 @@ RunOutcome execute_run(const RunConfig& cfg, bool resume) {
   };
   auto finish = [&](std::size_t k, Status st) {
     status[k] = st;
-    if (st == done) done_w += stages[k].weight;
+    if (st == done && kept[k])
+      total_w -= stages[k].weight;  // took no time now: counting it as done work would make the ETA far too short
+    else if (st == done)
+      done_w += stages[k].weight;
   };
   if (!ex.distributed()) {
     for (std::size_t k = 0; k < stages.size(); ++k) finish(k, attempt(k));
