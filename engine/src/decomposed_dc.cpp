@@ -788,56 +788,54 @@ void DecomposedSolver::layer_input_curves(const Bound& bound, std::size_t l, con
   }
 }
 
-double DecomposedSolver::layer_supply_current(const Bound& bound, std::size_t l, const double* v_pos, const double* v_post) const {
-  const Grid &pg = impl_->pre, &qg = impl_->post;
-  const std::size_t Npre = static_cast<std::size_t>(chip_.spec.layers.at(l)), Npost = static_cast<std::size_t>(chip_.spec.layers.at(l + 1));
+namespace {
+// Every synapse current of weight layer `l` at its post-neuron's node voltage: fn(j, i, I_syn) for each post j and
+// pre i, pre-neurons at v_pre (their stencils and reference currents computed once), soma(i, v) the pre-neurons'
+// soma current; synapses with keep(j, i) false are skipped. The tables hold I_syn / hypot(I_soma(V_pre), kIrefFloor).
+template <class SomaFn, class Keep, class Fn>
+void for_each_synapse_current(const Grid& pg, const Grid& qg, const DecomposedSolver::Bound& bound, std::size_t l, std::size_t Npre,
+                              std::size_t Npost, const double* v_pre, const double* v_post, SomaFn&& soma, Keep&& keep, Fn&& fn) {
   std::vector<Stencil> st(Npre);
   std::vector<double> iref(Npre);
   for (std::size_t i = 0; i < Npre; ++i) {
-    st[i] = stencil(pg, v_pos[i]);
-    iref[i] = std::hypot(soma_current(l, i, v_pos[i]), kIrefFloor);
+    st[i] = stencil(pg, v_pre[i]);
+    iref[i] = std::hypot(soma(i, v_pre[i]), kIrefFloor);
   }
   const auto& tab = bound.table.at(l);
-  const auto& neg = bound.negative.at(l);
-  double total = 0;
   for (std::size_t j = 0; j < Npost; ++j) {
     const Stencil sq = stencil(qg, v_post[j]);
     for (std::size_t i = 0; i < Npre; ++i) {
-      if (neg[j * Npre + i]) continue;
+      if (!keep(j, i)) continue;
       const float* h = tab[j * Npre + i];
       double x = 0;
       for (int m = 0; m < 4; ++m) x += sq.w[m] * apply(st[i], h + sq.idx[m] * pg.n);
-      x *= iref[i];
-      if (x > 0) total += x;  // code 0: leakage of either sign; only what flows out of VDD counts
+      fn(j, i, x * iref[i]);
     }
   }
+}
+}  // namespace
+
+double DecomposedSolver::layer_supply_current(const Bound& bound, std::size_t l, const double* v_pos, const double* v_post) const {
+  const std::size_t Npre = static_cast<std::size_t>(chip_.spec.layers.at(l)), Npost = static_cast<std::size_t>(chip_.spec.layers.at(l + 1));
+  const auto& neg = bound.negative.at(l);
+  double total = 0;
+  // Code 0: leakage of either sign; only what flows out of VDD counts (negative synapses sink into ground).
+  for_each_synapse_current(
+      impl_->pre, impl_->post, bound, l, Npre, Npost, v_pos, v_post, [&](std::size_t i, double v) { return soma_current(l, i, v); },
+      [&](std::size_t j, std::size_t i) { return !neg[j * Npre + i]; }, [&](std::size_t, std::size_t, double x) { total += std::max(x, 0.0); });
   return total;
 }
 
 void DecomposedSolver::layer_input_error(const Bound& bound, std::size_t l, const double* v_pre, const double* v_post, const double* rel_pre,
                                          double* out) const {
-  const Grid &pg = impl_->pre, &qg = impl_->post;
   const std::size_t Npre = static_cast<std::size_t>(chip_.spec.layers.at(l)), Npost = static_cast<std::size_t>(chip_.spec.layers.at(l + 1));
-  std::vector<Stencil> st(Npre);
-  std::vector<double> iref(Npre), var(Npre);
-  for (std::size_t i = 0; i < Npre; ++i) {
-    st[i] = stencil(pg, v_pre[i]);
-    iref[i] = std::hypot(soma_current(l, i, v_pre[i]), kIrefFloor);
-    var[i] = kSynapseRelativeError * kSynapseRelativeError + rel_pre[i] * rel_pre[i];
-  }
-  const auto& tab = bound.table.at(l);
-  for (std::size_t j = 0; j < Npost; ++j) {
-    const Stencil sq = stencil(qg, v_post[j]);
-    double total = 0;
-    for (std::size_t i = 0; i < Npre; ++i) {
-      const float* h = tab[j * Npre + i];
-      double x = 0;
-      for (int m = 0; m < 4; ++m) x += sq.w[m] * apply(st[i], h + sq.idx[m] * pg.n);
-      x *= iref[i];
-      total += x * x * var[i];
-    }
-    out[j] = std::sqrt(total);
-  }
+  std::vector<double> var(Npre);
+  for (std::size_t i = 0; i < Npre; ++i) var[i] = kSynapseRelativeError * kSynapseRelativeError + rel_pre[i] * rel_pre[i];
+  std::fill(out, out + Npost, 0.0);
+  for_each_synapse_current(
+      impl_->pre, impl_->post, bound, l, Npre, Npost, v_pre, v_post, [&](std::size_t i, double v) { return soma_current(l, i, v); },
+      [](std::size_t, std::size_t) { return true; }, [&](std::size_t j, std::size_t i, double x) { out[j] += x * x * var[i]; });
+  for (std::size_t j = 0; j < Npost; ++j) out[j] = std::sqrt(out[j]);
 }
 
 double DecomposedSolver::post_interpolate(const double* curve, double v) const { return apply(stencil(impl_->post, v), curve); }

@@ -276,11 +276,9 @@ EvalResult evaluate_chip(const sim::NetworkChip& chip, const netlist::WeightCode
   r.stats = {{"method", opt.method}, {"tabulate_s", tab_s}, {"solve_s", solve_s}, {"ranks", ex.size}, {"resumed_samples", r.resumed}};
   if (!audit_json.is_null()) r.stats["engine_audit"] = audit_json;
   if (dec) {
-    r.conditioning = conditioning(r);
-    r.stats["engine_error_estimate"] = r.conditioning.to_json();
-    if (ex.rank == 0) report_conditioning(r.conditioning, "evaluate");
-  }
-  if (dec) {
+    const Conditioning c = conditioning(r);
+    r.stats["engine_error_estimate"] = c.to_json();
+    if (ex.rank == 0) report_conditioning(c, "evaluate");
     const auto& s = dec->stats();
     r.stats["sweep_jobs"] = s.sweep_jobs;
     r.stats["cached_jobs"] = s.cached_jobs;

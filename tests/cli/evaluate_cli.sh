@@ -24,9 +24,19 @@ def npy(p):
 shape, est = npy("e/outputs_error_estimate.npy")
 assert shape == (30, 3), shape
 assert all(v >= 0 and v < 1e-6 for v in est), est[:6]
+_, out = npy("e/outputs.npy")
 s = json.load(open("e/summary.json"))["stats"]["engine_error_estimate"]
 assert s["samples"] == 30 and s["assumed_synapse_relative_error"] == 1e-3, s
-assert s["class_uncertain_samples"] <= s["samples_with_outputs_over_bound"] or s["class_uncertain_samples"] <= 30, s
+# the counts are those of the files: estimate over 0.5 % |I| + 20 pA; the winner within the estimates of another
+over = [e > 5e-3 * abs(i) + 20e-12 for i, e in zip(out, est)]
+assert s["outputs_over_bound"] == sum(over), (s, sum(over))
+assert s["samples_with_outputs_over_bound"] == sum(any(over[3 * k:3 * k + 3]) for k in range(30)), s
+unc = 0
+for k in range(30):
+    I, E = out[3 * k:3 * k + 3], est[3 * k:3 * k + 3]
+    t = max(range(3), key=lambda j: I[j])
+    unc += any(j != t and I[t] - E[t] <= I[j] + E[j] for j in range(3))
+assert s["class_uncertain_samples"] == unc, (s, unc)
 PY
 expect_error "chip was drawn for network 4-7-3" evaluate --layers 4-8-3 --weights w --chip w/chip.csv --dataset iris --out x
 expect_error "expected (8, 4)" evaluate --layers 4-8-3 --weights w --seed 1 --dataset iris --out x

@@ -172,34 +172,35 @@ NetworkRatio network_ratio(const std::string& layers, const std::string& card, d
 }  // namespace
 
 #ifdef NNSPICE_ENGINE_SLOW_TESTS
-TEST(NativeEngine, NetworkMatchesFullNetlist_Levels) {
+// Both cards x mean inputs 1 nA .. 3 uA x A_VT and 3 x A_VT (NNSPICE_TEST_CASE="card mean avt" runs one); check(r)
+// holds the expectations of one case.
+template <class Check>
+void level_grid(const std::string& layers, std::uint64_t seed, Check&& check) {
   const char* only = std::getenv("NNSPICE_TEST_CASE");
   for (const char* card : {"tsmc180", "ptm180"})
     for (double mean : {1e-9, 15e-9, 100e-9, 1e-6, 3e-6})
       for (double avt : {1.0, 3.0}) {
-        if (only && fmt::format("{} {} {}", card, mean, avt) != only) continue;
+        const std::string what = fmt::format("{} {} {}", card, mean, avt);
+        if (only && what != only) continue;
         std::string error;
-        const auto r = network_ratio("4-7-3", card, avt, mean, 11, 2, &error);
-        EXPECT_GE(r.worst, 0) << card << " " << mean << " A x" << avt << ": " << error;
-        EXPECT_LE(r.worst, 1.0) << card << " " << mean << " A x" << avt;
+        const auto r = network_ratio(layers, card, avt, mean, seed, 2, &error);
+        EXPECT_GE(r.worst, 0) << what << ": " << error;
+        check(r, what);
       }
 }
 
-// The same grid on 20-10-5 (20 inputs per hidden neuron): both cards, every level, A_VT and 3 x A_VT. Every output
-// current is within the bound or, where it is a small difference of large synaptic currents (TSMC, A_VT, 3 uA:
-// 16 nA out of several uA, 1.97x the bound), flagged by the engine's own error estimate, which covers the error.
+TEST(NativeEngine, NetworkMatchesFullNetlist_Levels) {
+  level_grid("4-7-3", 11, [](const NetworkRatio& r, const std::string& what) { EXPECT_LE(r.worst, 1.0) << what; });
+}
+
+// The same grid on 20-10-5 (20 inputs per hidden neuron). Every output current is within the bound or, where it is a
+// small difference of large synaptic currents (TSMC, A_VT, 3 uA: 16 nA out of several uA, 1.97x the bound), flagged
+// by the engine's own error estimate, which covers the error.
 TEST(NativeEngine, NetworkMatchesFullNetlist_20_10_5) {
-  const char* only = std::getenv("NNSPICE_TEST_CASE");
-  for (const char* card : {"tsmc180", "ptm180"})
-    for (double mean : {1e-9, 15e-9, 100e-9, 1e-6, 3e-6})
-      for (double avt : {1.0, 3.0}) {
-        if (only && fmt::format("{} {} {}", card, mean, avt) != only) continue;
-        std::string error;
-        const auto r = network_ratio("20-10-5", card, avt, mean, 12, 2, &error);
-        EXPECT_GE(r.worst, 0) << card << " " << mean << " A x" << avt << ": " << error;
-        EXPECT_LE(r.uncovered, 1.0) << card << " " << mean << " A x" << avt;
-        EXPECT_EQ(r.flagged, r.outside) << card << " " << mean << " A x" << avt;
-      }
+  level_grid("20-10-5", 12, [](const NetworkRatio& r, const std::string& what) {
+    EXPECT_LE(r.uncovered, 1.0) << what;
+    EXPECT_EQ(r.flagged, r.outside) << what;
+  });
 }
 #else
 // Both cards at the currents where the ngspice-table path left its bound (1 and 3 uA) and at 15 nA, 3 x A_VT.

@@ -56,8 +56,7 @@ struct EvalResult {
   std::vector<int> labels;
   std::vector<std::string> errors;    ///< "sample k: message" for failures
   double accuracy() const { return evaluated ? static_cast<double>(correct) / static_cast<double>(evaluated) : 0.0; }
-  nlohmann::json stats;               ///< method, tabulation counts, timings
-  Conditioning conditioning;          ///< the engine's error estimate over the samples (decomposed methods)
+  nlohmann::json stats;               ///< method, tabulation counts, timings (engine_error_estimate: conditioning(*this))
 };
 
 /// The input currents of sample `k` of `data`: features scaled to mean `input_mean_A`, negatives clipped to 0.
