@@ -343,45 +343,53 @@ int cmd_dynamics(int argc, char** argv) {
     sim::ParallelOptions p1;
     p1.workers = 1;
     auto res = sim::run_parallel(1, [&](sim::Session& s, std::size_t) {
-      const auto c = dynamics::calibrate_node_caps(s, net.process);
       sim::JobData d;
-      d["n"] = std::vector<double>(c.gate.c_n_F.begin(), c.gate.c_n_F.end());
-      d["p"] = std::vector<double>(c.gate.c_p_F.begin(), c.gate.c_p_F.end());
-      d["o"] = std::vector<double>(c.out_F.begin(), c.out_F.end());
-      d["s"] = {c.soma_g_F, c.soma_p_F, c.soma_n_F, c.output_g_F, c.soma_gp_F, c.soma_pn_F};
-      d["cn"] = std::vector<double>(c.couple_n_F.begin(), c.couple_n_F.end());
-      d["cp"] = std::vector<double>(c.couple_p_F.begin(), c.couple_p_F.end());
+      d["caps"] = dynamics::calibrate_node_caps(s, net.process).pack();
       return d;
     }, p1);
-    if (!res[0].ok) throw sim::SimError("node-capacitance calibration failed: " + res[0].error);
-    dynamics::NodeCaps caps;
-    caps.gate.c_n_F = res[0].data.at("n");
-    caps.gate.c_p_F = res[0].data.at("p");
-    caps.out_F = res[0].data.at("o");
-    caps.couple_n_F = res[0].data.at("cn");
-    caps.couple_p_F = res[0].data.at("cp");
-    const auto& sc = res[0].data.at("s");
-    caps.soma_g_F = sc[0], caps.soma_p_F = sc[1], caps.soma_n_F = sc[2], caps.output_g_F = sc[3];
-    caps.soma_gp_F = sc[4], caps.soma_pn_F = sc[5];
+    if (!res[0].ok) throw sim::SimError("node-charge calibration failed: " + res[0].error);
+    const dynamics::NodeCaps caps = dynamics::NodeCaps::unpack(res[0].data.at("caps"));
     tab_model = std::make_shared<dynamics::TabulatedModel>(solver, caps);
-    std::string cn, cp, co, mn, mp;
-    for (std::size_t k = 0; k < caps.out_F.size(); ++k) {
-      cn += fmt::format(" {:.2f}", caps.gate.c_n_F[k] * 1e15), cp += fmt::format(" {:.2f}", caps.gate.c_p_F[k] * 1e15);
-      co += fmt::format(" {:.2f}", caps.out_F[k] * 1e15);
-      mn += fmt::format(" {:.2f}", caps.couple_n_F[k] * 1e15), mp += fmt::format(" {:.2f}", caps.couple_p_F[k] * 1e15);
+    // Reported as ΔQ/ΔV over the calibration span (a nominal soma at 1-100 nA); the model uses the curves.
+    auto mean = [](const dynamics::ChargeCurve& cv, const std::array<double, 2>& sp) { return cv.mean(sp[0], sp[1]); };
+    std::vector<double> c_n, c_p, c_o, m_n, m_p;
+    for (std::size_t k = 0; k < caps.out.size(); ++k) {
+      c_n.push_back(mean(caps.gate_n[k], caps.span_n_V));
+      c_p.push_back(mean(caps.gate_p[k], caps.span_p_V));
+      c_o.push_back(mean(caps.out[k], caps.span_g_V));
+      m_n.push_back(mean(caps.couple_n[k], caps.span_n_V));
+      m_p.push_back(mean(caps.couple_p[k], caps.span_p_V));
     }
+    auto row = [](const std::vector<double>& v) {
+      std::string t;
+      for (double x : v) t += fmt::format(" {:.2f}", x * 1e15);
+      return t;
+    };
+    const double cg = mean(caps.soma_g, caps.span_g_V), cpp = mean(caps.soma_p, caps.span_p_V), cnn = mean(caps.soma_n, caps.span_n_V),
+                 cgo = mean(caps.output_g, caps.span_g_V),
+                 cgp = mean(caps.soma_gp, caps.span_g_V), cpn = mean(caps.soma_pn, caps.span_p_V);
     fmt::print("tables: {} synapse tables ({} method; {} ngspice sweep jobs, {} from the cache, {:.0f} s)\n"
-               "device charge per synapse (fF), codes -K..K: Vn{}\n"
+               "device charge per synapse (fF, mean over 1-100 nA; the model uses Q(V)), codes -K..K: Vn{}\n"
                "                                            Vp{}\n"
                "                                            out{}\n"
                "                           coupling out-Vn{}\n"
                "                           coupling out-Vp{}\n"
                "soma nodes (fF): input {:.2f}, Vp {:.2f}, Vn {:.2f}, output soma + sink {:.2f}; coupling input-Vp {:.2f}, Vp-Vn {:.2f}\n",
-               st.synapse_tables, engine::synapse_tables_name(dopt.synapse_tables), st.sweep_jobs, st.cached_jobs, st.tabulate_s, cn, cp, co, mn, mp, caps.soma_g_F * 1e15, caps.soma_p_F * 1e15,
-               caps.soma_n_F * 1e15, caps.output_g_F * 1e15, caps.soma_gp_F * 1e15, caps.soma_pn_F * 1e15);
-    tab_json = {{"gate_c_n_F", caps.gate.c_n_F}, {"gate_c_p_F", caps.gate.c_p_F}, {"out_F", caps.out_F},
-                {"soma_g_F", caps.soma_g_F}, {"soma_p_F", caps.soma_p_F}, {"soma_n_F", caps.soma_n_F}, {"output_g_F", caps.output_g_F},
-                {"couple_n_F", caps.couple_n_F}, {"couple_p_F", caps.couple_p_F}, {"soma_gp_F", caps.soma_gp_F}, {"soma_pn_F", caps.soma_pn_F},
+               st.synapse_tables, engine::synapse_tables_name(dopt.synapse_tables), st.sweep_jobs, st.cached_jobs, st.tabulate_s, row(c_n), row(c_p),
+               row(c_o), row(m_n), row(m_p), cg * 1e15, cpp * 1e15, cnn * 1e15, cgo * 1e15, cgp * 1e15, cpn * 1e15);
+    auto curve = [](const dynamics::ChargeCurve& cv) { return json{{"v0_V", cv.v0_V}, {"dv_V", cv.dv_V}, {"c_F", cv.c_F}}; };
+    auto curves = [&](const std::vector<dynamics::ChargeCurve>& v) {
+      json a = json::array();
+      for (const auto& cv : v) a.push_back(curve(cv));
+      return a;
+    };
+    tab_json = {{"gate_c_n_F", c_n}, {"gate_c_p_F", c_p}, {"out_F", c_o},
+                {"soma_g_F", cg}, {"soma_p_F", cpp}, {"soma_n_F", cnn}, {"output_g_F", cgo},
+                {"couple_n_F", m_n}, {"couple_p_F", m_p}, {"soma_gp_F", cgp}, {"soma_pn_F", cpn},
+                {"charge_curves", {{"out", curves(caps.out)}, {"gate_n", curves(caps.gate_n)}, {"gate_p", curves(caps.gate_p)},
+                                   {"soma_g", curve(caps.soma_g)}, {"soma_p", curve(caps.soma_p)}, {"soma_n", curve(caps.soma_n)},
+                                   {"output_g", curve(caps.output_g)}, {"couple_n", curves(caps.couple_n)},
+                                   {"couple_p", curves(caps.couple_p)}, {"soma_gp", curve(caps.soma_gp)}, {"soma_pn", curve(caps.soma_pn)}}},
                 {"synapse_tables", st.synapse_tables}, {"sweep_jobs", st.sweep_jobs}, {"cached_jobs", st.cached_jobs},
                 {"tabulate_s", st.tabulate_s}, {"table_cache", dopt.cache_dir}, {"engine", engine::to_json(st, dopt.synapse_tables)},
                 {"engine_audit", engine::to_json(audit)}};

@@ -26,20 +26,61 @@ void add_triangle(netlist::Circuit& c, const std::string& name, const std::strin
   e.waveform = fmt::format("PWL(0 {} {} {} {} {})", v0, t_ramp, v1, 2 * t_ramp, v0);
 }
 
-// Capacitance seen by the triangle source `name` (charge it delivers going up minus going down, / 2 dV);
-// with `coupled`, the charge delivered by the held source `name` while another node ramps by dv
-// (coupling capacitance: a held node gives charge back as its neighbour rises, hence the sign).
-double triangle_capacitance(const sim::TranResult& r, const std::string& name, double dv, double t_ramp, bool coupled = false) {
-  const auto& t = r.vectors.at("time");
-  std::vector<double> i = r.vectors.current(name);
-  for (double& x : i) x = -x;  // delivered by the source into the node
-  const double q_up = integrate(t, i, t_ramp);
-  const double q_all = integrate(t, i, 2 * t_ramp);
-  const double c = (coupled ? -1.0 : 1.0) * (q_up - (q_all - q_up)) / (2 * dv);
-  if (!std::isfinite(c) || c < -1e-16)
-    throw NumericalError(fmt::format("node-capacitance calibration: source {} gave C = {} F", name, c));
-  return std::max(c, 0.0);
+// The charge a source delivers into its node, as a cumulative integral over the transient's time points.
+class DeliveredCharge {
+ public:
+  DeliveredCharge(const sim::TranResult& r, const std::string& source) : t_(r.vectors.at("time")), i_(r.vectors.current(source)) {
+    for (double& x : i_) x = -x;  // a branch current flows + -> - through the source: delivered = -branch
+    q_.assign(t_.size(), 0.0);
+    for (std::size_t k = 1; k < t_.size(); ++k) q_[k] = q_[k - 1] + 0.5 * (i_[k] + i_[k - 1]) * (t_[k] - t_[k - 1]);
+  }
+  double at(double t) const {  // charge delivered over [0, t]
+    const auto it = std::upper_bound(t_.begin(), t_.end(), t);
+    if (it == t_.begin()) return 0.0;
+    const std::size_t k = static_cast<std::size_t>(it - t_.begin());
+    if (k >= t_.size()) return q_.back();
+    const double u = (t - t_[k - 1]) / (t_[k] - t_[k - 1]), ie = i_[k - 1] + u * (i_[k] - i_[k - 1]);
+    return q_[k - 1] + 0.5 * (i_[k - 1] + ie) * (t - t_[k - 1]);
+  }
+
+ private:
+  std::vector<double> t_, i_, q_;
+};
+
+// One triangle a -> b -> a (a < b) over 2 t_ramp. Between node voltages v and w (a <= v < w <= b) the ramped
+// node's conduction current is the same on the way up and down, so the capacitance is (Q_up - Q_down) / 2(w - v).
+// For a held neighbour's source the same difference, negated, is the coupling capacitance.
+struct Triangle {
+  double a, b, t_ramp;
+  double up_time(double v) const { return t_ramp * (v - a) / (b - a); }
+  double capacitance(const DeliveredCharge& q, double v, double w) const {
+    const double q_up = q.at(up_time(w)) - q.at(up_time(v));
+    const double q_down = q.at(2 * t_ramp - up_time(v)) - q.at(2 * t_ramp - up_time(w));
+    return (q_up - q_down) / (2 * (w - v));
+  }
+};
+
+constexpr std::size_t kChargeSegments = 40;  // per node kind over its wide span (~10-20 mV each)
+
+// The charge curve seen by the triangle source `name` over [lo, hi] (inside the triangle's margins); with
+// `coupled`, the coupling capacitance to the held source `name` (it gives charge back as its neighbour rises).
+ChargeCurve charge_curve(const sim::TranResult& r, const std::string& name, const Triangle& tri, double lo, double hi, bool coupled = false) {
+  const DeliveredCharge q(r, name);
+  ChargeCurve cv;
+  cv.v0_V = lo;
+  cv.dv_V = (hi - lo) / static_cast<double>(kChargeSegments);
+  cv.c_F.resize(kChargeSegments);
+  for (std::size_t k = 0; k < kChargeSegments; ++k) {
+    const double v = lo + static_cast<double>(k) * cv.dv_V;
+    const double c = (coupled ? -1.0 : 1.0) * tri.capacitance(q, v, v + cv.dv_V);
+    if (!std::isfinite(c) || c < -1e-16)
+      throw NumericalError(fmt::format("node-charge calibration: source {} gave C = {} F between {:.4f} and {:.4f} V", name, c, v, v + cv.dv_V));
+    cv.c_F[k] = std::max(c, 0.0);
+  }
+  cv.finish();
+  return cv;
 }
+
 
 using engine::increasing_root;  // the engine's one root finder (engine/root.hpp)
 
@@ -51,32 +92,139 @@ int argmax(const std::vector<double>& v) { return static_cast<int>(std::max_elem
 
 }  // namespace
 
+void ChargeCurve::finish() {
+  q_C.assign(c_F.size() + 1, 0.0);
+  for (std::size_t k = 0; k < c_F.size(); ++k) q_C[k + 1] = q_C[k] + c_F[k] * dv_V;
+}
+
+double ChargeCurve::charge(double v) const {
+  if (c_F.empty()) return 0.0;
+  const double s = (v - v0_V) / dv_V;
+  const std::size_t k = s <= 0 ? 0 : std::min(static_cast<std::size_t>(s), c_F.size() - 1);
+  return q_C[k] + c_F[k] * (v - v0_V - static_cast<double>(k) * dv_V);
+}
+
+double ChargeCurve::capacitance(double v) const {
+  if (c_F.empty()) return 0.0;
+  const double s = (v - v0_V) / dv_V;
+  return c_F[s <= 0 ? 0 : std::min(static_cast<std::size_t>(s), c_F.size() - 1)];
+}
+
+double ChargeCurve::mean(double a, double b) const { return (charge(b) - charge(a)) / (b - a); }
+
+void ChargeCurve::add(const ChargeCurve& o, double times) {
+  if (c_F.empty()) {
+    *this = o;
+    for (double& c : c_F) c *= times;
+  } else {
+    if (o.c_F.size() != c_F.size() || o.v0_V != v0_V || o.dv_V != dv_V) throw std::invalid_argument("ChargeCurve::add: different grids");
+    for (std::size_t k = 0; k < c_F.size(); ++k) c_F[k] += times * o.c_F[k];
+  }
+  finish();
+}
+
+void ChargeCurve::add_constant(double c) {
+  for (double& x : c_F) x += c;
+  finish();
+}
+
+std::vector<double> ChargeCurve::pack() const {
+  std::vector<double> d{v0_V, dv_V, static_cast<double>(c_F.size())};
+  d.insert(d.end(), c_F.begin(), c_F.end());
+  return d;
+}
+
+ChargeCurve ChargeCurve::unpack(const double* d, std::size_t n) {
+  if (n < 3 || !(d[1] > 0) || d[2] < 1 || static_cast<std::size_t>(d[2]) + 3 > n) throw std::invalid_argument("ChargeCurve::unpack: malformed data");
+  ChargeCurve cv;
+  cv.v0_V = d[0];
+  cv.dv_V = d[1];
+  cv.c_F.assign(d + 3, d + 3 + static_cast<std::size_t>(d[2]));
+  cv.finish();
+  return cv;
+}
+
+std::vector<double> NodeCaps::pack() const {
+  std::vector<double> d{static_cast<double>(max_code())};
+  auto put = [&](const ChargeCurve& cv) {
+    const auto p = cv.pack();
+    d.insert(d.end(), p.begin(), p.end());
+  };
+  for (const auto* set : {&out, &gate_n, &gate_p, &couple_n, &couple_p})
+    for (const auto& cv : *set) put(cv);
+  for (const auto* cv : {&soma_g, &soma_p, &soma_n, &output_g, &soma_gp, &soma_pn}) put(*cv);
+  for (const auto* sp : {&span_g_V, &span_p_V, &span_n_V}) d.insert(d.end(), sp->begin(), sp->end());
+  return d;
+}
+
+NodeCaps NodeCaps::unpack(const std::vector<double>& d) {
+  if (d.empty() || d[0] < 0 || d[0] > 63) throw std::invalid_argument("NodeCaps::unpack: malformed data");
+  const std::size_t codes = 2 * static_cast<std::size_t>(d[0]) + 1;
+  std::size_t at = 1;
+  auto need = [&](std::size_t n) {
+    if (at + n > d.size()) throw std::invalid_argument("NodeCaps::unpack: truncated data");
+  };
+  auto take = [&]() {
+    need(3);
+    ChargeCurve cv = ChargeCurve::unpack(d.data() + at, d.size() - at);
+    at += 3 + cv.c_F.size();
+    return cv;
+  };
+  NodeCaps c;
+  for (auto* set : {&c.out, &c.gate_n, &c.gate_p, &c.couple_n, &c.couple_p})
+    for (std::size_t k = 0; k < codes; ++k) set->push_back(take());
+  for (auto* cv : {&c.soma_g, &c.soma_p, &c.soma_n, &c.output_g, &c.soma_gp, &c.soma_pn}) *cv = take();
+  need(6);
+  for (auto* sp : {&c.span_g_V, &c.span_p_V, &c.span_n_V}) (*sp)[0] = d[at++], (*sp)[1] = d[at++];
+  if (at != d.size()) throw std::invalid_argument("NodeCaps::unpack: trailing data");
+  return c;
+}
+
 NodeCaps calibrate_node_caps(sim::Session& s, const netlist::Process& pr, const GateLoadOptions& o) {
+  if (!(o.i_lo_A > 0 && o.i_hi_A > o.i_lo_A && o.i_hi_A <= 1e-4))
+    throw InputError(fmt::format("node-charge calibration: need 0 < i_lo_A ({}) < i_hi_A ({}) <= 1e-4", o.i_lo_A, o.i_hi_A));
   NodeCaps caps;
-  caps.gate = calibrate_gate_load(s, pr, o);
   const std::string vdd = netlist::names::kVdd, gnd = "0";
   auto base = [&](const std::string& title) {
     netlist::Circuit c = netlist::circuit_for_process(pr, title);
     c.add_vsource(netlist::names::kSupply, vdd, gnd, pr.vdd_V);
     return c;
   };
-  // Input-node range of a nominal soma over the current range.
-  double g_lo = 0, g_hi = 0;
+  // A nominal soma's node voltages at the ends of the calibration span and of the wide span (0.1x, 10x).
+  struct Nodes {
+    double g, p, n;
+  };
+  std::array<Nodes, 4> at{};  // wide low, span low, span high, wide high
   {
-    netlist::Circuit c = base("nnspice node-capacitance calibration: soma range");
+    netlist::Circuit c = base("nnspice node-charge calibration: soma range");
     c.add_isource("IIN0", gnd, "g", o.i_lo_A);
     netlist::add_soma(c, pr, 0, 0, true, "g", "p", "n", nullptr);
     s.load(netlist::ngspice_lines(c));
-    g_lo = s.op().vectors.at("v(g)")[0];
-    s.alter("IIN0", o.i_hi_A);
-    g_hi = s.op().vectors.at("v(g)")[0];
+    const double current[4] = {0.1 * o.i_lo_A, o.i_lo_A, o.i_hi_A, 10 * o.i_hi_A};
+    for (std::size_t k = 0; k < 4; ++k) {
+      s.alter("IIN0", current[k]);
+      const auto r = s.op();
+      at[k] = {r.vectors.at("v(g)")[0], r.vectors.at("v(p)")[0], r.vectors.at("v(n)")[0]};
+    }
   }
-  const GateLoad& gl = caps.gate;
-  const double g_mid = 0.5 * (g_lo + g_hi), p_mid = 0.5 * (gl.v_p_lo_V + gl.v_p_hi_V), n_mid = 0.5 * (gl.v_n_lo_V + gl.v_n_hi_V);
+  // Each node kind's wide span (increasing voltage; Vp falls as the current grows) and the triangle over it with
+  // 5 % margins (the ramp's corners disturb the charge there).
+  auto span = [&](double Nodes::*f, std::size_t i, std::size_t j) {
+    return std::array<double, 2>{std::min(at[i].*f, at[j].*f), std::max(at[i].*f, at[j].*f)};
+  };
+  const auto wg = span(&Nodes::g, 0, 3), wp = span(&Nodes::p, 0, 3), wn = span(&Nodes::n, 0, 3);
+  caps.span_g_V = span(&Nodes::g, 1, 2), caps.span_p_V = span(&Nodes::p, 1, 2), caps.span_n_V = span(&Nodes::n, 1, 2);
   const double T = 1e-7;
-  netlist::Circuit c = base("nnspice node-capacitance calibration");
+  auto triangle = [&](const std::array<double, 2>& w) {
+    const double m = 0.05 * (w[1] - w[0]);
+    return Triangle{w[0] - m, w[1] + m, T};
+  };
+  const Triangle tg = triangle(wg), tp = triangle(wp), tn = triangle(wn);
+  auto mid = [](const std::array<double, 2>& w) { return 0.5 * (w[0] + w[1]); };
+  const double g_mid = mid(caps.span_g_V), p_mid = mid(caps.span_p_V), n_mid = mid(caps.span_n_V);
+  netlist::Circuit c = base("nnspice node-charge calibration");
   std::string save = ".save";
-  // Synapse output side, per code: mirrors off (Vn = 0, Vp = VDD), output ramped over the soma input range.
+  // Synapse output side, per code: mirrors off (Vn = 0, Vp = VDD), output ramped over the soma input span.
   c.add_vsource("VNOFF", "noff", gnd, 0.0);
   c.add_vsource("VPOFF", "poff", gnd, pr.vdd_V);
   c.add_vsource("VNMID", "nmid", gnd, n_mid);
@@ -84,33 +232,33 @@ NodeCaps calibrate_node_caps(sim::Session& s, const netlist::Process& pr, const 
   const int K = pr.max_code();
   for (int code = -K; code <= K; ++code) {
     const std::size_t k = static_cast<std::size_t>(code + K);
-    add_triangle(c, fmt::format("VO{}", k), fmt::format("o{}", k), g_lo, g_hi, T);
+    add_triangle(c, fmt::format("VO{}", k), fmt::format("o{}", k), tg.a, tg.b, T);
     netlist::add_synapse(c, pr, 0, k, 0, code, "noff", "poff", fmt::format("o{}", k), fmt::format("w{}_", k), true, nullptr);
-    // Coupling: Vn (then Vp) of an active pre-neuron ramped, the output held at mid-range.
-    add_triangle(c, fmt::format("VRN{}", k), fmt::format("rn{}", k), gl.v_n_lo_V, gl.v_n_hi_V, T);
+    // Gate charge and coupling: Vn (then Vp) of an active pre-neuron ramped, the output held at mid-span.
+    add_triangle(c, fmt::format("VRN{}", k), fmt::format("rn{}", k), tn.a, tn.b, T);
     c.add_vsource(fmt::format("VHN{}", k), fmt::format("hn{}", k), gnd, g_mid);
     netlist::add_synapse(c, pr, 0, k, 1, code, fmt::format("rn{}", k), "pmid", fmt::format("hn{}", k), fmt::format("u{}_", k), true, nullptr);
-    add_triangle(c, fmt::format("VRP{}", k), fmt::format("rp{}", k), gl.v_p_hi_V, gl.v_p_lo_V, T);
+    add_triangle(c, fmt::format("VRP{}", k), fmt::format("rp{}", k), tp.a, tp.b, T);
     c.add_vsource(fmt::format("VHP{}", k), fmt::format("hp{}", k), gnd, g_mid);
     netlist::add_synapse(c, pr, 0, k, 2, code, "nmid", fmt::format("rp{}", k), fmt::format("hp{}", k), fmt::format("v{}_", k), true, nullptr);
-    save += fmt::format(" vo{0}#branch vhn{0}#branch vhp{0}#branch", k);
+    save += fmt::format(" vo{0}#branch vrn{0}#branch vrp{0}#branch vhn{0}#branch vhp{0}#branch", k);
   }
   // Soma nodes: g ramped (p, n held); p ramped (g, n held); n ramped (g, p held); output soma + sink gate.
   const std::string held[3][3] = {{"ga", "pa", "na"}, {"gb", "pb", "nb"}, {"gc", "pc", "nc"}};
-  const double lo[3] = {g_lo, gl.v_p_hi_V, gl.v_n_lo_V}, hi[3] = {g_hi, gl.v_p_lo_V, gl.v_n_hi_V};
-  const double mid[3] = {g_mid, p_mid, n_mid};
+  const Triangle* tri[3] = {&tg, &tp, &tn};
+  const double mids[3] = {g_mid, p_mid, n_mid};
   for (int which = 0; which < 3; ++which) {
     for (int node = 0; node < 3; ++node) {
       const std::string name = fmt::format("VS{}{}", which, node);
       if (node == which)
-        add_triangle(c, name, held[which][node], lo[node], hi[node], T);
+        add_triangle(c, name, held[which][node], tri[node]->a, tri[node]->b, T);
       else
-        c.add_vsource(name, held[which][node], gnd, mid[node]);
+        c.add_vsource(name, held[which][node], gnd, mids[node]);
       save += fmt::format(" vs{}{}#branch", which, node);
     }
     netlist::add_soma(c, pr, 0, static_cast<std::size_t>(which), true, held[which][0], held[which][1], held[which][2], nullptr);
   }
-  add_triangle(c, "VSOUT", "gout", g_lo, g_hi, T);
+  add_triangle(c, "VSOUT", "gout", tg.a, tg.b, T);
   netlist::add_soma(c, pr, 1, 0, false, "gout", "", "", nullptr);
   c.add_vsource("VSK", vdd, "kout", 0.0);
   {
@@ -120,21 +268,21 @@ NodeCaps calibrate_node_caps(sim::Session& s, const netlist::Process& pr, const 
   save += " vsout#branch";
   c.control = {save};
   s.load(netlist::ngspice_lines(c));
-  const auto r = s.tran(T / 500, 2 * T, T / 500);
-  caps.out_F.assign(static_cast<std::size_t>(2 * K + 1), 0.0);
-  caps.couple_n_F.assign(caps.out_F.size(), 0.0);
-  caps.couple_p_F.assign(caps.out_F.size(), 0.0);
-  for (std::size_t k = 0; k < caps.out_F.size(); ++k) {
-    caps.out_F[k] = triangle_capacitance(r, fmt::format("VO{}", k), g_hi - g_lo, T);
-    caps.couple_n_F[k] = triangle_capacitance(r, fmt::format("VHN{}", k), gl.v_n_hi_V - gl.v_n_lo_V, T, true);
-    caps.couple_p_F[k] = triangle_capacitance(r, fmt::format("VHP{}", k), gl.v_p_lo_V - gl.v_p_hi_V, T, true);
+  const auto r = s.tran(T / 2000, 2 * T, T / 2000);
+  const std::size_t codes = static_cast<std::size_t>(2 * K + 1);
+  for (std::size_t k = 0; k < codes; ++k) {
+    caps.out.push_back(charge_curve(r, fmt::format("VO{}", k), tg, wg[0], wg[1]));
+    caps.gate_n.push_back(charge_curve(r, fmt::format("VRN{}", k), tn, wn[0], wn[1]));
+    caps.gate_p.push_back(charge_curve(r, fmt::format("VRP{}", k), tp, wp[0], wp[1]));
+    caps.couple_n.push_back(charge_curve(r, fmt::format("VHN{}", k), tn, wn[0], wn[1], true));
+    caps.couple_p.push_back(charge_curve(r, fmt::format("VHP{}", k), tp, wp[0], wp[1], true));
   }
-  caps.soma_gp_F = triangle_capacitance(r, "VS01", g_hi - g_lo, T, true);
-  caps.soma_pn_F = triangle_capacitance(r, "VS12", gl.v_p_lo_V - gl.v_p_hi_V, T, true);
-  caps.soma_g_F = triangle_capacitance(r, "VS00", g_hi - g_lo, T);
-  caps.soma_p_F = triangle_capacitance(r, "VS11", gl.v_p_lo_V - gl.v_p_hi_V, T);
-  caps.soma_n_F = triangle_capacitance(r, "VS22", gl.v_n_hi_V - gl.v_n_lo_V, T);
-  caps.output_g_F = triangle_capacitance(r, "VSOUT", g_hi - g_lo, T);
+  caps.soma_gp = charge_curve(r, "VS01", tg, wg[0], wg[1], true);
+  caps.soma_pn = charge_curve(r, "VS12", tp, wp[0], wp[1], true);
+  caps.soma_g = charge_curve(r, "VS00", tg, wg[0], wg[1]);
+  caps.soma_p = charge_curve(r, "VS11", tp, wp[0], wp[1]);
+  caps.soma_n = charge_curve(r, "VS22", tn, wn[0], wn[1]);
+  caps.output_g = charge_curve(r, "VSOUT", tg, wg[0], wg[1]);
   return caps;
 }
 
@@ -169,26 +317,41 @@ SwitchTrace TabulatedModel::simulate(const netlist::WeightCodes& w, const std::v
       }
     }
 
-  // Capacitances per node.
+  // Coupling capacitances: ΔQ/ΔV over the calibration span (NodeCaps). Curves at the gate-side node's voltage
+  // were tried and were worse on Iris at 45 nA (docs/dynamics.md).
+  const int K = caps_.max_code();
+  std::vector<double> m_n(caps_.couple_n.size()), m_p(caps_.couple_p.size());
+  for (std::size_t k = 0; k < m_n.size(); ++k)
+    m_n[k] = caps_.couple_n[k].mean(caps_.span_n_V[0], caps_.span_n_V[1]), m_p[k] = caps_.couple_p[k].mean(caps_.span_p_V[0], caps_.span_p_V[1]);
+  auto cm_n = [&](int code) { return m_n[static_cast<std::size_t>(code + K)]; };
+  auto cm_p = [&](int code) { return m_p[static_cast<std::size_t>(code + K)]; };
+  const double c_gp = caps_.soma_gp.mean(caps_.span_g_V[0], caps_.span_g_V[1]), c_pn = caps_.soma_pn.mean(caps_.span_p_V[0], caps_.span_p_V[1]);
+  // Charge curves per node: the soma's own plus every synapse's on it, plus the routing parasitics.
   const auto bound = sv.bind(w);
-  std::vector<std::vector<double>> Cg(L), Cp(L), Cn(L);
+  std::vector<std::vector<ChargeCurve>> Qg(L), Qp(L), Qn(L);
   for (std::size_t l = 0; l < L; ++l) {
-    Cg[l].assign(N[l], l + 1 < L ? caps_.soma_g_F : caps_.output_g_F);
+    Qg[l].assign(N[l], l + 1 < L ? caps_.soma_g : caps_.output_g);
     if (l > 0)
-      for (std::size_t j = 0; j < N[l]; ++j)
-        for (std::size_t i = 0; i < N[l - 1]; ++i) Cg[l][j] += routing.c_out_F + caps_.out(w[l - 1].at(j, i));
+      for (std::size_t j = 0; j < N[l]; ++j) {
+        std::vector<int> count(caps_.out.size(), 0);
+        for (std::size_t i = 0; i < N[l - 1]; ++i) ++count[static_cast<std::size_t>(w[l - 1].at(j, i) + caps_.max_code())];
+        for (std::size_t k = 0; k < count.size(); ++k)
+          if (count[k]) Qg[l][j].add(caps_.out[k], count[k]);
+        Qg[l][j].add_constant(static_cast<double>(N[l - 1]) * routing.c_out_F);
+      }
     if (l + 1 < L) {
-      Cp[l].assign(N[l], caps_.soma_p_F);
-      Cn[l].assign(N[l], caps_.soma_n_F);
-      for (std::size_t i = 0; i < N[l]; ++i)
-        for (std::size_t j = 0; j < N[l + 1]; ++j) {
-          const int code = w[l].at(j, i);
-          Cp[l][i] += routing.c_vp_F + caps_.gate.c_p(code);
-          Cn[l][i] += routing.c_vn_F + caps_.gate.c_n(code);
-        }
+      Qp[l].assign(N[l], caps_.soma_p);
+      Qn[l].assign(N[l], caps_.soma_n);
+      for (std::size_t i = 0; i < N[l]; ++i) {
+        std::vector<int> count(caps_.out.size(), 0);
+        for (std::size_t j = 0; j < N[l + 1]; ++j) ++count[static_cast<std::size_t>(w[l].at(j, i) + caps_.max_code())];
+        for (std::size_t k = 0; k < count.size(); ++k)
+          if (count[k]) Qp[l][i].add(caps_.gate_p[k], count[k]), Qn[l][i].add(caps_.gate_n[k], count[k]);
+        Qp[l][i].add_constant(static_cast<double>(N[l + 1]) * routing.c_vp_F);
+        Qn[l][i].add_constant(static_cast<double>(N[l + 1]) * routing.c_vn_F);
+      }
     }
   }
-  const double soma_g_out = caps_.output_g_F, soma_g_hidden = caps_.soma_g_F;
   SwitchTrace tr;
   const double h = o.t_max_s;
   const std::size_t steps = static_cast<std::size_t>(std::ceil(o.t_stop_s / h - 1e-9));
@@ -202,8 +365,11 @@ SwitchTrace TabulatedModel::simulate(const netlist::WeightCodes& w, const std::v
   tr.output_A.assign(N[L - 1], {});
 
   long evals = 0;
-  std::vector<std::vector<double>> dVg(L), dVp(L), dVn(L);
-  for (std::size_t l = 0; l < L; ++l) dVg[l].assign(N[l], 0.0), dVp[l].assign(N[l], 0.0), dVn[l].assign(N[l], 0.0);
+  // Rates: node voltages (for the coupling capacitances) and charges (the soma's own on its input node, whose
+  // current the probe carries; the whole Vp node's, returned to VDD).
+  std::vector<std::vector<double>> dVg(L), dVp(L), dVn(L), dQs(L), dQp(L);
+  for (std::size_t l = 0; l < L; ++l)
+    for (auto* r : {&dVg, &dVp, &dVn, &dQs, &dQp}) (*r)[l].assign(N[l], 0.0);
   auto record = [&](double t, double supply) {
     tr.time_s.push_back(t);
     tr.supply_A.push_back(supply);
@@ -213,8 +379,7 @@ SwitchTrace TabulatedModel::simulate(const netlist::WeightCodes& w, const std::v
       for (std::size_t j = 0; j < N[l]; ++j) {
         if (l + 1 < L && !o.keep_hidden) continue;
         // The probe sits between the summing node and the soma: it carries M0's current and the soma's own charge.
-        const double ip = sv.soma_current(l, j, V[l][j]) +
-                          (l + 1 < L ? soma_g_hidden * dVg[l][j] - caps_.soma_gp_F * dVp[l][j] : soma_g_out * dVg[l][j]);
+        const double ip = sv.soma_current(l, j, V[l][j]) + dQs[l][j] - (l + 1 < L ? c_gp * dVp[l][j] : 0.0);
         if (l + 1 == L) tr.output_A[j].push_back(ip);
         if (o.keep_hidden) tr.units_A[l - 1][j].push_back(ip);
       }
@@ -222,7 +387,7 @@ SwitchTrace TabulatedModel::simulate(const netlist::WeightCodes& w, const std::v
   auto supply_now = [&]() {
     double s = 0;
     for (std::size_t l = 0; l + 1 < L; ++l) {
-      for (std::size_t i = 0; i < N[l]; ++i) s += sv.soma_i_m2(l, i, gp[l][i]) + sv.soma_i_m3(l, i, gp[l][i]) - Cp[l][i] * dVp[l][i];
+      for (std::size_t i = 0; i < N[l]; ++i) s += sv.soma_i_m2(l, i, gp[l][i]) + sv.soma_i_m3(l, i, gp[l][i]) - dQp[l][i];
       s += sv.layer_supply_current(bound, l, gp[l].data(), V[l + 1].data());
     }
     for (std::size_t j = 0; j < N[L - 1]; ++j) s += sv.sink_current(j, V[L - 1][j]);
@@ -234,7 +399,7 @@ SwitchTrace TabulatedModel::simulate(const netlist::WeightCodes& w, const std::v
 
   for (std::size_t n = 0; n < steps; ++n) {
     const double t = static_cast<double>(n + 1) * h;
-    // BDF2 (first step: backward Euler): C (alpha x - beta) / h = f(x).
+    // BDF2 on the charges (first step: backward Euler): (alpha Q(x) - beta) / h = f(x).
     const bool bdf2 = n > 0;
     const double alpha = bdf2 ? 1.5 : 1.0;
     auto hist = [&](double x0, double x1) { return bdf2 ? 2 * x0 - 0.5 * x1 : x0; };
@@ -258,18 +423,19 @@ SwitchTrace TabulatedModel::simulate(const netlist::WeightCodes& w, const std::v
         for (std::size_t j = 0; j < N[l]; ++j)
           for (std::size_t i = 0; i < N[l - 1]; ++i) {
             const int code = w[l - 1].at(j, i);
-            kick[j] += caps_.cm_n(code) * dVn[l - 1][i] + caps_.cm_p(code) * dVp[l - 1][i];
+            kick[j] += cm_n(code) * dVn[l - 1][i] + cm_p(code) * dVp[l - 1][i];
           }
       }
       bool whole = false;
       for (std::size_t j = 0; j < N[l]; ++j) {
-        const double beta = hist(V[l][j], V1[l][j]), C = Cg[l][j];
+        const ChargeCurve& Q = Qg[l][j];
+        const double beta = hist(Q.charge(V[l][j]), Q.charge(V1[l][j]));
         const double* S = l > 0 ? curves.data() + j * post_n : nullptr;
         // Coupling: the pre-neurons' Vn/Vp (this step) and this soma's own Vp through M1 (last step's rate).
-        const double iin = (l == 0 ? a[j] + (b[j] - a[j]) * ramp : 0.0) + kick[j] + (l + 1 < L ? caps_.soma_gp_F * dVp[l][j] : 0.0);
+        const double iin = (l == 0 ? a[j] + (b[j] - a[j]) * ramp : 0.0) + kick[j] + (l + 1 < L ? c_gp * dVp[l][j] : 0.0);
         auto F = [&](double x) {
           const double in = l == 0 ? iin : iin + sv.post_interpolate(S, x);
-          return C * (alpha * x - beta) / h + sv.soma_current(l, j, x) - in;
+          return (alpha * Q.charge(x) - beta) / h + sv.soma_current(l, j, x) - in;
         };
         double x;
         if (l > 0 && !whole) {
@@ -290,38 +456,44 @@ SwitchTrace TabulatedModel::simulate(const netlist::WeightCodes& w, const std::v
         } else {
           x = increasing_root(F, V[l][j], v_lo, v_hi, kTolV, evals, "soma input node");
         }
-        const double dv = (alpha * x - beta) / h;
+        const ChargeCurve& Qs = l + 1 < L ? caps_.soma_g : caps_.output_g;
+        dQs[l][j] = (alpha * Qs.charge(x) - hist(Qs.charge(V[l][j]), Qs.charge(V1[l][j]))) / h;
+        dVg[l][j] = (alpha * x - hist(V[l][j], V1[l][j])) / h;
         V1[l][j] = V[l][j];
         V[l][j] = x;
-        dVg[l][j] = dv;
       }
       if (l + 1 == L) break;
       // Vp, then Vn, solved for their DC-equivalent input-node voltages g_p, g_n.
       for (std::size_t i = 0; i < N[l]; ++i) {
         // Coupling into Vp: the post-neurons' input nodes through the synapse mirrors (last step's rates),
         // this soma's input node through M1 (this step) and its Vn through M3 (last step); into Vn likewise.
-        double kp = caps_.soma_gp_F * dVg[l][i] + caps_.soma_pn_F * dVn[l][i], kn = 0;
+        double kp = c_gp * dVg[l][i] + c_pn * dVn[l][i], kn = 0;
         for (std::size_t j = 0; j < N[l + 1]; ++j) {
           const int code = w[l].at(j, i);
-          kp += caps_.cm_p(code) * dVg[l + 1][j];
-          kn += caps_.cm_n(code) * dVg[l + 1][j];
+          kp += cm_p(code) * dVg[l + 1][j];
+          kn += cm_n(code) * dVg[l + 1][j];
         }
         const double i_m1 = sv.soma_i_m2(l, i, V[l][i]) - kp;
-        const double beta_p = hist(Vp[l][i], Vp1[l][i]), C_p = Cp[l][i];
-        auto Fp = [&](double x) { return sv.soma_i_m2(l, i, x) - i_m1 - C_p * (alpha * sv.soma_vp(l, i, x) - beta_p) / h; };
+        const ChargeCurve& QP = Qp[l][i];
+        const double beta_p = hist(QP.charge(Vp[l][i]), QP.charge(Vp1[l][i]));
+        auto Fp = [&](double x) { return sv.soma_i_m2(l, i, x) - i_m1 - (alpha * QP.charge(sv.soma_vp(l, i, x)) - beta_p) / h; };
         const double xp = increasing_root(Fp, gp[l][i], v_lo, v_hi, kTolV, evals, "Vp node");
         gp[l][i] = xp;
+        const double vp = sv.soma_vp(l, i, xp);
+        dQp[l][i] = (alpha * QP.charge(vp) - beta_p) / h;
+        dVp[l][i] = (alpha * vp - hist(Vp[l][i], Vp1[l][i])) / h;
         Vp1[l][i] = Vp[l][i];
-        Vp[l][i] = sv.soma_vp(l, i, xp);
-        dVp[l][i] = (alpha * Vp[l][i] - beta_p) / h;
-        const double i_m3 = sv.soma_i_m3(l, i, xp) + kn + caps_.soma_pn_F * dVp[l][i];
-        const double beta_n = hist(Vn[l][i], Vn1[l][i]), C_n = Cn[l][i];
-        auto Fn = [&](double x) { return C_n * (alpha * sv.soma_vn(l, i, x) - beta_n) / h + sv.soma_i_m3(l, i, x) - i_m3; };
+        Vp[l][i] = vp;
+        const double i_m3 = sv.soma_i_m3(l, i, xp) + kn + c_pn * dVp[l][i];
+        const ChargeCurve& QN = Qn[l][i];
+        const double beta_n = hist(QN.charge(Vn[l][i]), QN.charge(Vn1[l][i]));
+        auto Fn = [&](double x) { return (alpha * QN.charge(sv.soma_vn(l, i, x)) - beta_n) / h + sv.soma_i_m3(l, i, x) - i_m3; };
         const double xn = increasing_root(Fn, gn[l][i], v_lo, v_hi, kTolV, evals, "Vn node");
         gn[l][i] = xn;
+        const double vn = sv.soma_vn(l, i, xn);
+        dVn[l][i] = (alpha * vn - hist(Vn[l][i], Vn1[l][i])) / h;
         Vn1[l][i] = Vn[l][i];
-        Vn[l][i] = sv.soma_vn(l, i, xn);
-        dVn[l][i] = (alpha * Vn[l][i] - beta_n) / h;
+        Vn[l][i] = vn;
       }
     }
     record(t, supply_now());

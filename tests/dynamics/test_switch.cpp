@@ -159,6 +159,53 @@ void expect_tabulated_matches_full(const std::string& layers, std::uint64_t seed
 
 }  // namespace
 
+// The node charges are curves Q(V): continuous, extended linearly beyond their grid, exact through pack/unpack,
+// and they carry what a constant capacitance cannot: the Vp node's charge (the soma's M2/M3 gates and every
+// positive synapse's PMOS mirror gate) grows by tens of percent with the soma current over 1-100 nA, while a
+// constant ΔQ/ΔV over that span biased the Iris times to output (docs/dynamics.md).
+TEST(Tabulated, NodeChargesAreVoltageDependentCurves) {
+  const auto pr = netlist::load_process(std::string(NNSPICE_SOURCE_DIR) + "/data/process/tsmc180.yaml");
+  const NodeCaps caps = calibrate_node_caps(session(), pr);
+  const std::size_t codes = static_cast<std::size_t>(2 * pr.max_code() + 1);
+  ASSERT_EQ(caps.out.size(), codes);
+  ASSERT_EQ(caps.gate_n.size(), codes);
+  ASSERT_EQ(caps.couple_p.size(), codes);
+  const ChargeCurve& g = caps.soma_g;
+  ASSERT_GE(g.c_F.size(), 20u);
+  const double lo = g.v0_V, hi = g.v0_V + g.dv_V * static_cast<double>(g.c_F.size());
+  EXPECT_LT(lo, caps.span_g_V[0]);
+  EXPECT_GT(hi, caps.span_g_V[1]);
+  // Vp falls as the current grows: span_p_V[1] is the 1 nA end, span_p_V[0] the 100 nA end.
+  const ChargeCurve& p = caps.soma_p;
+  const ChargeCurve& gp = caps.gate_p[static_cast<std::size_t>(2 * pr.max_code())];
+  std::printf("Vp node: soma %.2f fF at 1 nA, %.2f fF at 100 nA; gate load of code +%d %.2f / %.2f fF\n", p.capacitance(caps.span_p_V[1]) * 1e15,
+              p.capacitance(caps.span_p_V[0]) * 1e15, pr.max_code(), gp.capacitance(caps.span_p_V[1]) * 1e15, gp.capacitance(caps.span_p_V[0]) * 1e15);
+  EXPECT_GT(p.capacitance(caps.span_p_V[0]), 1.1 * p.capacitance(caps.span_p_V[1]));
+  EXPECT_GT(gp.capacitance(caps.span_p_V[0]), 1.1 * gp.capacitance(caps.span_p_V[1]));
+  for (const auto* cv : {&caps.soma_g, &caps.soma_p, &caps.soma_n, &caps.output_g})
+    for (double c : cv->c_F) EXPECT_TRUE(c >= 0 && c < 1e-13) << c;
+  // Continuity at a grid point, linear beyond the grid.
+  const double v3 = g.v0_V + 3 * g.dv_V;
+  EXPECT_NEAR(g.charge(v3 - 1e-12), g.charge(v3 + 1e-12), 1e-25);
+  EXPECT_NEAR(g.charge(hi + 0.1) - g.charge(hi), 0.1 * g.c_F.back(), 1e-22);
+  EXPECT_NEAR(g.charge(lo) - g.charge(lo - 0.1), 0.1 * g.c_F.front(), 1e-22);
+  // A node's total charge is the sum of its parts.
+  ChargeCurve sum = caps.soma_g;
+  sum.add(caps.out[0], 3);
+  sum.add_constant(2e-15);
+  EXPECT_NEAR(sum.charge(v3), caps.soma_g.charge(v3) + 3 * caps.out[0].charge(v3) + 2e-15 * (v3 - lo), 1e-24);
+  // The flat form (worker results) round-trips exactly; a truncated one is refused.
+  const auto flat = caps.pack();
+  const NodeCaps back = NodeCaps::unpack(flat);
+  EXPECT_EQ(back.pack(), flat);
+  auto cut = flat;
+  cut.pop_back();
+  EXPECT_THROW(NodeCaps::unpack(cut), std::invalid_argument);
+  cut = flat;
+  cut.push_back(0);
+  EXPECT_THROW(NodeCaps::unpack(cut), std::invalid_argument);
+}
+
 TEST(Tabulated, MatchesFullNetlist2x2x2) {
   expect_tabulated_matches_full("2-2-2", 3, diagonal(), {{30e-9, 5e-9}, {5e-9, 30e-9}, {5e-9, 40e-9}, {40e-9, 5e-9}}, 6e-6);
 }
