@@ -360,6 +360,11 @@ int cmd_dynamics(int argc, char** argv) {
       m_n.push_back(mean(caps.couple_n[k], caps.span_n_V));
       m_p.push_back(mean(caps.couple_p[k], caps.span_p_V));
     }
+    auto slopes = [](const std::vector<double>& v, bool reversed) {  // in order of rising current
+      std::string t;
+      for (std::size_t k = 0; k < v.size(); ++k) t += fmt::format(" {:.3f}", v[reversed ? v.size() - 1 - k : k]);
+      return t;
+    };
     auto row = [](const std::vector<double>& v) {
       std::string t;
       for (double x : v) t += fmt::format(" {:.2f}", x * 1e15);
@@ -374,9 +379,11 @@ int cmd_dynamics(int argc, char** argv) {
                "                                            out{}\n"
                "                           coupling out-Vn{}\n"
                "                           coupling out-Vp{}\n"
-               "soma nodes (fF): input {:.2f}, Vp {:.2f}, Vn {:.2f}, output soma + sink {:.2f}; coupling input-Vp {:.2f}, Vp-Vn {:.2f}\n",
+               "soma nodes (fF): input {:.2f}, Vp {:.2f}, Vn {:.2f}, output soma + sink {:.2f}; coupling input-Vp {:.2f}, Vp-Vn {:.2f}\n"
+               "Early slopes (1/V, 0.1 nA .. 1 uA): M1{}; M3{}\n",
                st.synapse_tables, engine::synapse_tables_name(dopt.synapse_tables), st.sweep_jobs, st.cached_jobs, st.tabulate_s, row(c_n), row(c_p),
-               row(c_o), row(m_n), row(m_p), cg * 1e15, cpp * 1e15, cnn * 1e15, cgo * 1e15, cgp * 1e15, cpn * 1e15);
+               row(c_o), row(m_n), row(m_p), cg * 1e15, cpp * 1e15, cnn * 1e15, cgo * 1e15, cgp * 1e15, cpn * 1e15,
+               slopes(caps.early.m1_per_V, false), slopes(caps.early.m3_per_V, true));
     auto curve = [](const dynamics::ChargeCurve& cv) { return json{{"v0_V", cv.v0_V}, {"dv_V", cv.dv_V}, {"c_F", cv.c_F}}; };
     auto curves = [&](const std::vector<dynamics::ChargeCurve>& v) {
       json a = json::array();
@@ -390,6 +397,7 @@ int cmd_dynamics(int argc, char** argv) {
                                    {"soma_g", curve(caps.soma_g)}, {"soma_p", curve(caps.soma_p)}, {"soma_n", curve(caps.soma_n)},
                                    {"output_g", curve(caps.output_g)}, {"couple_n", curves(caps.couple_n)},
                                    {"couple_p", curves(caps.couple_p)}, {"soma_gp", curve(caps.soma_gp)}, {"soma_pn", curve(caps.soma_pn)}}},
+                {"early_slopes", {{"g_V", caps.early.g_V}, {"m1_per_V", caps.early.m1_per_V}, {"p_V", caps.early.p_V}, {"m3_per_V", caps.early.m3_per_V}}},
                 {"synapse_tables", st.synapse_tables}, {"sweep_jobs", st.sweep_jobs}, {"cached_jobs", st.cached_jobs},
                 {"tabulate_s", st.tabulate_s}, {"table_cache", dopt.cache_dir}, {"engine", engine::to_json(st, dopt.synapse_tables)},
                 {"engine_audit", engine::to_json(audit)}};

@@ -144,6 +144,20 @@ ChargeCurve ChargeCurve::unpack(const double* d, std::size_t n) {
   return cv;
 }
 
+namespace {
+double lerp_clamped(const std::vector<double>& x, const std::vector<double>& y, double v) {
+  if (x.empty()) return 0.0;
+  if (v <= x.front()) return y.front();
+  if (v >= x.back()) return y.back();
+  const std::size_t k = static_cast<std::size_t>(std::upper_bound(x.begin(), x.end(), v) - x.begin());
+  const double u = (v - x[k - 1]) / (x[k] - x[k - 1]);
+  return y[k - 1] + u * (y[k] - y[k - 1]);
+}
+}  // namespace
+
+double EarlySlopes::m1(double g) const { return lerp_clamped(g_V, m1_per_V, g); }
+double EarlySlopes::m3(double p) const { return lerp_clamped(p_V, m3_per_V, p); }
+
 std::vector<double> NodeCaps::pack() const {
   std::vector<double> d{static_cast<double>(max_code())};
   auto put = [&](const ChargeCurve& cv) {
@@ -154,6 +168,8 @@ std::vector<double> NodeCaps::pack() const {
     for (const auto& cv : *set) put(cv);
   for (const auto* cv : {&soma_g, &soma_p, &soma_n, &output_g, &soma_gp, &soma_pn}) put(*cv);
   for (const auto* sp : {&span_g_V, &span_p_V, &span_n_V}) d.insert(d.end(), sp->begin(), sp->end());
+  d.push_back(static_cast<double>(early.g_V.size()));
+  for (const auto* v : {&early.g_V, &early.m1_per_V, &early.p_V, &early.m3_per_V}) d.insert(d.end(), v->begin(), v->end());
   return d;
 }
 
@@ -176,9 +192,77 @@ NodeCaps NodeCaps::unpack(const std::vector<double>& d) {
   for (auto* cv : {&c.soma_g, &c.soma_p, &c.soma_n, &c.output_g, &c.soma_gp, &c.soma_pn}) *cv = take();
   need(6);
   for (auto* sp : {&c.span_g_V, &c.span_p_V, &c.span_n_V}) (*sp)[0] = d[at++], (*sp)[1] = d[at++];
+  need(1);
+  const double ne = d[at++];
+  if (!(ne >= 0 && ne <= 1000)) throw std::invalid_argument("NodeCaps::unpack: malformed data");
+  const std::size_t n_early = static_cast<std::size_t>(ne);
+  need(4 * n_early);
+  for (auto* v : {&c.early.g_V, &c.early.m1_per_V, &c.early.p_V, &c.early.m3_per_V}) {
+    v->assign(d.begin() + static_cast<long>(at), d.begin() + static_cast<long>(at + n_early));
+    at += n_early;
+  }
   if (at != d.size()) throw std::invalid_argument("NodeCaps::unpack: trailing data");
   return c;
 }
+
+namespace {
+
+// M1's and M3's Early slopes at 9 soma currents, log-spaced over [i_lo, i_hi]: a nominal soma's DC node voltages,
+// then the lone device with its drain moved ±20 mV around its DC value (central difference of ln I).
+EarlySlopes calibrate_early(sim::Session& s, const netlist::Process& pr, double i_lo, double i_hi) {
+  const std::string vdd = netlist::names::kVdd, gnd = "0";
+  constexpr int kPoints = 9;
+  constexpr double kDv = 0.02;
+  std::vector<std::array<double, 3>> op;  // g, p, n per current
+  {
+    netlist::Circuit c = netlist::circuit_for_process(pr, "nnspice Early-slope calibration: soma");
+    c.add_vsource(netlist::names::kSupply, vdd, gnd, pr.vdd_V);
+    c.add_isource("IIN0", gnd, "g", i_lo);
+    netlist::add_soma(c, pr, 0, 0, true, "g", "p", "n", nullptr);
+    s.load(netlist::ngspice_lines(c));
+    for (int k = 0; k < kPoints; ++k) {
+      s.alter("IIN0", i_lo * std::pow(i_hi / i_lo, k / double(kPoints - 1)));
+      const auto r = s.op();
+      op.push_back({r.vectors.at("v(g)")[0], r.vectors.at("v(p)")[0], r.vectors.at("v(n)")[0]});
+    }
+  }
+  const auto& sz = pr.size(netlist::DeviceRole::soma);
+  netlist::Circuit c = netlist::circuit_for_process(pr, "nnspice Early-slope calibration: M1 and M3");
+  c.add_vsource(netlist::names::kSupply, vdd, gnd, pr.vdd_V);
+  c.add_vsource("VG1", "g1", gnd, op[0][0]);
+  c.add_vsource("VD1", "d1", gnd, op[0][1]);
+  c.add_mosfet("M1", "d1", "g1", gnd, gnd, pr.nmos_model, sz.w_m, sz.l_m, 0.0);
+  c.add_vsource("VG3", "g3", gnd, op[0][1]);
+  c.add_vsource("VD3", "d3", gnd, op[0][2]);
+  c.add_mosfet("M3", "d3", "g3", vdd, vdd, pr.pmos_model, sz.w_m, sz.l_m, 0.0);
+  s.load(netlist::ngspice_lines(c));
+  EarlySlopes e;
+  for (const auto& [g, p, n] : op) {
+    s.alter("VG1", g);
+    s.alter("VG3", p);
+    double i1[2], i3[2];
+    for (int side = 0; side < 2; ++side) {
+      const double dv = side ? kDv : -kDv;
+      s.alter("VD1", p + dv);
+      s.alter("VD3", n + dv);
+      const auto r = s.op();
+      i1[side] = -r.vectors.current("VD1")[0];  // delivered into M1's drain
+      i3[side] = r.vectors.current("VD3")[0];   // M3's drain current flows into the source (+ -> -)
+    }
+    if (!(i1[0] > 0 && i1[1] > 0 && i3[0] > 0 && i3[1] > 0))
+      throw NumericalError(fmt::format("Early-slope calibration: non-positive mirror current at g = {:.4f} V, Vp = {:.4f} V", g, p));
+    e.g_V.push_back(g);
+    e.m1_per_V.push_back(std::log(i1[1] / i1[0]) / (2 * kDv));
+    e.p_V.push_back(p);
+    e.m3_per_V.push_back(-std::log(i3[1] / i3[0]) / (2 * kDv));
+  }
+  // Vp falls as the current grows: store both ascending.
+  std::reverse(e.p_V.begin(), e.p_V.end());
+  std::reverse(e.m3_per_V.begin(), e.m3_per_V.end());
+  return e;
+}
+
+}  // namespace
 
 NodeCaps calibrate_node_caps(sim::Session& s, const netlist::Process& pr, const GateLoadOptions& o) {
   if (!(o.i_lo_A > 0 && o.i_hi_A > o.i_lo_A && o.i_hi_A <= 1e-4))
@@ -207,6 +291,7 @@ NodeCaps calibrate_node_caps(sim::Session& s, const netlist::Process& pr, const 
       at[k] = {r.vectors.at("v(g)")[0], r.vectors.at("v(p)")[0], r.vectors.at("v(n)")[0]};
     }
   }
+  caps.early = calibrate_early(s, pr, 0.1 * o.i_lo_A, 10 * o.i_hi_A);
   // Each node kind's wide span (increasing voltage; Vp falls as the current grows) and the triangle over it with
   // 5 % margins (the ramp's corners disturb the charge there).
   auto span = [&](double Nodes::*f, std::size_t i, std::size_t j) {
@@ -384,10 +469,14 @@ SwitchTrace TabulatedModel::simulate(const netlist::WeightCodes& w, const std::v
         if (o.keep_hidden) tr.units_A[l - 1][j].push_back(ip);
       }
   };
+  // M3's current from VDD per soma (its DC value at the initial state).
+  std::vector<std::vector<double>> I3(L);
+  for (std::size_t l = 0; l + 1 < L; ++l)
+    for (std::size_t i = 0; i < N[l]; ++i) I3[l].push_back(sv.soma_i_m3(l, i, gp[l][i]));
   auto supply_now = [&]() {
     double s = 0;
     for (std::size_t l = 0; l + 1 < L; ++l) {
-      for (std::size_t i = 0; i < N[l]; ++i) s += sv.soma_i_m2(l, i, gp[l][i]) + sv.soma_i_m3(l, i, gp[l][i]) - dQp[l][i];
+      for (std::size_t i = 0; i < N[l]; ++i) s += sv.soma_i_m2(l, i, gp[l][i]) + I3[l][i] - dQp[l][i];
       s += sv.layer_supply_current(bound, l, gp[l].data(), V[l + 1].data());
     }
     for (std::size_t j = 0; j < N[L - 1]; ++j) s += sv.sink_current(j, V[L - 1][j]);
@@ -473,10 +562,16 @@ SwitchTrace TabulatedModel::simulate(const netlist::WeightCodes& w, const std::v
           kp += cm_p(code) * dVg[l + 1][j];
           kn += cm_n(code) * dVg[l + 1][j];
         }
-        const double i_m1 = sv.soma_i_m2(l, i, V[l][i]) - kp;
+        // M1 carries its DC current at the input node's voltage, corrected for its drain (Vp) being off the DC
+        // trajectory (Early slope); the root's unknown moves Vp, so the correction is inside Fp.
+        const double i1_dc = sv.soma_i_m2(l, i, V[l][i]), vp_dc = sv.soma_vp(l, i, V[l][i]), lam1 = caps_.early.m1(V[l][i]);
+        auto i_m1 = [&](double vp) { return i1_dc * std::max(0.0, 1.0 + lam1 * (vp - vp_dc)) - kp; };
         const ChargeCurve& QP = Qp[l][i];
         const double beta_p = hist(QP.charge(Vp[l][i]), QP.charge(Vp1[l][i]));
-        auto Fp = [&](double x) { return sv.soma_i_m2(l, i, x) - i_m1 - (alpha * QP.charge(sv.soma_vp(l, i, x)) - beta_p) / h; };
+        auto Fp = [&](double x) {
+          const double vp = sv.soma_vp(l, i, x);
+          return sv.soma_i_m2(l, i, x) - i_m1(vp) - (alpha * QP.charge(vp) - beta_p) / h;
+        };
         const double xp = increasing_root(Fp, gp[l][i], v_lo, v_hi, kTolV, evals, "Vp node");
         gp[l][i] = xp;
         const double vp = sv.soma_vp(l, i, xp);
@@ -484,13 +579,20 @@ SwitchTrace TabulatedModel::simulate(const netlist::WeightCodes& w, const std::v
         dVp[l][i] = (alpha * vp - hist(Vp[l][i], Vp1[l][i])) / h;
         Vp1[l][i] = Vp[l][i];
         Vp[l][i] = vp;
-        const double i_m3 = sv.soma_i_m3(l, i, xp) + kn + c_pn * dVp[l][i];
+        // M3 likewise: its DC current at gate Vp, corrected for its drain (Vn) off the trajectory.
+        const double i3_dc = sv.soma_i_m3(l, i, xp), vn_dc = sv.soma_vn(l, i, xp), lam3 = caps_.early.m3(Vp[l][i]);
+        auto m3 = [&](double vn) { return i3_dc * std::max(0.0, 1.0 - lam3 * (vn - vn_dc)); };
+        const double k3 = kn + c_pn * dVp[l][i];
         const ChargeCurve& QN = Qn[l][i];
         const double beta_n = hist(QN.charge(Vn[l][i]), QN.charge(Vn1[l][i]));
-        auto Fn = [&](double x) { return (alpha * QN.charge(sv.soma_vn(l, i, x)) - beta_n) / h + sv.soma_i_m3(l, i, x) - i_m3; };
+        auto Fn = [&](double x) {
+          const double vn = sv.soma_vn(l, i, x);
+          return (alpha * QN.charge(vn) - beta_n) / h + sv.soma_i_m3(l, i, x) - m3(vn) - k3;
+        };
         const double xn = increasing_root(Fn, gn[l][i], v_lo, v_hi, kTolV, evals, "Vn node");
         gn[l][i] = xn;
         const double vn = sv.soma_vn(l, i, xn);
+        I3[l][i] = m3(vn);
         dVn[l][i] = (alpha * vn - hist(Vn[l][i], Vn1[l][i])) / h;
         Vn1[l][i] = Vn[l][i];
         Vn[l][i] = vn;

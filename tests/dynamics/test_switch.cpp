@@ -3,6 +3,7 @@
 // operating point of the new pattern, and the gate-load calibration's range.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 
 #include <fstream>
@@ -162,7 +163,8 @@ void expect_tabulated_matches_full(const std::string& layers, std::uint64_t seed
 // The node charges are curves Q(V): continuous, extended linearly beyond their grid, exact through pack/unpack,
 // and they carry what a constant capacitance cannot: the Vp node's charge (the soma's M2/M3 gates and every
 // positive synapse's PMOS mirror gate) grows by tens of percent with the soma current over 1-100 nA, while a
-// constant ΔQ/ΔV over that span biased the Iris times to output (docs/dynamics.md).
+// constant ΔQ/ΔV over that span biased the Iris times to output (docs/dynamics.md). The same calibration
+// measures the soma mirrors' Early slopes.
 TEST(Tabulated, NodeChargesAreVoltageDependentCurves) {
   const auto pr = netlist::load_process(std::string(NNSPICE_SOURCE_DIR) + "/data/process/tsmc180.yaml");
   const NodeCaps caps = calibrate_node_caps(session(), pr);
@@ -184,6 +186,14 @@ TEST(Tabulated, NodeChargesAreVoltageDependentCurves) {
   EXPECT_GT(gp.capacitance(caps.span_p_V[0]), 1.1 * gp.capacitance(caps.span_p_V[1]));
   for (const auto* cv : {&caps.soma_g, &caps.soma_p, &caps.soma_n, &caps.output_g})
     for (double c : cv->c_F) EXPECT_TRUE(c >= 0 && c < 1e-13) << c;
+  // The soma mirrors' Early slopes (d ln I / d V_drain): positive, of the order of 1/(5 V), one per calibration point.
+  ASSERT_EQ(caps.early.g_V.size(), 9u);
+  ASSERT_EQ(caps.early.p_V.size(), 9u);
+  EXPECT_TRUE(std::is_sorted(caps.early.g_V.begin(), caps.early.g_V.end()));
+  EXPECT_TRUE(std::is_sorted(caps.early.p_V.begin(), caps.early.p_V.end()));
+  for (double x : caps.early.m1_per_V) EXPECT_TRUE(x > 0.02 && x < 2) << x;
+  for (double x : caps.early.m3_per_V) EXPECT_TRUE(x > 0.02 && x < 2) << x;
+  EXPECT_DOUBLE_EQ(caps.early.m1(caps.early.g_V.front() - 1), caps.early.m1_per_V.front());
   // Continuity at a grid point, linear beyond the grid.
   const double v3 = g.v0_V + 3 * g.dv_V;
   EXPECT_NEAR(g.charge(v3 - 1e-12), g.charge(v3 + 1e-12), 1e-25);

@@ -46,6 +46,17 @@ struct ChargeCurve {
   static ChargeCurve unpack(const double* data, std::size_t n);
 };
 
+/// Drain-voltage (Early) slopes of the soma's mirror outputs, d ln I / d V_drain, off the DC trajectory: M1
+/// (gate = input node, drain = Vp) against its gate voltage and M3 (gate = Vp, drain = Vn, a pFET: its current
+/// falls as Vn rises) against Vp. Mismatch-free, from ngspice operating points of a lone device; linear
+/// interpolation between the points, constant beyond them.
+struct EarlySlopes {
+  std::vector<double> g_V, m1_per_V;  ///< ascending g
+  std::vector<double> p_V, m3_per_V;  ///< ascending Vp
+  double m1(double g) const;
+  double m3(double p) const;
+};
+
 /// Device charges of the circuits (mismatch-free), from ngspice; the routing parasitics of Process
 /// (c_vn_F, c_vp_F, c_out_F) are added on top by the model. Grounded charges are curves Q(V) over a wide span
 /// (0.1× the calibration's lowest to 10× its highest soma current); the coupling capacitances are constants.
@@ -67,6 +78,7 @@ struct NodeCaps {
   /// for input-Vp; Vp for Vp-Vn).
   std::vector<ChargeCurve> couple_n, couple_p;  ///< per code, over the Vn (Vp) grid
   ChargeCurve soma_gp, soma_pn;                 ///< over the input-node (Vp) grid
+  EarlySlopes early;                            ///< M1's and M3's drain-voltage dependence (not a charge)
   int max_code() const { return static_cast<int>(out.size() / 2); }
   const ChargeCurve& out_curve(int code) const { return out[static_cast<std::size_t>(code + max_code())]; }
   std::vector<double> pack() const;   ///< flat form for worker results (sim::JobData)
