@@ -144,7 +144,7 @@ int cmd_dynamics(int argc, char** argv) {
                      "patterns.csv/.npy, energy_curves.npy, summary.json, fig3_transient.png; and DIR/summary.json, run.json,\n"
                      "fig4_tto_power.png, fig4_energy_runtime.png. A failed transient is recorded for its pattern; the run goes on.\n"
       "Methods: full (the whole netlist in ngspice), layerwise (one ngspice transient per weight layer), tabulated\n"
-      "(node equations from the chip's ngspice DC tables and calibrated capacitances; seconds per pattern at\n"
+      "(node equations from the chip's DC tables and calibrated node charges Q(V); seconds per pattern at\n"
       "196-100-50-10; validated against full with --validate, docs/dynamics.md).\n"
       "Under MPI (mpirun -np K nnspice dynamics ...) the ranks split the patterns and the tables; the results are those\n"
       "of one process, rank 0 writes them."))
