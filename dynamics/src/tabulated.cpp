@@ -135,7 +135,7 @@ std::vector<double> ChargeCurve::pack() const {
 }
 
 ChargeCurve ChargeCurve::unpack(const double* d, std::size_t n) {
-  if (n < 3 || !(d[1] > 0) || d[2] < 1 || static_cast<std::size_t>(d[2]) + 3 > n) throw std::invalid_argument("ChargeCurve::unpack: malformed data");
+  if (n < 3 || !std::isfinite(d[0]) || !(d[1] > 0 && std::isfinite(d[1])) || !(d[2] >= 1 && d[2] <= 1e6) || static_cast<std::size_t>(d[2]) + 3 > n) throw std::invalid_argument("ChargeCurve::unpack: malformed data");
   ChargeCurve cv;
   cv.v0_V = d[0];
   cv.dv_V = d[1];
@@ -174,7 +174,7 @@ std::vector<double> NodeCaps::pack() const {
 }
 
 NodeCaps NodeCaps::unpack(const std::vector<double>& d) {
-  if (d.empty() || d[0] < 0 || d[0] > 63) throw std::invalid_argument("NodeCaps::unpack: malformed data");
+  if (d.empty() || !(d[0] >= 0 && d[0] <= 63)) throw std::invalid_argument("NodeCaps::unpack: malformed data");
   const std::size_t codes = 2 * static_cast<std::size_t>(d[0]) + 1;
   std::size_t at = 1;
   auto need = [&](std::size_t n) {

@@ -214,6 +214,9 @@ TEST(Tabulated, NodeChargesAreVoltageDependentCurves) {
   cut = flat;
   cut.push_back(0);
   EXPECT_THROW(NodeCaps::unpack(cut), std::invalid_argument);
+  cut = flat;
+  cut[3] = std::nan("");  // the first curve's segment count
+  EXPECT_THROW(NodeCaps::unpack(cut), std::invalid_argument);
 }
 
 TEST(Tabulated, MatchesFullNetlist2x2x2) {
