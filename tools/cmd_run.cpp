@@ -632,13 +632,17 @@ RunOutcome execute_run(const RunConfig& cfg, bool resume) {
       }
       std::sort(mine.begin(), mine.end());
       nlohmann::json msg = nlohmann::json::array();
-      for (std::size_t k : mine) msg.push_back({k, static_cast<int>(attempt(k))});
+      for (std::size_t k : mine) {
+        const int st = static_cast<int>(attempt(k));
+        msg.push_back({k, st, kept[k] != 0});  // kept: every rank's ETA leaves it out (finish)
+      }
       for (const auto& bytes : ex.allgather(msg.dump()))
         for (const auto& e : nlohmann::json::parse(bytes)) {
           const auto k = e[0].get<std::size_t>();
           const int st = e[1].get<int>();
-          if (k >= stages.size() || level[k] != L || st < done || st > skipped)
+          if (k >= stages.size() || level[k] != L || st < done || st > skipped || !e[2].is_boolean())
             throw std::runtime_error(fmt::format("run: a rank reported stage {} with status {} in wave {}", k, st, L));
+          kept[k] = e[2].get<bool>() ? 1 : 0;
           finish(k, static_cast<Status>(st));
         }
     }
