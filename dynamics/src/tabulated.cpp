@@ -26,25 +26,16 @@ void add_triangle(netlist::Circuit& c, const std::string& name, const std::strin
   e.waveform = fmt::format("PWL(0 {} {} {} {} {})", v0, t_ramp, v1, 2 * t_ramp, v0);
 }
 
-// The charge a source delivers into its node, as a cumulative integral over the transient's time points.
+// The charge a source delivers into its node over [0, t] (metrics.hpp integrate on the negated branch current).
 class DeliveredCharge {
  public:
   DeliveredCharge(const sim::TranResult& r, const std::string& source) : t_(r.vectors.at("time")), i_(r.vectors.current(source)) {
     for (double& x : i_) x = -x;  // a branch current flows + -> - through the source: delivered = -branch
-    q_.assign(t_.size(), 0.0);
-    for (std::size_t k = 1; k < t_.size(); ++k) q_[k] = q_[k - 1] + 0.5 * (i_[k] + i_[k - 1]) * (t_[k] - t_[k - 1]);
   }
-  double at(double t) const {  // charge delivered over [0, t]
-    const auto it = std::upper_bound(t_.begin(), t_.end(), t);
-    if (it == t_.begin()) return 0.0;
-    const std::size_t k = static_cast<std::size_t>(it - t_.begin());
-    if (k >= t_.size()) return q_.back();
-    const double u = (t - t_[k - 1]) / (t_[k] - t_[k - 1]), ie = i_[k - 1] + u * (i_[k] - i_[k - 1]);
-    return q_[k - 1] + 0.5 * (i_[k - 1] + ie) * (t - t_[k - 1]);
-  }
+  double at(double t) const { return integrate(t_, i_, t); }
 
  private:
-  std::vector<double> t_, i_, q_;
+  std::vector<double> t_, i_;
 };
 
 // One triangle a -> b -> a (a < b) over 2 t_ramp. Between node voltages v and w (a <= v < w <= b) the ramped
